@@ -1,0 +1,6 @@
+"""Shared pytest set-up: make the library importable without installing it."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))

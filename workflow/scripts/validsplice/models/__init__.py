@@ -1,0 +1,1 @@
+"""Trainable models; build them by name through ``registry.build_model``."""

@@ -1,0 +1,42 @@
+"""One place mapping a model name in the config to the code that builds it.
+
+Entries are ``module:function`` strings imported lazily, so a model's heavy imports are
+paid only by the rules that train it. A builder has the signature
+``build(params: dict, *, window_length: int, profile_length: int) -> torch.nn.Module``
+and returns a module following the interface in docs/DESIGN.md ("The model interface").
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..rule_io import UserError
+
+MODEL_BUILDERS: dict[str, str] = {
+    "gated_cnn": "validsplice.models.gated_cnn:build_gated_cnn",
+    "gated_cnn_paired": "validsplice.models.gated_cnn:build_gated_cnn_paired",
+    "binary_cnn": "validsplice.models.binary_cnn:build_binary_cnn",
+    "hyenadna_frozen": "validsplice.models.hyenadna_heads:build_hyenadna_frozen",
+    "hyenadna_finetune": "validsplice.models.hyenadna_heads:build_hyenadna_finetune",
+}
+
+# Models that are not trained: their predictions come from the base model's scores.
+UNTRAINED_MODELS = ("spliceai_raw",)
+
+KNOWN_MODELS = tuple(MODEL_BUILDERS) + UNTRAINED_MODELS
+
+
+def check_model_name(name: str, where: str = "config") -> None:
+    if name not in KNOWN_MODELS:
+        raise UserError(
+            f"Model {name!r} named in {where} has no implementation. "
+            f"Known models: {', '.join(KNOWN_MODELS)}."
+        )
+
+
+def build_model(name: str, params: dict, *, window_length: int, profile_length: int):
+    check_model_name(name)
+    if name in UNTRAINED_MODELS:
+        raise UserError(f"Model {name!r} is not trained; it has no network to build.")
+    module_name, func_name = MODEL_BUILDERS[name].split(":")
+    builder = getattr(importlib.import_module(module_name), func_name)
+    return builder(params, window_length=window_length, profile_length=profile_length)
