@@ -1,0 +1,32 @@
+# The two commands of the README:  make demo   and   make test
+# Both create the virtual environment (.venv) on first use; nothing else needs installing.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: demo test lint report rulegraph clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# spliceai: only its packaged .h5 weights and gene tables are used (no TensorFlow).
+	$(BIN)/python -m pip install --quiet --no-deps spliceai==1.3.1
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+demo: $(VENV)/.installed  ## run the whole workflow on the embedded demo data
+	$(BIN)/snakemake --cores $(CORES)
+
+test: $(VENV)/.installed  ## run the test suite (includes a demo workflow run and snakemake --lint)
+	$(BIN)/python -m pytest
+
+report: $(VENV)/.installed  ## build the self-contained HTML report after a run
+	$(BIN)/snakemake --report results/report.html
+
+rulegraph: $(VENV)/.installed  ## redraw docs/rulegraph.svg (needs graphviz's dot)
+	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,51 @@
+# Base-model (SpliceAI / OpenSpliceAI) delta scoring: scatter over shards, then gather.
+
+
+rule score_shard:
+    input:
+        table="results/variants/variants.parquet",
+        fasta=reference_files(),
+        code=library_files("spliceai", "annotation.py"),
+    output:
+        scores="results/scores/shards/{shard}.parquet",
+        profiles="results/scores/shards/{shard}.profiles.npy",
+    params:
+        shard=lambda wildcards: int(wildcards.shard),
+        n_shards=config["base_model"]["shards"],
+        base_model=config["base_model"]["name"],
+        openspliceai_dir=config["base_model"]["openspliceai_dir"],
+        annotation=config["annotation"],
+        distance=config["base_model"]["distance"],
+        mask=config["base_model"]["mask"],
+        extended=config["base_model"]["extended"],
+        batch_size=config["base_model"]["batch_size"],
+        device=config["base_model"]["device"],
+    log:
+        "logs/scores/shard_{shard}.log",
+    benchmark:
+        "benchmarks/scores/shard_{shard}.tsv"
+    threads: config["base_model"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        "../envs/base_model.yaml"
+    script:
+        "../workflow/scripts/score_shard.py"
+
+
+rule gather_scores:
+    input:
+        scores=expand("results/scores/shards/{shard}.parquet", shard=shard_ids()),
+        profiles=expand("results/scores/shards/{shard}.profiles.npy", shard=shard_ids()),
+        code=library_files("spliceai"),
+    output:
+        scores="results/scores/scores.parquet",
+        profiles="results/scores/delta_profiles.npy",
+        summary="results/scores/summary.json",
+    log:
+        "logs/scores/gather.log",
+    conda:
+        "../envs/base_model.yaml"
+    script:
+        "../workflow/scripts/gather_scores.py"

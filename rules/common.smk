@@ -1,0 +1,137 @@
+# Input functions and helpers shared by the rule files.
+import re
+import sys
+from pathlib import Path
+
+WORKFLOW_ROOT = Path(workflow.basedir)
+SCRIPTS = WORKFLOW_ROOT / "workflow" / "scripts"
+LIBRARY = SCRIPTS / "validsplice"
+sys.path.insert(0, str(SCRIPTS))
+
+from validsplice.models.registry import KNOWN_MODELS, UNTRAINED_MODELS  # noqa: E402
+
+BASELINE = "spliceai_raw"
+
+
+wildcard_constraints:
+    shard=r"\d+",
+
+
+# ---------------------------------------------------------------- code dependencies
+def library_files(*names):
+    """Package files a rule depends on (so editing the code reruns the rule).
+
+    Names are paths relative to the package; a folder name stands for its *.py files.
+    The shared helpers every script imports are always included.
+    """
+    paths = ["__init__.py", "rule_io.py", "sequence.py", *names]
+    files = []
+    for name in paths:
+        path = LIBRARY / name
+        files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
+    return [str(f.relative_to(WORKFLOW_ROOT)) if f.is_relative_to(WORKFLOW_ROOT) else str(f) for f in files]
+
+
+# ---------------------------------------------------------------- reference
+def reference_fasta():
+    return config["reference"]["fasta"]
+
+
+def reference_files():
+    """The FASTA and its samtools index files (+ .gzi when bgzipped)."""
+    fasta = reference_fasta()
+    files = [fasta, f"{fasta}.fai"]
+    if fasta.endswith(".gz"):
+        files.append(f"{fasta}.gzi")
+    return files
+
+
+# ---------------------------------------------------------------- experiments
+def _check_experiments():
+    for name, spec in config["experiments"].items():
+        model = spec.get("model")
+        if model not in KNOWN_MODELS:
+            raise ValueError(
+                f"config experiments: {name!r} names model {model!r}, which has no implementation. "
+                f"Known models: {', '.join(KNOWN_MODELS)}."
+            )
+        if model in UNTRAINED_MODELS and name != model:
+            raise ValueError(
+                f"config experiments: {name!r} uses the untrained model {model!r}; "
+                f"it must be named {model!r} (it is the baseline, added automatically)."
+            )
+
+
+_check_experiments()
+
+
+def experiment_names():
+    """Experiments in config order with the baseline first (it is always evaluated)."""
+    names = [n for n in config["experiments"] if n != BASELINE]
+    return [BASELINE] + names
+
+
+def experiment_model(name):
+    if name == BASELINE and name not in config["experiments"]:
+        return BASELINE
+    return config["experiments"][name]["model"]
+
+
+def experiment_settings(name):
+    """Training defaults, then per-model defaults, then the experiment's own overrides."""
+    model = experiment_model(name)
+    settings = dict(config["training"]["defaults"])
+    settings.update(config["training"].get("model_defaults", {}).get(model, {}))
+    settings.update({k: v for k, v in config["experiments"].get(name, {}).items() if k != "model"})
+    settings.setdefault("device", config["training"]["device"])
+    return settings
+
+
+def experiments_of(model):
+    return [n for n in experiment_names() if experiment_model(n) == model]
+
+
+def experiment_pattern(model):
+    """Wildcard constraint matching exactly the experiments of one model."""
+    names = experiments_of(model)
+    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
+
+
+def settings_of(wildcards):
+    return experiment_settings(wildcards.experiment)
+
+
+def training_threads():
+    return config["training"]["threads"]
+
+
+# ---------------------------------------------------------------- base-model shards
+def shard_ids():
+    return list(range(config["base_model"]["shards"]))
+
+
+# ---------------------------------------------------------------- outputs
+def model_outputs(name):
+    return {
+        "predictions": f"results/models/{name}/predictions.parquet",
+        "history": f"results/models/{name}/history.tsv",
+        "training": f"results/models/{name}/training.json",
+    }
+
+
+def final_targets():
+    return [
+        "results/report/summary.tsv",
+        "results/report/summary.md",
+        "results/report/summary.html",
+    ]
+
+
+def print_summary_table():
+    """Print the results-summary table at the end of a successful run."""
+    table = WORKFLOW_ROOT / "results" / "report" / "summary.md"
+    table = Path("results/report/summary.md") if not table.exists() else table
+    if table.exists():
+        print("\nResults summary (results/report/summary.md):\n")
+        print(table.read_text())
+        print("Full report: snakemake --report results/report.html")

@@ -1,0 +1,27 @@
+# Evaluation of every experiment on the test split, paired against the raw SpliceAI baseline.
+
+
+rule evaluate_model:
+    input:
+        predictions="results/models/{experiment}/predictions.parquet",
+        baseline=f"results/models/{BASELINE}/predictions.parquet",
+        training="results/models/{experiment}/training.json",
+        test_targets="results/targets/test.parquet",
+        code=library_files("metrics.py"),
+    output:
+        metrics="results/eval/{experiment}/metrics.json",
+        breakdown="results/eval/{experiment}/breakdown.tsv",
+    params:
+        experiment=lambda wildcards: wildcards.experiment,
+        n_bootstrap=config["evaluation"]["n_bootstrap"],
+        seed=config["evaluation"]["seed"],
+        cutoffs=config["evaluation"]["cutoffs"],
+        detection_threshold=config["evaluation"]["detection_threshold"],
+    log:
+        "logs/eval/{experiment}.log",
+    benchmark:
+        "benchmarks/eval/{experiment}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow/scripts/evaluate_model.py"

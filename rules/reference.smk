@@ -1,0 +1,29 @@
+# Reference genome: optional download (when config sets reference.url) and indexing.
+
+
+if config["reference"].get("url"):
+
+    rule download_reference:
+        output:
+            fasta=reference_fasta(),
+        params:
+            url=config["reference"]["url"],
+        log:
+            "logs/reference/download.log",
+        conda:
+            "../envs/variants.yaml"
+        script:
+            "../workflow/scripts/download_reference.py"
+
+
+rule index_reference:
+    input:
+        fasta=reference_fasta(),
+    output:
+        index=reference_files()[1:],
+    log:
+        "logs/reference/index.log",
+    conda:
+        "../envs/variants.yaml"
+    script:
+        "../workflow/scripts/index_reference.py"

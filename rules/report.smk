@@ -1,0 +1,58 @@
+# The comparison report: one row per experiment, plots, data-preparation summaries.
+
+
+rule make_report:
+    input:
+        metrics=expand("results/eval/{experiment}/metrics.json", experiment=experiment_names()),
+        predictions=expand("results/models/{experiment}/predictions.parquet", experiment=experiment_names()),
+        histories=expand("results/models/{experiment}/history.tsv", experiment=experiment_names()),
+        trainings=expand("results/models/{experiment}/training.json", experiment=experiment_names()),
+        variant_summary="results/variants/summary.json",
+        score_summary="results/scores/summary.json",
+        target_summary="results/targets/summary.json",
+        rejected="results/variants/rejected.tsv",
+        code=library_files("metrics.py", "plots.py", "report.py"),
+    output:
+        tsv="results/report/summary.tsv",
+        md="results/report/summary.md",
+        html=report(
+            "results/report/summary.html",
+            caption="../report/summary.rst",
+            category="1. Results summary",
+            labels={"table": "results summary"},
+        ),
+        data_summary=report(
+            "results/report/data_summary.html",
+            caption="../report/data_summary.rst",
+            category="3. Data preparation",
+            labels={"table": "data summary"},
+        ),
+        roc=report("results/report/roc.svg", caption="../report/roc.rst", category="2. Plots", labels={"plot": "ROC curves"}),
+        pr=report("results/report/pr.svg", caption="../report/pr.rst", category="2. Plots", labels={"plot": "PR curves"}),
+        scatter=report(
+            "results/report/scatter.svg",
+            caption="../report/scatter.rst",
+            category="2. Plots",
+            labels={"plot": "predicted vs target"},
+        ),
+        training_curves=report(
+            "results/report/training_curves.svg",
+            caption="../report/training_curves.rst",
+            category="2. Plots",
+            labels={"plot": "training curves"},
+        ),
+        distributions=report(
+            "results/report/score_distributions.svg",
+            caption="../report/score_distributions.rst",
+            category="2. Plots",
+            labels={"plot": "score distributions"},
+        ),
+    params:
+        experiments=experiment_names(),
+        data_description=config["report"]["data_description"],
+    log:
+        "logs/report/make_report.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow/scripts/make_report.py"

@@ -1,0 +1,31 @@
+# Validated targets: Splice-altering keep the base-model delta, Normal get zero.
+
+
+rule build_targets:
+    input:
+        variants="results/variants/variants.parquet",
+        windows="results/windows/windows.npz",
+        scores="results/scores/scores.parquet",
+        profiles="results/scores/delta_profiles.npy",
+        code=library_files("targets.py"),
+    output:
+        train="results/targets/train.parquet",
+        val="results/targets/val.parquet",
+        test="results/targets/test.parquet",
+        profiles="results/targets/profiles.npy",
+        summary="results/targets/summary.json",
+    params:
+        seed=config["targets"]["seed"],
+        balance=config["targets"]["balance"],
+        max_train_samples=config["targets"]["max_train_samples"],
+        distance=config["base_model"]["distance"],
+    log:
+        "logs/targets/build.log",
+    benchmark:
+        "benchmarks/targets/build.tsv"
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/build_targets.py"

@@ -1,0 +1,65 @@
+# One training rule per model; each runs once per experiment of that model (wildcard).
+# Experiments are rows of config "experiments": a model name plus overrides.
+
+TRAINING_CODE = ["training.py", "predict.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
+
+# model name -> (its code, its conda env)
+TRAINED_MODELS = {
+    "gated_cnn": (["models/gated_cnn.py"], "../envs/train.yaml"),
+    "gated_cnn_paired": (["models/gated_cnn.py"], "../envs/train.yaml"),
+    "binary_cnn": (["models/binary_cnn.py"], "../envs/train.yaml"),
+    "hyenadna_frozen": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
+    "hyenadna_finetune": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
+}
+
+for model_name, (model_code, model_env) in TRAINED_MODELS.items():
+
+    rule:
+        name:
+            f"train_{model_name}"
+        input:
+            train="results/targets/train.parquet",
+            val="results/targets/val.parquet",
+            test="results/targets/test.parquet",
+            profiles="results/targets/profiles.npy",
+            windows="results/windows/windows.npz",
+            code=library_files(*TRAINING_CODE, *model_code),
+        output:
+            model="results/models/{experiment}/model.pt",
+            history="results/models/{experiment}/history.tsv",
+            predictions="results/models/{experiment}/predictions.parquet",
+            training="results/models/{experiment}/training.json",
+        wildcard_constraints:
+            experiment=experiment_pattern(model_name),
+        params:
+            experiment=lambda wildcards: wildcards.experiment,
+            model=model_name,
+            settings=settings_of,
+        log:
+            "logs/models/{experiment}.log",
+        benchmark:
+            "benchmarks/models/{experiment}.tsv"
+        threads: training_threads()
+        resources:
+            gpu=1,
+            mem_mb=16000,
+        conda:
+            model_env
+        script:
+            "../workflow/scripts/train_model.py"
+
+
+rule predict_spliceai_raw:
+    input:
+        test="results/targets/test.parquet",
+        code=library_files("predict.py"),
+    output:
+        predictions=f"results/models/{BASELINE}/predictions.parquet",
+        history=f"results/models/{BASELINE}/history.tsv",
+        training=f"results/models/{BASELINE}/training.json",
+    log:
+        f"logs/models/{BASELINE}.log",
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/predict_spliceai_raw.py"

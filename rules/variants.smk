@@ -1,0 +1,49 @@
+# Variant ingestion (SpliceVarDB export or labelled VCF) and normalization.
+
+
+rule ingest_variants:
+    input:
+        table=config["variants"]["path"],
+        fasta=reference_files(),
+        code=library_files("io"),
+    output:
+        vcf="results/variants/ingested.vcf.gz",
+        rejected="results/variants/ingest_rejected.tsv",
+    params:
+        source=config["variants"]["source"],
+        label_field=config["variants"]["label_field"],
+        coordinate_column=config["variants"]["coordinate_column"],
+    log:
+        "logs/variants/ingest.log",
+    conda:
+        "../envs/variants.yaml"
+    script:
+        "../workflow/scripts/ingest_variants.py"
+
+
+rule normalize_variants:
+    input:
+        vcf="results/variants/ingested.vcf.gz",
+        fasta=reference_files(),
+        ingest_rejected="results/variants/ingest_rejected.tsv",
+        code=library_files("io", "normalize.py", "annotation.py", "split.py"),
+    output:
+        vcf="results/variants/normalized.vcf.gz",
+        table="results/variants/variants.parquet",
+        rejected="results/variants/rejected.tsv",
+        summary="results/variants/summary.json",
+    params:
+        annotation=config["annotation"],
+        split=config["split"],
+        max_ref_mismatch_fraction=config["variants"]["max_ref_mismatch_fraction"],
+    log:
+        "logs/variants/normalize.log",
+    benchmark:
+        "benchmarks/variants/normalize.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/variants.yaml"
+    script:
+        "../workflow/scripts/normalize_variants.py"

@@ -1,0 +1,6 @@
+"""Index the reference FASTA (samtools faidx; also writes .gzi for bgzipped files)."""
+from validsplice.io.reference import index_fasta
+from validsplice.rule_io import run_rule, setup_logging
+
+setup_logging(snakemake.log[0])  # noqa: F821
+run_rule(index_fasta, snakemake.input.fasta)  # noqa: F821
