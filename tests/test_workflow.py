@@ -1,0 +1,167 @@
+"""The Snakemake workflow itself: lint, the demo DAG, a real run, and rerun behaviour.
+
+The workflow runs in a copy of the repository in a temporary folder, so the checkout's own
+results/ are never touched. One full demo run (module-scoped) backs several checks.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+COPIED = ["Snakefile", "rules", "config", "envs", "profiles", "report", "resources", "workflow"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    text = proc.stdout + proc.stderr
+    jobs: dict[str, int] = {}
+    in_table = False
+    for line in text.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            m = re.match(r"^(\S+)\s+(\d+)\s*$", line)
+            if m and m.group(1) != "total" and not set(m.group(1)) <= {"-"}:
+                jobs[m.group(1)] = int(m.group(2))
+            elif line.strip() == "" and jobs:
+                break
+    return jobs
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_dry_run_shows_the_demo_dag(tmp_path):
+    work = copy_workflow(tmp_path)
+    jobs = planned_jobs(snakemake(work, "-n"))
+    for rule in [
+        "ingest_variants",
+        "normalize_variants",
+        "extract_windows",
+        "score_shard",
+        "gather_scores",
+        "build_targets",
+        "predict_spliceai_raw",
+        "train_gated_cnn",
+        "train_gated_cnn_paired",
+        "train_binary_cnn",
+        "train_hyenadna_frozen",
+        "train_hyenadna_finetune",
+        "evaluate_model",
+        "make_report",
+        "all",
+    ]:
+        assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
+    assert jobs["score_shard"] == 2
+
+
+def test_unknown_model_in_config_is_a_clear_error(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    cfg = cfg.replace("model: binary_cnn", "model: transformer_xl")
+    (work / "config" / "config.yaml").write_text(cfg)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "transformer_xl" in proc.stderr + proc.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The whole demo workflow, run once."""
+    work = copy_workflow(tmp_path_factory.mktemp("demo"))
+    snakemake(work)
+    return work
+
+
+@pytest.mark.slow
+def test_demo_run_produces_every_stage(demo_run):
+    work = demo_run
+    for path in [
+        "results/variants/normalized.vcf.gz",
+        "results/variants/normalized.vcf.gz.tbi",
+        "results/variants/rejected.tsv",
+        "results/windows/windows.npz",
+        "results/scores/scores.parquet",
+        "results/targets/test.parquet",
+        "results/report/summary.tsv",
+        "results/report/summary.html",
+        "results/report/roc.svg",
+    ]:
+        assert (work / path).exists(), path
+    variants = pd.read_parquet(work / "results/variants/variants.parquet")
+    assert set(variants["split"]) == {"train", "val", "test"}
+    summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
+    assert len(summary) == 8  # spliceai_raw + the seven experiments of the demo config
+    rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
+    assert len(rejected) > 0 and rejected["reason"].notna().all()
+
+
+@pytest.mark.slow
+def test_second_run_does_nothing(demo_run):
+    proc = snakemake(demo_run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_changing_window_length_reruns_windows_and_what_follows_only(demo_run):
+    jobs = planned_jobs(snakemake(demo_run, "-n", "--config", "windows={'length': 401}"))
+    assert "extract_windows" in jobs
+    for upstream in ["ingest_variants", "normalize_variants", "score_shard", "gather_scores"]:
+        assert upstream not in jobs, jobs
+
+
+@pytest.mark.slow
+def test_changing_one_hyperparameter_reruns_that_model_only(demo_run):
+    cfg_path = demo_run / "config" / "config.yaml"
+    original = cfg_path.read_text()
+    try:
+        cfg_path.write_text(original.replace("    model: binary_cnn\n", "    model: binary_cnn\n    dropout: 0.3\n"))
+        jobs = planned_jobs(snakemake(demo_run, "-n"))
+    finally:
+        cfg_path.write_text(original)
+    assert jobs.get("train_binary_cnn") == 1, jobs
+    assert jobs.get("evaluate_model") == 1, jobs
+    assert "make_report" in jobs
+    assert not {"train_gated_cnn", "train_gated_cnn_paired", "build_targets", "score_shard"} & set(jobs), jobs
+
+
+@pytest.mark.slow
+def test_report_page_builds(demo_run):
+    snakemake(demo_run, "--report", "results/report.html")
+    page = demo_run / "results" / "report.html"
+    assert page.exists() and page.stat().st_size > 10_000
