@@ -1,0 +1,281 @@
+"""Metrics: hand-computed values, edge cases, bootstrap, DeLong against a slow reference."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from validsplice import metrics as M
+from validsplice.rule_io import UserError
+
+# pos 0.9, 0.5, 0.3 vs neg 0.5, 0.1, 0.3 (two ties across classes)
+Y = np.array([1, 1, 0, 0, 1, 0])
+S = np.array([0.9, 0.5, 0.5, 0.1, 0.3, 0.3])
+
+
+def test_roc_auc_hand_computed_with_ties():
+    # pairs won: 0.9 -> 3; 0.5 -> 2 + tie; 0.3 -> 1 + tie  => (3 + 2.5 + 1.5) / 9
+    auc, reason = M.roc_auc(Y, S)
+    assert reason is None
+    assert auc == pytest.approx(7 / 9)
+
+
+def test_average_precision_hand_computed_with_ties():
+    # thresholds 0.9 (P=1, R=1/3), 0.5 (P=2/3, R=2/3), 0.3 (P=3/5, R=1), 0.1 (dR=0)
+    ap, reason = M.average_precision(Y, S)
+    assert reason is None
+    assert ap == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+
+
+def test_ranking_metrics_match_sklearn_on_random_tied_data():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 60)
+        y[:2] = [0, 1]
+        s = np.round(rng.random(60), 1)  # many ties
+        assert M.roc_auc(y, s)[0] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert M.average_precision(y, s)[0] == pytest.approx(average_precision_score(y, s), abs=1e-12)
+
+
+def test_rates_and_cutoffs_hand_computed():
+    est = M.headline_metrics(Y, S, n_bootstrap=0, detection_threshold=0.1, cutoffs=(0.5,))
+    assert est["detection_rate"].value == pytest.approx(1.0)  # 0.9, 0.5, 0.3 > 0.1
+    assert est["fp_rate"].value == pytest.approx(2 / 3)  # 0.5, 0.3 > 0.1; 0.1 is not
+    assert est["sensitivity@0.5"].value == pytest.approx(2 / 3)  # >= 0.5: 0.9, 0.5
+    assert est["specificity@0.5"].value == pytest.approx(2 / 3)  # < 0.5: 0.1, 0.3
+    assert est["pearson_r"].reason == "model has no delta prediction"
+    assert math.isnan(est["pearson_r"].value)
+
+
+def test_pearson_hand_computed_and_constant():
+    r, reason = M.pearson_r([1, 2, 3], [1, 2, 4])
+    assert reason is None
+    assert r == pytest.approx(9 / math.sqrt(84))
+    r, reason = M.pearson_r([0.2, 0.2, 0.2, 0.2], [1, 2, 3, 4])
+    assert math.isnan(r) and "predicted" in reason and "constant" in reason
+    r, reason = M.pearson_r([1.0], [2.0])
+    assert math.isnan(r) and "fewer than 3" in reason
+
+
+def test_single_class_and_empty_are_undefined_with_reason():
+    auc, reason = M.roc_auc([1, 1, 1], [0.1, 0.5, 0.9])
+    assert math.isnan(auc) and "single class" in reason
+    ap, reason = M.average_precision([0, 0], [0.1, 0.5])
+    assert math.isnan(ap) and "single class" in reason
+    auc, reason = M.roc_auc([], [])
+    assert math.isnan(auc) and reason
+    est = M.headline_metrics([1, 1, 1], [0.1, 0.5, 0.9], n_bootstrap=50)
+    assert not est["roc_auc"].defined and est["roc_auc"].to_dict()["value"] is None
+    assert math.isnan(est["fp_rate"].value) and "no variants" in est["fp_rate"].reason
+    assert est["detection_rate"].value == pytest.approx(2 / 3)
+    est = M.headline_metrics([], [], n_bootstrap=50)
+    assert all(not e.defined for e in est.values())
+
+
+def test_constant_scores_give_half_auc_with_note():
+    est = M.headline_metrics([1, 0, 1, 0], [0.3] * 4, n_bootstrap=20)
+    assert est["roc_auc"].value == pytest.approx(0.5)
+    assert "all scores equal" in est["roc_auc"].reason
+
+
+def test_weighted_metrics_equal_explicit_resample():
+    """A bootstrap weight row must give the same AUC/AP as the explicitly repeated data."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    s = np.round(rng.random(80) + 0.3 * y, 2)
+    w = np.bincount(rng.integers(0, 80, 80), minlength=80)
+    auc, ap = M.weighted_ranking_metrics(s, y, w[None, :].astype(float))
+    idx = np.repeat(np.arange(80), w)
+    assert auc[0] == pytest.approx(roc_auc_score(y[idx], s[idx]), abs=1e-12)
+    assert ap[0] == pytest.approx(average_precision_score(y[idx], s[idx]), abs=1e-12)
+
+
+def _synthetic(n=600, seed=1):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.35).astype(int)
+    s = np.clip(rng.normal(0.15 + 0.3 * y, 0.15), 0, 1)
+    target = np.where(y == 1, rng.random(n), 0.0)
+    pred = target + rng.normal(0, 0.2, n)
+    return y, s, pred, target
+
+
+def test_bootstrap_interval_contains_estimate_and_is_seeded():
+    y, s, pred, target = _synthetic()
+    a = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
+    b = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
+    c = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=8)
+    for name in ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate", "sensitivity@0.5"):
+        e = a[name]
+        assert e.ci_low <= e.value <= e.ci_high, name
+        assert e.ci_high - e.ci_low > 0, name
+        assert (b[name].ci_low, b[name].ci_high) == (e.ci_low, e.ci_high), name
+    assert (c["roc_auc"].ci_low, c["roc_auc"].ci_high) != (a["roc_auc"].ci_low, a["roc_auc"].ci_high)
+
+
+def test_bootstrap_width_shrinks_with_sample_size():
+    y, s, _, _ = _synthetic(200, seed=2)
+    y2, s2, _, _ = _synthetic(3000, seed=2)
+    small = M.headline_metrics(y, s, n_bootstrap=200, seed=1)["roc_auc"]
+    large = M.headline_metrics(y2, s2, n_bootstrap=200, seed=1)["roc_auc"]
+    assert (large.ci_high - large.ci_low) < (small.ci_high - small.ci_low)
+
+
+# ----------------------------------------------------------------- DeLong
+def _slow_delong(y, a, b):
+    """Textbook DeLong: Mann-Whitney kernel psi over all pairs, explicit structural components."""
+    y = np.asarray(y).astype(bool)
+    aucs, v10s, v01s = [], [], []
+    for s in (a, b):
+        x, z = s[y], s[~y]
+        psi = (x[:, None] > z[None, :]) + 0.5 * (x[:, None] == z[None, :])
+        aucs.append(psi.mean())
+        v10s.append(psi.mean(axis=1))
+        v01s.append(psi.mean(axis=0))
+    m, n = y.sum(), (~y).sum()
+    s10, s01 = np.cov(np.vstack(v10s)), np.cov(np.vstack(v01s))
+    cov = s10 / m + s01 / n
+    var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
+    from scipy.stats import norm
+
+    z = (aucs[0] - aucs[1]) / math.sqrt(var)
+    return aucs[0] - aucs[1], math.sqrt(var), 2 * norm.sf(abs(z))
+
+
+def test_delong_matches_slow_reference_with_ties():
+    rng = np.random.default_rng(5)
+    y = (rng.random(150) < 0.4).astype(int)
+    a = np.round(rng.normal(y * 0.8, 1.0), 1)
+    b = np.round(a + rng.normal(0, 0.8, 150), 1)
+    fast = M.delong_paired(y, a, b)
+    diff, se, p = _slow_delong(y, a, b)
+    assert fast["auc_a"] == pytest.approx(roc_auc_score(y, a))
+    assert fast["difference"] == pytest.approx(diff, abs=1e-12)
+    assert fast["p_value"] == pytest.approx(p, rel=1e-9)
+    assert fast["ci_high"] - fast["ci_low"] == pytest.approx(2 * 1.959963984540054 * se, rel=1e-9)
+
+
+def test_delong_known_cases():
+    y = np.array([1, 1, 1, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.4, 0.5, 0.2, 0.1])
+    same = M.delong_paired(y, s, s.copy())
+    assert same["difference"] == 0 and same["p_value"] == 1.0 and "identical" in same["reason"]
+    # perfect vs reversed ranking: AUC 1 vs 0
+    flip = M.delong_paired(y, y.astype(float), -y.astype(float))
+    assert flip["auc_a"] == 1.0 and flip["auc_b"] == 0.0 and flip["difference"] == 1.0
+    tiny = M.delong_paired([1, 0, 0], [0.3, 0.2, 0.1], [0.1, 0.2, 0.3])
+    assert tiny["p_value"] is None and "at least 2" in tiny["reason"]
+
+
+def test_midranks():
+    assert M.midranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+
+
+# ----------------------------------------------------------------- one experiment
+def _predictions(seed=0, n=400, delta=True):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["Splice-altering", "Normal", "Low-frequency", "Conflicting"], n, p=[0.3, 0.5, 0.1, 0.1])
+    sa = labels == "Splice-altering"
+    target = np.where(sa, rng.random(n), 0.0)
+    score = np.clip(rng.normal(0.1 + 0.4 * sa, 0.15), 0, 1)
+    df = pd.DataFrame({
+        "variant_id": [f"v{i}" for i in range(n)], "label": labels, "split": "test", "score": score,
+        "pred_neither": np.nan, "pred_acceptor": np.nan, "pred_donor": np.nan,
+        "pred_max_abs_delta": score if delta else np.nan, "target_max_abs_delta": target,
+        "scored": rng.random(n) > 0.05,
+    })
+    return df
+
+
+def _targets(df):
+    rng = np.random.default_rng(9)
+    n = len(df)
+    return pd.DataFrame({
+        "variant_id": df["variant_id"], "label": df["label"], "split": "test",
+        "variant_type": rng.choice(["SNV", "insertion", "deletion", "MNV"], n, p=[0.7, 0.1, 0.15, 0.05]),
+        "region": rng.choice(["exonic", "intronic"], n), "nearest_site": rng.choice(["acceptor", "donor"], n),
+    })
+
+
+def test_other_classes_never_enter_headline():
+    df = _predictions()
+    # give the other classes extreme scores: headline values must not move
+    extreme = df.copy()
+    other = extreme["label"].isin(M.OTHER_CLASSES)
+    extreme.loc[other, "score"] = 1.0
+    head_only = df[~other]
+    r_full = M.evaluate_predictions(extreme, n_bootstrap=50, seed=1)
+    r_head = M.evaluate_predictions(head_only, n_bootstrap=50, seed=1)
+    for name in ("roc_auc", "pr_auc", "detection_rate", "fp_rate", "pearson_r"):
+        assert r_full["headline"][name] == r_head["headline"][name], name
+    oc = r_full["other_classes"]
+    assert oc["Low-frequency"]["n"] == int((df["label"] == "Low-frequency").sum())
+    assert oc["Conflicting"]["share_above"]["0.5"] == 1.0
+    assert r_head["other_classes"]["Conflicting"] == {"n": 0, "share_above": {"0.1": None, "0.2": None, "0.5": None}}
+
+
+def test_evaluate_model_writes_metrics_and_breakdown(tmp_path):
+    df = _predictions(0)
+    base = _predictions(0)
+    base["score"] = np.clip(base["score"] + np.random.default_rng(1).normal(0, 0.2, len(base)), 0, 1)
+    paths = {k: tmp_path / f"{k}.parquet" for k in ("pred", "base", "targets")}
+    df.drop(columns=["scored"]).to_parquet(paths["pred"])
+    base.to_parquet(paths["base"])
+    _targets(df).to_parquet(paths["targets"])
+    training = tmp_path / "training.json"
+    training.write_text(json.dumps({"experiment": "bin", "model": "binary_cnn", "status": "completed",
+                                    "threshold": 0.37, "stopped_epoch": 4, "max_epochs": 8}))
+    out = M.evaluate_model(str(paths["pred"]), str(paths["base"]), str(training), str(paths["targets"]),
+                           str(tmp_path / "m.json"), str(tmp_path / "b.tsv"), experiment="bin",
+                           n_bootstrap=100, seed=3)
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["headline"]["roc_auc"]["value"] == pytest.approx(out["headline"]["roc_auc"]["value"])
+    assert [c["cutoff"] for c in saved["cutoffs"]] == [0.2, 0.5, 0.8, 0.37]
+    assert saved["cutoffs"][-1]["source"] == "validation threshold"
+    vs = saved["vs_baseline"]
+    assert vs["n_matched"] == int(df["label"].isin(["Splice-altering", "Normal"]).sum())
+    assert vs["difference"] == pytest.approx(vs["auc_model"] - vs["auc_baseline"])
+    assert 0 <= vs["p_value"] <= 1
+    bd = pd.read_csv(tmp_path / "b.tsv", sep="\t")
+    assert set(bd["factor"]) == {"region", "nearest_site", "variant_class", "label"}
+    assert set(bd.loc[bd["factor"] == "variant_class", "level"]) == {"SNV", "indel", "MNV"}
+    lab = bd[bd["factor"] == "label"].set_index("level")
+    assert lab.loc["Conflicting", "n"] == int((df["label"] == "Conflicting").sum())
+    region = bd[bd["factor"] == "region"]
+    assert region["n"].sum() == vs["n_matched"]
+    assert region["roc_auc"].between(0, 1).all()
+
+
+def test_evaluate_baseline_against_itself(tmp_path):
+    df = _predictions(2)
+    p = tmp_path / "p.parquet"
+    df.to_parquet(p)
+    training = tmp_path / "t.json"
+    training.write_text(json.dumps({"experiment": "spliceai_raw", "model": "spliceai_raw"}))
+    out = M.evaluate_model(str(p), str(p), str(training), str(p), str(tmp_path / "m.json"),
+                           str(tmp_path / "b.tsv"), experiment="spliceai_raw", n_bootstrap=20)
+    assert out["vs_baseline"]["difference"] == 0 and out["vs_baseline"]["p_value"] == 1.0
+    assert out["counts"]["unscored_by_base_model"]["Normal"] == int(((df.label == "Normal") & ~df.scored).sum())
+
+
+def test_missing_column_and_bad_label_are_user_errors(tmp_path):
+    df = _predictions(0)
+    p = tmp_path / "p.parquet"
+    df.drop(columns=["score"]).to_parquet(p)
+    with pytest.raises(UserError, match="missing column"):
+        M.load_predictions(p)
+    df.loc[3, "label"] = "Pathogenic"
+    df.to_parquet(p)
+    with pytest.raises(UserError, match="row 4"):
+        M.load_predictions(p)
+
+
+def test_nan_scores_are_reported_not_silently_dropped(tmp_path):
+    df = _predictions(0)
+    df.loc[[1, 2], "score"] = np.nan
+    p = tmp_path / "p.parquet"
+    df.to_parquet(p)
+    loaded, excluded = M.load_predictions(p)
+    assert len(loaded) == len(df) - 2
+    assert excluded == {"score is missing (NaN)": 2}

@@ -1,0 +1,160 @@
+"""Report: summary table rows/order/best marks, the data summary and every figure from synthetic runs."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from validsplice import metrics as M
+from validsplice import report as R
+
+CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
+
+
+def _predictions(seed, strength, delta=True, n=300):
+    rng = np.random.default_rng(seed)
+    labels = np.random.default_rng(0).choice(CLASSES, n, p=[0.3, 0.5, 0.1, 0.1])  # same variants everywhere
+    sa = labels == "Splice-altering"
+    target = np.where(sa, np.random.default_rng(1).random(n), 0.0)
+    score = np.clip(rng.normal(0.1 + strength * sa, 0.15), 0, 1)
+    return pd.DataFrame({
+        "variant_id": [f"v{i}" for i in range(n)], "label": labels, "split": "test", "score": score,
+        "pred_neither": np.nan, "pred_acceptor": np.nan, "pred_donor": np.nan,
+        "pred_max_abs_delta": np.clip(target + rng.normal(0, 0.1, n), 0, 1) if delta else np.nan,
+        "target_max_abs_delta": target, "scored": True,
+    })
+
+
+EXPERIMENTS = {
+    # name: (model, seed, strength, has delta, training.json extras)
+    "spliceai_raw": ("spliceai_raw", 1, 0.35, True, {"status": "not trained"}),
+    "cnn_quick": ("gated_cnn", 2, 0.5, True, {"status": "completed", "stopped_epoch": 5, "max_epochs": 8,
+                                                "best_epoch": 3, "training_seconds": 95.0,
+                                                "note": "random init (no pretrained weights)"}),
+    "binary_cnn": ("binary_cnn", 3, 0.2, False, {"status": "completed", "stopped_epoch": 8, "max_epochs": 8,
+                                                  "best_epoch": 8, "training_seconds": 300.0, "threshold": 0.4}),
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("report")
+    baseline = _predictions(*EXPERIMENTS["spliceai_raw"][1:4])
+    paths = {"metrics": [], "predictions": [], "histories": [], "trainings": []}
+    # give the lists in config order with the baseline NOT first: the report must reorder
+    for name in ["cnn_quick", "spliceai_raw", "binary_cnn"]:
+        model, seed, strength, delta, extra = EXPERIMENTS[name]
+        pred = _predictions(seed, strength, delta)
+        training = {"experiment": name, "model": model, **extra}
+        p = d / f"{name}.parquet"
+        pred.to_parquet(p)
+        (d / f"{name}.training.json").write_text(json.dumps(training))
+        hist = d / f"{name}.history.tsv"
+        if model == "spliceai_raw":
+            hist.write_text("")
+        else:
+            epochs = np.arange(1, extra["stopped_epoch"] + 1)
+            pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1 / epochs + 0.1,
+                          "val_metric": 0.8, "learning_rate": 1e-3, "seconds": 10.0}).to_csv(hist, sep="\t", index=False)
+        result = M.evaluate_predictions(pred, baseline=baseline, training=training, experiment=name,
+                                        n_bootstrap=100, seed=1)
+        (d / f"{name}.metrics.json").write_text(json.dumps(result, allow_nan=False))
+        paths["metrics"].append(str(d / f"{name}.metrics.json"))
+        paths["predictions"].append(str(p))
+        paths["histories"].append(str(hist))
+        paths["trainings"].append(str(d / f"{name}.training.json"))
+    (d / "variants.json").write_text(json.dumps({
+        "input_rows": 320, "ingested": 310, "rejected": {"ref mismatch": 7, "unknown contig": 3},
+        "per_class": {c: 75 for c in CLASSES},
+        "per_split": {"train": {"Splice-altering": 50, "Normal": 90}, "test": {"Splice-altering": 90, "Normal": 150}}}))
+    (d / "scores.json").write_text(json.dumps({"scored": 300, "skipped": {"no gene": 10}}))
+    (d / "targets.json").write_text(json.dumps({"per_split": {"train": {"Normal": 90}}, "target_max_abs_delta": {"min": 0, "max": 0.98}}))
+    (d / "rejected.tsv").write_text("source_file\tsource_row\tvariant_id\tchrom\tpos\tref\talt\tstage\treason\n"
+                                    "in.tsv\t3\tw\tchr2\t10\tAT\tGT\tnormalize\tleft-aligned\n"
+                                    "in.tsv\t9\ty\tchr9\t10\tA\tG\tingest\tunknown contig\n"
+                                    "in.tsv\t4\tx\tchr2\t10\tA\tG\tref_check\tref mismatch\n")
+    outputs = {k: str(d / "out" / f) for k, f in {
+        "tsv": "summary.tsv", "md": "summary.md", "html_path": "summary.html", "data_summary": "data_summary.html",
+        "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
+        "distributions": "score_distributions.svg"}.items()}
+    table = R.make_report(**paths, variant_summary=str(d / "variants.json"), score_summary=str(d / "scores.json"),
+                          target_summary=str(d / "targets.json"), rejected=str(d / "rejected.tsv"), **outputs,
+                          experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
+                          data_description="Synthetic test data; not a performance claim.")
+    return d, outputs, table
+
+
+def test_summary_rows_order_and_columns(run_dir):
+    _, out, table = run_dir
+    tsv = pd.read_csv(out["tsv"], sep="\t")
+    assert tsv["Experiment"].tolist() == ["spliceai_raw", "cnn_quick", "binary_cnn"]
+    assert tsv["Model"].tolist() == ["spliceai_raw", "gated_cnn", "binary_cnn"]
+    for col in ("Correlation", "ROC-AUC", "PR-AUC", "Detection@0.1", "FP@0.1"):
+        assert col in tsv.columns and f"{col}_ci" in tsv.columns and f"best_{col}" in tsv.columns
+    assert tsv.loc[0, "Stopped epoch / max epochs"] == "—"
+    assert tsv.loc[1, "Stopped epoch / max epochs"] == "5 / 8"
+    assert "random init (no pretrained weights)" in tsv.loc[1, "Status"]
+    # binary model: no delta prediction -> correlation undefined, with the reason in Notes
+    assert np.isnan(tsv.loc[2, "Correlation"]) and "no delta prediction" in tsv.loc[2, "Notes"]
+    assert tsv.loc[0, "ΔROC-AUC vs spliceai_raw"] == 0
+
+
+def test_best_marked(run_dir):
+    _, out, table = run_dir
+    tsv = pd.read_csv(out["tsv"], sep="\t")
+    # cnn_quick has the strongest signal: best ROC-AUC; the binary model the lowest FP rate
+    assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
+    assert tsv.loc[tsv["FP@0.1"].idxmin(), "best_FP@0.1"]
+    assert tsv["best_FP@0.1"].sum() >= 1
+    md = open(out["md"]).read()
+    auc = table.loc[1, "ROC-AUC"]
+    assert f"**{auc:.3f} [" in md
+    assert "Synthetic test data; not a performance claim." in md
+    assert "| reference |" in md
+    lines = [l for l in md.splitlines() if l.startswith("| ")]
+    assert len(lines) == 4 and lines[1].startswith("| spliceai_raw")
+    html = open(out["html_path"]).read()
+    assert html.count("<tr>") == 4 and 'class="best"' in html and "<style>" in html
+
+
+def test_delta_vs_baseline_consistent(run_dir):
+    _, out, _ = run_dir
+    tsv = pd.read_csv(out["tsv"], sep="\t")
+    row = tsv.iloc[1]
+    assert row["ΔROC-AUC vs spliceai_raw"] == pytest.approx(row["ROC-AUC"] - tsv.loc[0, "ROC-AUC"], abs=1e-5)
+    assert 0 <= row["p (DeLong)"] <= 1
+
+
+def test_all_figures_and_data_summary_written(run_dir):
+    _, out, _ = run_dir
+    for key in ("roc", "pr", "scatter", "training_curves", "distributions"):
+        text = open(out[key]).read()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text, key
+    roc = open(out["roc"]).read()
+    assert "cnn_quick (AUC" in roc and "binary_cnn (AUC" in roc
+    scatter = open(out["scatter"]).read()
+    assert "cnn_quick" in scatter and "binary_cnn" not in scatter  # binary has no delta
+    curves = open(out["training_curves"]).read()
+    assert "best epoch 3" in curves and "spliceai_raw" not in curves
+    ds = open(out["data_summary"]).read()
+    assert "Variants per class and split" in ds and "ref mismatch" in ds and "unknown contig" in ds
+    assert "kept (changed or merged)" in ds and "left-aligned" in ds
+    assert "no gene" in ds and "target_max_abs_delta" in ds
+
+
+def test_figures_without_delta_or_trained_models(tmp_path):
+    from validsplice import plots
+
+    preds = {"binary_cnn": _predictions(3, 0.2, delta=False)}
+    plots.plot_scatter(preds, tmp_path / "s.svg")
+    plots.plot_training_curves({"spliceai_raw": pd.DataFrame()}, {}, tmp_path / "t.svg")
+    assert "predicts a delta" in (tmp_path / "s.svg").read_text()
+    assert "No trained model" in (tmp_path / "t.svg").read_text()
+
+
+def test_mismatched_input_lists_are_user_errors(tmp_path):
+    from validsplice.rule_io import UserError
+
+    with pytest.raises(UserError, match="must follow params.experiments"):
+        R.make_report(["a.json"], [], [], [], "v", "s", "t", "r", tsv="", md="", html_path="", data_summary="",
+                      roc="", pr="", scatter="", training_curves="", distributions="", experiments=["x"])
