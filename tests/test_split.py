@@ -1,0 +1,61 @@
+"""Splits: held-out chromosomes or genes, validation carved by whole gene groups, seeded."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from validsplice.rule_io import UserError
+from validsplice.split import assign_splits, gene_groups
+
+
+def synthetic(n=2000, n_genes=80, seed=0):
+    rng = np.random.default_rng(seed)
+    gene = np.array([f"G{g}" for g in rng.integers(0, n_genes, size=n)], dtype=object)
+    gene[rng.random(n) < 0.05] = ""  # intergenic
+    chrom = np.array([f"chr{1 + int(g[1:]) % 22}" if g else "chr1" for g in gene])
+    genes = np.where(gene == "", "", gene)
+    return pd.DataFrame({"variant_id": [f"v{i}" for i in range(n)], "chrom": chrom, "gene": gene, "genes": genes})
+
+
+def genes_in_two_splits(table, split):
+    per_gene = pd.DataFrame({"gene": table["gene"], "split": split}).query("gene != ''")
+    return per_gene.groupby("gene")["split"].nunique().max()
+
+
+@pytest.mark.parametrize("mode", ["chromosome", "gene"])
+def test_no_gene_in_two_splits_and_deterministic(mode):
+    t = synthetic()
+    kw = dict(mode=mode, test_chromosomes=["21", "chr22"], test_genes=["G1", "G2", "G3"], validation_fraction=0.15, seed=42)
+    split = assign_splits(t, **kw)
+    assert genes_in_two_splits(t, split) == 1
+    assert set(split) == {"train", "val", "test"}
+    assert (split == assign_splits(t, **kw)).all()
+    assert (split != assign_splits(t, **{**kw, "seed": 7})).any()
+    rest = split != "test"
+    assert abs((split == "val").sum() / rest.sum() - 0.15) < 0.03  # fraction of variants, not genes
+    if mode == "chromosome":  # chr prefixes harmonized: "21" matches chr21
+        assert set(t["chrom"][split == "test"]) == {"chr21", "chr22"}
+    else:
+        assert set(t["gene"][split == "test"]) == {"G1", "G2", "G3"}
+
+
+def test_overlapping_genes_form_one_group():
+    t = pd.DataFrame({
+        "variant_id": ["a", "b", "c", "d", "e"], "chrom": "chr1",
+        "gene": ["X", "X", "Y", "Z", ""], "genes": ["X", "X;Y", "Y", "Z", ""],
+    })
+    groups = gene_groups(t)
+    assert groups[0] == groups[1] == groups[2] == "X" and groups[3] == "Z" and groups[4] == "variant:e"
+    split = assign_splits(t, mode="gene", test_genes=["Y"], validation_fraction=0.0)
+    assert list(split) == ["test", "test", "test", "train", "train"]
+
+
+def test_bad_settings_raise():
+    t = synthetic(50)
+    with pytest.raises(UserError, match="test_genes"):
+        assign_splits(t, mode="gene", test_genes=[])
+    with pytest.raises(UserError, match="chromosome"):
+        assign_splits(t, mode="random")
+    with pytest.raises(UserError, match="validation_fraction"):
+        assign_splits(t, mode="chromosome", validation_fraction=1.5)

@@ -1,0 +1,272 @@
+"""Normalization of the ingested variants: REF check, bcftools norm, deduplication, annotation.
+
+Order matters:
+1. REF alleles are checked against the FASTA first (upper-cased, so soft-masked repeats
+   match). Mismatching rows are rejected with the base the FASTA has; when most rows mismatch
+   the coordinates are almost surely from another build (hg19 vs GRCh38) and we stop with
+   a ``UserError`` instead of rejecting the whole file silently.
+2. ``bcftools norm -m -any`` (pysam's bundled bcftools: the reference implementation of
+   left-alignment, trimming and multiallelic splitting). Records it changed are kept and
+   listed in ``rejected.tsv`` (stage ``normalize``) so nothing changes silently.
+3. Identical (chrom, pos, ref, alt) rows merge; disagreeing classes become ``Conflicting``.
+4. Gene annotation (strand, exon distance, region), variant type, contig-end flag, split.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+from pysam import bcftools
+
+from .annotation import GeneAnnotation
+from .io.fasta import contig_lengths, contig_text, first_path, open_fasta
+from .io.labelled_vcf import (
+    read_ingested_vcf,
+    read_rejects,
+    read_source_file,
+    sort_records,
+    write_labelled_vcf,
+    write_rejects,
+)
+from .io.splicevardb import CLASSES, REJECT_COLUMNS
+from .rule_io import UserError
+from .split import SPLITS, assign_splits
+
+log = logging.getLogger(__name__)
+
+# SpliceAI reads 5,000 bases of context on each side of the scored positions; closer to a
+# contig end its input would be N-padded (the original tool skips such variants).
+CONTEXT_FLANK = 5000
+
+TABLE_COLUMNS = [
+    "variant_id", "chrom", "pos", "ref", "alt", "label", "source_label", "source_gene", "hgvs",
+    "location", "source_rows", "genes", "gene", "strand", "in_gene", "exon_distance", "region",
+    "nearest_site", "variant_type", "indel_length", "near_contig_end", "split",
+]
+
+
+def _reject_rows(df: pd.DataFrame, source_file: str, stage: str, reasons) -> pd.DataFrame:
+    return pd.DataFrame({
+        "source_file": source_file,
+        "source_row": df["source_row"].astype(str).to_numpy(),
+        "variant_id": df["variant_id"].to_numpy(),
+        "chrom": df["chrom"].to_numpy(),
+        "pos": df["pos"].to_numpy(),
+        "ref": df["ref"].to_numpy(),
+        "alt": df["alt"].to_numpy(),
+        "stage": stage,
+        "reason": list(reasons),
+    }, columns=REJECT_COLUMNS)
+
+
+# ------------------------------------------------------------------ 1. REF check
+def check_ref(records: pd.DataFrame, fasta_path: str, source_label: str, max_fraction: float = 0.5):
+    """Split records into (REF matches FASTA, reasons for the rest); raise on a build mismatch."""
+    fa = open_fasta(fasta_path)
+    observed = np.empty(len(records), dtype=object)
+    for chrom in records["chrom"].unique():
+        rows = np.nonzero((records["chrom"] == chrom).to_numpy())[0]
+        text = contig_text(fa, chrom)
+        for r, pos, ref in zip(rows, records["pos"].to_numpy()[rows], records["ref"].to_numpy()[rows]):
+            observed[r] = text[pos - 1: pos - 1 + len(ref)]
+    fa.close()
+    ok = observed == records["ref"].to_numpy()
+    n, bad = len(records), int((~ok).sum())
+    if n and ((n >= 10 and bad / n > max_fraction) or (n < 10 and bad == n)):
+        first = int(np.nonzero(~ok)[0][0])
+        r = records.iloc[first]
+        raise UserError(
+            f"{bad} of {n} REF alleles in {source_label} do not match the reference {fasta_path} "
+            f"(e.g. source row {r['source_row']}: {r['chrom']}:{r['pos']} REF {r['ref']}, FASTA has "
+            f"{observed[first] or 'nothing'}). The coordinates' genome build probably does not match the "
+            "FASTA (hg19 vs GRCh38): set variants.coordinate_column to the column of the FASTA's build "
+            "(hg38 for GRCh38) or set reference.fasta to the build of the coordinates."
+        )
+    reasons = [f"REF mismatch: FASTA has {o or 'nothing (past contig end)'}" for o in observed[~ok]]
+    return records[ok].reset_index(drop=True), records[~ok].reset_index(drop=True), reasons
+
+
+# ------------------------------------------------------------------ 2. bcftools norm
+def bcftools_normalize(records: pd.DataFrame, fasta_path: str, lengths: dict[str, int]) -> pd.DataFrame:
+    """Left-align, trim and split multiallelics with bcftools norm; returns the new records."""
+    with tempfile.TemporaryDirectory(prefix="validsplice_norm_") as tmp:
+        src, dst = Path(tmp) / "in.vcf.gz", Path(tmp) / "out.vcf"
+        write_labelled_vcf(records, src, lengths)
+        try:
+            bcftools.norm("-f", fasta_path, "-m", "-any", "-c", "w", "-O", "v", "-o", str(dst), str(src), catch_stdout=False)
+        except pysam.utils.SamtoolsError as exc:
+            raise UserError(f"bcftools norm failed on the ingested variants against {fasta_path}: {exc}") from None
+        return read_ingested_vcf(dst)
+
+
+def changed_by_normalization(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """Per row of ``after``: the original record's text if bcftools moved/trimmed it, else ''."""
+    orig = before.set_index(before["source_row"].astype(str))
+    o = orig.loc[after["source_row"].astype(str)]
+    same_site = (o["pos"].to_numpy() == after["pos"].to_numpy()) & (o["ref"].to_numpy() == after["ref"].to_numpy())
+    alt_kept = np.array([a in oa.split(",") for a, oa in zip(after["alt"], o["alt"])], dtype=bool)
+    changed = ~(same_site & alt_kept)
+    text = [f"{c}:{p} {r}>{a}" for c, p, r, a in zip(o["chrom"], o["pos"], o["ref"], o["alt"])]
+    return np.where(changed, text, "")
+
+
+# ------------------------------------------------------------------ 3. deduplication
+def deduplicate(records: pd.DataFrame, source_file: str):
+    """Merge identical (chrom, pos, ref, alt) rows; returns (table, merge records, n conflicting)."""
+    key = ["chrom", "pos", "ref", "alt"]
+    df = records.assign(source_label=records["label"], source_rows=records["source_row"].astype(str))
+    dup = df.duplicated(key, keep=False).to_numpy()
+    singles = df[~dup]
+    merged_rows, notes, n_conflicting = [], [], 0
+    for _, group in df[dup].groupby(key, sort=False):
+        labels = list(dict.fromkeys(group["label"]))
+        first = group.iloc[0]
+        label = labels[0] if len(labels) == 1 else "Conflicting"
+        n_conflicting += len(labels) > 1
+
+        def joined(col):
+            return ";".join(dict.fromkeys(v for v in group[col].astype(str) if v))
+
+        row = first.copy()
+        row["variant_id"] = ";".join(group["variant_id"].astype(str))
+        row["source_rows"] = ";".join(group["source_row"].astype(str))
+        row["label"], row["source_label"] = label, ";".join(labels)
+        row["gene"] = next((g for g in group["gene"] if g), "")
+        row["hgvs"], row["location"] = joined("hgvs"), joined("location")
+        merged_rows.append(row)
+        what = (
+            f"same class ({label})" if len(labels) == 1
+            else f"disagreeing classes ({' vs '.join(labels)}): merged as Conflicting"
+        )
+        rest = group.iloc[1:]
+        notes.append(_reject_rows(
+            rest, source_file, "deduplicate",
+            [f"duplicate of source row {first['source_row']}: {what}"] * len(rest),
+        ))
+    table = pd.concat([singles, pd.DataFrame(merged_rows)], ignore_index=True) if merged_rows else singles
+    merges = pd.concat(notes, ignore_index=True) if notes else pd.DataFrame(columns=REJECT_COLUMNS)
+    return table.reset_index(drop=True), merges, n_conflicting
+
+
+# ------------------------------------------------------------------ 4. annotation
+def annotate(table: pd.DataFrame, annotation: GeneAnnotation, lengths: dict[str, int]) -> pd.DataFrame:
+    """Add gene/strand/exon-distance/region/type/contig-end columns (see DESIGN.md)."""
+    hits = annotation.overlapping_many(table["chrom"].to_numpy(), table["pos"].to_numpy())
+    n = len(table)
+    genes, gene, strand = [""] * n, [""] * n, ["."] * n
+    distance = pd.array([pd.NA] * n, dtype="Int64")
+    region, site = ["intergenic"] * n, [""] * n
+    for i, (idx, src, pos) in enumerate(zip(hits, table["source_gene"], table["pos"].to_numpy())):
+        if len(idx) == 0:
+            continue
+        names = [str(annotation.names[j]) for j in idx]
+        genes[i] = ";".join(names)
+        j = idx[names.index(src)] if src in names else idx[0]
+        gene[i], strand[i] = str(annotation.names[j]), str(annotation.strands[j])
+        distance[i] = annotation.exon_boundary_distance(j, int(pos))
+        region[i] = "exonic" if annotation.is_exonic(j, int(pos)) else "intronic"
+        site[i] = annotation.nearest_site(j, int(pos))
+    ref_len = table["ref"].str.len().to_numpy()
+    alt_len = table["alt"].str.len().to_numpy()
+    vtype = np.select(
+        [(ref_len == 1) & (alt_len == 1), ref_len > alt_len, alt_len > ref_len], ["SNV", "deletion", "insertion"], "MNV"
+    )
+    contig_len = table["chrom"].map(lengths).to_numpy()
+    pos = table["pos"].to_numpy()
+    near_end = (pos - CONTEXT_FLANK < 1) | (pos + ref_len - 1 + CONTEXT_FLANK > contig_len)
+    return table.assign(
+        genes=genes, gene=gene, strand=strand, in_gene=np.array([g != "" for g in gene]),
+        exon_distance=distance, region=region, nearest_site=site, variant_type=vtype,
+        indel_length=(alt_len - ref_len).astype(np.int64), near_contig_end=near_end.astype(bool),
+    )
+
+
+def _reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
+    if len(rejects) == 0:
+        return {}
+    return {str(k): int(v) for k, v in rejects["reason"].str.split(":").str[0].value_counts().items()}
+
+
+# ------------------------------------------------------------------ rule entry point
+def normalize_variants(
+    vcf_path,
+    fasta_path,
+    ingest_rejected_path,
+    out_vcf,
+    table_path,
+    rejected_path,
+    summary_path,
+    annotation="grch38",
+    split: dict | None = None,
+    max_ref_mismatch_fraction: float = 0.5,
+) -> dict:
+    """The ``normalize_variants`` rule: ingested VCF -> normalized VCF, variant table, rejects, summary."""
+    fasta_path = first_path(fasta_path)
+    lengths = contig_lengths(fasta_path)
+    source_file = read_source_file(vcf_path) or str(vcf_path)
+    ingest_rejects = read_rejects(ingest_rejected_path)
+    records = read_ingested_vcf(vcf_path)
+    n_ingested = len(records)
+    log.info("normalizing %d variants from %s", n_ingested, vcf_path)
+    if n_ingested == 0:
+        raise UserError(f"{vcf_path} holds no variants (all rejected at ingestion, see {ingest_rejected_path}).")
+
+    good, bad, reasons = check_ref(records, fasta_path, source_file, max_ref_mismatch_fraction)
+    ref_rejects = _reject_rows(bad, source_file, "ref_check", reasons)
+    log.info("REF check: %d match, %d mismatch", len(good), len(bad))
+    if len(good) == 0:
+        raise UserError(f"No variant of {source_file} matches the reference {fasta_path}; see {rejected_path}.")
+
+    normed = bcftools_normalize(good, fasta_path, lengths)
+    changed = changed_by_normalization(good, normed)
+    is_changed = changed != ""
+    new_text = [f"{c}:{p} {r}>{a}" for c, p, r, a in zip(normed["chrom"], normed["pos"], normed["ref"], normed["alt"])]
+    norm_notes = _reject_rows(
+        normed[is_changed], source_file, "normalize",
+        [f"changed by normalization: {o} -> {n}" for o, n, c in zip(changed, new_text, is_changed) if c],
+    )
+    log.info("bcftools norm: %d records in, %d out, %d changed", len(good), len(normed), int(is_changed.sum()))
+
+    table, merges, n_conflicting = deduplicate(normed, source_file)
+    table = sort_records(table, list(lengths))
+    log.info("deduplicated: %d variants (%d rows merged, %d conflicting)", len(table), len(merges), n_conflicting)
+
+    table = table.rename(columns={"gene": "source_gene"})
+    table = annotate(table, GeneAnnotation.load(annotation), lengths)
+    table["split"] = assign_splits(table, **(split or {}))
+    table["pos"] = table["pos"].astype(np.int64)
+    table = table[TABLE_COLUMNS].reset_index(drop=True)
+
+    Path(table_path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(table_path, index=False)
+    vcf_records = table.drop(columns=["gene"]).rename(columns={"source_gene": "gene", "source_rows": "source_row"})
+    write_labelled_vcf(vcf_records, out_vcf, lengths, extra_header=[f"##validsplice_source={source_file}"])
+    all_rejects = pd.concat(
+        [r for r in (ingest_rejects, ref_rejects, norm_notes, merges) if len(r)] or [ingest_rejects],
+        ignore_index=True,
+    )
+    write_rejects(all_rejects, rejected_path)
+
+    true_rejects = pd.concat([ingest_rejects, ref_rejects], ignore_index=True)
+    summary = {
+        "input_rows": int(n_ingested + len(ingest_rejects)),
+        "ingested": int(n_ingested),
+        "rejected": _reason_counts(true_rejects),
+        "duplicates_merged": int(len(merges)),
+        "conflicting_from_duplicates": int(n_conflicting),
+        "normalized_changed": int(is_changed.sum()),
+        "variants": int(len(table)),
+        "per_class": {c: int((table["label"] == c).sum()) for c in CLASSES},
+        "per_split": {s: {c: int(((table["split"] == s) & (table["label"] == c)).sum()) for c in CLASSES} for s in SPLITS},
+        "in_gene": int(table["in_gene"].sum()),
+        "no_gene": int((~table["in_gene"]).sum()),
+        "near_contig_end": int(table["near_contig_end"].sum()),
+    }
+    Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("summary: %s", json.dumps(summary))
+    return summary

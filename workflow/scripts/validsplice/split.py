@@ -1,0 +1,116 @@
+"""Train / validation / test assignment, grouped so that no gene lands in two splits.
+
+Test: held-out chromosomes (``mode: chromosome``, ``chr`` prefixes harmonized) or held-out
+genes (``mode: gene``). Validation: about ``validation_fraction`` of the remaining *variants*,
+taken as whole gene groups in a seeded order, so a gene's variants never straddle train and
+val (that would leak its splice sites). Genes that overlap each other (a variant lists both in
+``genes``) form one group for the same reason. Variants without a gene are their own group.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .rule_io import UserError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+def _strip(name: str) -> str:
+    return name[3:] if name.startswith("chr") else name
+
+
+def gene_groups(table: pd.DataFrame) -> np.ndarray:
+    """A group key per variant: connected components of genes sharing a variant.
+
+    Uses ``genes`` (all overlapping genes, ``;``-joined) plus ``gene``; variants with neither
+    get ``variant:<variant_id>``. The key of a component is its alphabetically first gene,
+    so keys do not depend on row order.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    per_row: list[list[str]] = []
+    genes_col = table["genes"] if "genes" in table else pd.Series([""] * len(table), index=table.index)
+    for genes, gene in zip(genes_col.fillna(""), table["gene"].fillna("")):
+        names = sorted({g for g in str(genes).split(";") if g} | ({gene} if gene else set()))
+        per_row.append(names)
+        for g in names:
+            parent.setdefault(g, g)
+        for g in names[1:]:
+            a, b = find(names[0]), find(g)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return np.array(
+        [find(names[0]) if names else f"variant:{vid}" for names, vid in zip(per_row, table["variant_id"])],
+        dtype=object,
+    )
+
+
+def assign_splits(
+    table: pd.DataFrame,
+    mode: str = "chromosome",
+    test_chromosomes=("chr21", "chr22"),
+    test_genes=(),
+    validation_fraction: float = 0.15,
+    seed: int = 42,
+    **unused,
+) -> np.ndarray:
+    """``train``/``val``/``test`` per row of ``table`` (needs ``chrom``, ``gene``, ``genes``, ``variant_id``)."""
+    if unused:
+        log.warning("split: ignoring unknown setting(s) %s", sorted(unused))
+    if not 0 <= float(validation_fraction) < 1:
+        raise UserError(f"config split.validation_fraction is {validation_fraction}; set it in [0, 1).")
+    groups = gene_groups(table)
+    n = len(table)
+    if mode == "chromosome":
+        held = {_strip(str(c)) for c in (test_chromosomes or [])}
+        is_test = np.array([_strip(str(c)) in held for c in table["chrom"]], dtype=bool)
+        # a gene group is on one chromosome, but be safe: any test variant pulls its group to test
+        test_groups = set(groups[is_test])
+        is_test = np.array([g in test_groups for g in groups], dtype=bool)
+    elif mode == "gene":
+        held = set(map(str, test_genes or []))
+        if not held:
+            raise UserError("config split.mode is 'gene' but split.test_genes is empty: list the held-out genes.")
+        genes_col = table["genes"].fillna("") if "genes" in table else table["gene"].fillna("")
+        hit = np.array(
+            [bool(held & ({g for g in str(gs).split(";") if g} | {str(g1)})) for gs, g1 in zip(genes_col, table["gene"].fillna(""))],
+            dtype=bool,
+        )
+        test_groups = set(groups[hit])
+        is_test = np.array([g in test_groups for g in groups], dtype=bool)
+        found = held & set(g for gs in genes_col for g in str(gs).split(";"))
+        if held - found:
+            log.warning("split: test gene(s) %s have no variants", sorted(held - found))
+    else:
+        raise UserError(f"config split.mode is {mode!r}; set it to 'chromosome' or 'gene'.")
+
+    split = np.where(is_test, "test", "train").astype(object)
+    rest = ~is_test
+    target = float(validation_fraction) * rest.sum()
+    if target > 0:
+        keys, sizes = np.unique(groups[rest].astype(str), return_counts=True)  # sorted keys
+        order = np.random.default_rng(int(seed)).permutation(len(keys))
+        chosen, total = [], 0
+        for k in order:
+            if total >= target:
+                break
+            if abs(total + sizes[k] - target) < abs(total - target):
+                chosen.append(keys[k])
+                total += sizes[k]
+        split[rest & np.isin(groups.astype(str), chosen)] = "val"
+        if total == 0:
+            log.warning("split: no validation variants (fraction %s of %d; groups too large)", validation_fraction, rest.sum())
+    log.info("split (%s): %s", mode, {s: int((split == s).sum()) for s in SPLITS})
+    assert len(split) == n
+    return split.astype(str)
