@@ -1,0 +1,11 @@
+"""Rule script: download a HyenaDNA HuggingFace model folder (config + weights + tokenizer).
+
+snakemake.output.checkpoint: destination folder (declare it with ``directory(...)``)
+snakemake.params.model_id:   HF repo id, e.g. "LongSafari/hyenadna-small-32k-seqlen-hf"
+Needs huggingface_hub and internet; otherwise fails with instructions for a manual download.
+"""
+from validsplice.models.hyenadna_checkpoint import download_checkpoint
+from validsplice.rule_io import run_rule, setup_logging
+
+log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+run_rule(download_checkpoint, snakemake.params.model_id, snakemake.output.checkpoint)  # noqa: F821
