@@ -84,7 +84,23 @@ def experiment_settings(name):
     settings.update(config["training"].get("model_defaults", {}).get(model, {}))
     settings.update({k: v for k, v in config["experiments"].get(name, {}).items() if k != "model"})
     settings.setdefault("device", config["training"]["device"])
+    if settings.get("model_id") and not settings.get("checkpoint"):
+        settings["checkpoint"] = hyenadna_download_dir(settings["model_id"])
     return settings
+
+
+def hyenadna_download_dir(model_id):
+    """Where the download_hyenadna rule puts a HuggingFace model id's folder."""
+    return f"resources/hyenadna/{model_id.replace('/', '--')}"
+
+
+def checkpoint_inputs(wildcards):
+    """The downloaded checkpoint folder an experiment needs (none when a local path is given)."""
+    settings = experiment_settings(wildcards.experiment)
+    model_id = settings.get("model_id")
+    if model_id and settings["checkpoint"] == hyenadna_download_dir(model_id):
+        return [settings["checkpoint"]]
+    return []
 
 
 def experiments_of(model):

@@ -24,6 +24,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             profiles="results/targets/profiles.npy",
             windows="results/windows/windows.npz",
             code=library_files(*TRAINING_CODE, *model_code),
+            checkpoint=checkpoint_inputs,
         output:
             model="results/models/{experiment}/model.pt",
             history="results/models/{experiment}/history.tsv",
@@ -63,3 +64,16 @@ rule predict_spliceai_raw:
         "../envs/train.yaml"
     script:
         "../workflow/scripts/predict_spliceai_raw.py"
+
+
+rule download_hyenadna:
+    output:
+        checkpoint=directory("resources/hyenadna/{model_dir}"),
+    params:
+        model_id=lambda wildcards: wildcards.model_dir.replace("--", "/"),
+    log:
+        "logs/hyenadna/download_{model_dir}.log",
+    conda:
+        "../envs/hyenadna.yaml"
+    script:
+        "../workflow/scripts/download_hyenadna.py"
