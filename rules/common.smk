@@ -91,7 +91,7 @@ def experiment_settings(name):
 
 def hyenadna_download_dir(model_id):
     """Where the download_hyenadna rule puts a HuggingFace model id's folder."""
-    return f"resources/hyenadna/{model_id.replace('/', '--')}"
+    return f"resources/hyenadna/{'--'.join(Path(model_id).parts)}"
 
 
 def checkpoint_inputs(wildcards):
