@@ -1,0 +1,205 @@
+"""Validated targets: seed/profile forms, class handling, exclusions, balancing, file checks."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from validsplice.rule_io import UserError
+from validsplice.targets import TARGET_COLUMNS, build_targets, make_targets
+
+D = 5
+CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
+
+
+def synthetic(n_per_gene=8, seed=0):
+    """Variants in 8 genes (train g0-g3, val g4-g5, test g6-g7), scores with 1-2 gene rows each
+    and random delta profiles (values outside [0, 1] on purpose: no softmax may touch them)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(8):
+        split = "train" if g < 4 else "val" if g < 6 else "test"
+        for k in range(n_per_gene):
+            label = ["Splice-altering", "Normal", "Splice-altering", "Normal", "Normal",
+                     "Low-frequency", "Conflicting", "Normal"][k % 8]
+            rows.append({"variant_id": f"v{g}_{k}", "label": label, "gene": f"G{g}", "split": split,
+                         "variant_type": "SNV", "indel_length": 0, "region": "intronic", "nearest_site": "donor"})
+    variants = pd.DataFrame(rows)
+    score_rows, profiles = [], []
+    for vid in variants["variant_id"]:
+        for gene_row in range(2 if vid.endswith("_2") else 1):
+            p = rng.normal(0, 0.3, size=(2 * D + 1, 2)).astype(np.float16)
+            score_rows.append({"variant_id": vid, "gene": f"X{gene_row}", "max_ds": float(np.abs(p).max()),
+                               "status": "scored", "profile_row": len(profiles)})
+            profiles.append(p)
+    return variants, pd.DataFrame(score_rows), np.stack(profiles)
+
+
+def run(variants, scores, profiles, **kw):
+    kw.setdefault("distance", D)
+    kw.setdefault("seed", 1)
+    kw.setdefault("balance", False)
+    return make_targets(variants, scores, profiles, **kw)
+
+
+def test_seed_form_is_profile_value_at_argmax_without_softmax():
+    variants, scores, profiles = synthetic()
+    tables, out_profiles, _ = run(variants, scores, profiles)
+    for name, table in tables.items():
+        assert list(table.columns) == TARGET_COLUMNS
+        sa = table[(table["label"] == "Splice-altering") & (table["profile_row"] >= 0)]
+        assert len(sa) > 0
+        for _, row in sa.iterrows():
+            prof = out_profiles[row["profile_row"]]
+            pos = np.abs(prof).max(axis=1).argmax()
+            assert row["delta_acceptor"] == pytest.approx(prof[pos, 0])
+            assert row["delta_donor"] == pytest.approx(prof[pos, 1])
+            assert row["delta_neither"] == pytest.approx(-(prof[pos, 0] + prof[pos, 1]))
+            assert row["target_max_abs_delta"] == pytest.approx(np.abs(prof).max())
+    # the raw float16 base-model values are copied unchanged (negative values survive: no softmax)
+    all_seeds = pd.concat(tables.values())[["delta_acceptor", "delta_donor"]].to_numpy()
+    assert np.nanmin(all_seeds) < 0
+
+
+def test_best_gene_row_is_the_scored_row_with_largest_max_ds():
+    variants, scores, profiles = synthetic()
+    tables, out_profiles, _ = run(variants, scores, profiles)
+    train = tables["train"].set_index("variant_id")
+    vid = "v0_2"  # Splice-altering with two gene rows
+    rows = scores[scores["variant_id"] == vid]
+    best = rows.loc[rows["max_ds"].idxmax()]
+    assert train.loc[vid, "spliceai_max_ds"] == pytest.approx(best["max_ds"])
+    np.testing.assert_array_equal(out_profiles[train.loc[vid, "profile_row"]],
+                                  profiles[best["profile_row"]].astype(np.float32))
+
+
+def test_normal_gets_zero_target():
+    variants, scores, profiles = synthetic()
+    tables, out_profiles, _ = run(variants, scores, profiles)
+    for table in tables.values():
+        normal = table[table["label"] == "Normal"]
+        assert (normal[["delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"]] == 0).all().all()
+        assert np.all(out_profiles[normal["profile_row"].to_numpy()] == 0)
+        assert normal["spliceai_max_ds"].notna().all()  # the raw base-model score is still reported
+
+
+def test_low_frequency_and_conflicting_only_in_test():
+    variants, scores, profiles = synthetic()
+    tables, _, summary = run(variants, scores, profiles)
+    for name in ("train", "val"):
+        assert set(tables[name]["label"]) == {"Splice-altering", "Normal"}
+    test = tables["test"]
+    assert set(test["label"]) == set(CLASSES)
+    assert sorted(test["variant_id"]) == sorted(variants.loc[variants["split"] == "test", "variant_id"])
+    lf = test[test["label"].isin(["Low-frequency", "Conflicting"])]
+    assert lf["delta_acceptor"].isna().all() and (lf["profile_row"] == -1).all()
+    assert any("Low-frequency" in r for r in summary["excluded"])
+
+
+def test_nan_profile_excluded_with_reason():
+    variants, scores, profiles = synthetic()
+    bad = scores.loc[scores["variant_id"] == "v1_0", "profile_row"].iloc[0]
+    profiles[bad, 3, 1] = np.nan
+    tables, out_profiles, summary = run(variants, scores, profiles)
+    assert "v1_0" not in set(tables["train"]["variant_id"])
+    assert summary["excluded"]["NaN in the base-model delta profile"]["examples"] == ["v1_0"]
+    assert not np.isnan(out_profiles).any()
+
+
+def test_unscored_splice_altering_excluded_from_training_kept_in_test():
+    variants, scores, profiles = synthetic()
+    for vid in ("v0_0", "v6_0"):
+        scores.loc[scores["variant_id"] == vid, ["status", "profile_row", "max_ds"]] = ["skipped: no gene", -1, np.nan]
+    tables, _, summary = run(variants, scores, profiles)
+    assert "v0_0" not in set(tables["train"]["variant_id"])
+    reason = "Splice-altering variant not scored by the base model (skipped: no gene)"
+    assert summary["excluded"][reason]["n"] == 1
+    test = tables["test"].set_index("variant_id")
+    assert np.isnan(test.loc["v6_0", "spliceai_max_ds"]) and np.isnan(test.loc["v6_0", "delta_donor"])
+
+
+def test_split_is_carried_through_grouped_by_gene():
+    variants, scores, profiles = synthetic()
+    tables, _, summary = run(variants, scores, profiles, balance=True)
+    assert not set(tables["train"]["gene"]) & set(tables["val"]["gene"])
+    assert summary["genes_in_train_and_val"] == 0
+    orig = variants.set_index("variant_id")["split"]
+    for name, table in tables.items():
+        assert (table["split"] == name).all()
+        assert (table["variant_id"].map(orig) == name).all()
+        assert (variants["variant_id"].to_numpy()[table["window_row"]] == table["variant_id"].to_numpy()).all()
+
+
+def test_balanced_sampling_equal_counts_and_reproducible():
+    variants, scores, profiles = synthetic()
+    a, _, summary = run(variants, scores, profiles, balance=True, seed=3)
+    b, _, _ = run(variants, scores, profiles, balance=True, seed=3)
+    c, _, _ = run(variants, scores, profiles, balance=True, seed=4)
+    for name in ("train", "val"):
+        counts = a[name]["label"].value_counts()
+        assert counts["Splice-altering"] == counts["Normal"]
+        assert summary["per_split_before_balancing"][name]["Normal"] > counts["Normal"]
+        pd.testing.assert_frame_equal(a[name], b[name])
+    assert list(a["train"]["variant_id"]) != list(c["train"]["variant_id"])
+    # test stays untouched and unbalanced
+    assert len(a["test"]) == int((variants["split"] == "test").sum())
+
+
+def test_max_train_samples_caps_train_only():
+    variants, scores, profiles = synthetic()
+    tables, _, _ = run(variants, scores, profiles, balance=True, max_train_samples=6)
+    assert len(tables["train"]) == 6
+    assert tables["train"]["label"].value_counts().to_dict() == {"Splice-altering": 3, "Normal": 3}
+
+
+def test_empty_training_class_names_class_and_split():
+    variants, scores, profiles = synthetic()
+    variants.loc[(variants["split"] == "val") & (variants["label"] == "Splice-altering"), "label"] = "Conflicting"
+    with pytest.raises(UserError, match=r"Splice-altering.*val split"):
+        run(variants, scores, profiles)
+
+
+def test_score_rows_for_unknown_variants_name_the_ids():
+    variants, scores, profiles = synthetic()
+    scores.loc[0, "variant_id"] = "ghost_1"
+    with pytest.raises(UserError, match="ghost_1"):
+        run(variants, scores, profiles)
+
+
+def test_window_order_mismatch_names_the_ids():
+    variants, scores, profiles = synthetic()
+    ids = variants["variant_id"].to_numpy().copy()
+    ids[[3, 4]] = ids[[4, 3]]
+    with pytest.raises(UserError, match="v0_3"):
+        run(variants, scores, profiles, window_ids=ids)
+
+
+def test_profiles_wider_than_distance_are_cropped_narrower_rejected():
+    variants, scores, profiles = synthetic()
+    tables, out_profiles, _ = run(variants, scores, profiles, distance=2)
+    assert out_profiles.shape[1:] == (5, 2)
+    with pytest.raises(UserError, match="distance"):
+        run(variants, scores, profiles, distance=D + 1)
+
+
+def test_build_targets_files(tmp_path):
+    variants, scores, profiles = synthetic()
+    variants.to_parquet(tmp_path / "variants.parquet")
+    scores.to_parquet(tmp_path / "scores.parquet")
+    np.save(tmp_path / "delta.npy", profiles)
+    np.savez(tmp_path / "windows.npz", ref=np.zeros((len(variants), 21), np.uint8),
+             alt=np.zeros((len(variants), 21), np.uint8), variant_id=variants["variant_id"].to_numpy().astype(str))
+    out = {k: tmp_path / "targets" / f"{k}.parquet" for k in ("train", "val", "test")}
+    build_targets(variants_path=tmp_path / "variants.parquet", windows_path=tmp_path / "windows.npz",
+                  scores_path=tmp_path / "scores.parquet", profiles_path=tmp_path / "delta.npy",
+                  train_path=out["train"], val_path=out["val"], test_path=out["test"],
+                  out_profiles_path=tmp_path / "targets" / "profiles.npy",
+                  summary_path=tmp_path / "targets" / "summary.json", seed=0, balance=True, distance=D)
+    summary = json.loads((tmp_path / "targets" / "summary.json").read_text())
+    saved = np.load(tmp_path / "targets" / "profiles.npy")
+    assert saved.dtype == np.float32 and saved.shape[1:] == (2 * D + 1, 2)
+    rows = np.concatenate([pd.read_parquet(p)["profile_row"].to_numpy() for p in out.values()])
+    rows = rows[rows >= 0]
+    assert sorted(rows) == list(range(len(saved)))
+    assert summary["per_split"]["train"]["Splice-altering"] == summary["per_split"]["train"]["Normal"]
+    assert set(summary["target_ranges"]) == {"train", "val", "test"}

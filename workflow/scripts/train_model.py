@@ -1,0 +1,21 @@
+"""Rule train_{model}: train one experiment and predict its test split (see validsplice.training)."""
+from validsplice.rule_io import run_rule, setup_logging
+from validsplice.training import train_experiment
+
+log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+run_rule(
+    train_experiment,
+    train_path=snakemake.input.train,  # noqa: F821
+    val_path=snakemake.input.val,  # noqa: F821
+    test_path=snakemake.input.test,  # noqa: F821
+    profiles_path=snakemake.input.profiles,  # noqa: F821
+    windows_path=snakemake.input.windows,  # noqa: F821
+    model_path=snakemake.output.model,  # noqa: F821
+    history_path=snakemake.output.history,  # noqa: F821
+    predictions_path=snakemake.output.predictions,  # noqa: F821
+    training_path=snakemake.output.training,  # noqa: F821
+    experiment=snakemake.params.experiment,  # noqa: F821
+    model_name=snakemake.params.model,  # noqa: F821
+    settings=dict(snakemake.params.settings or {}),  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
+)

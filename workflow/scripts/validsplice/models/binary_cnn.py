@@ -1,0 +1,41 @@
+"""Step-1 classifier of the research log: is the variant splice-altering at all?
+
+Ref and alt one-hots are stacked as 8 input channels of one gated encoder (one pass, and
+every filter can compare the two alleles directly). The head reads the window-pooled
+features and the features at the variant position. Its decision threshold is chosen on the
+validation split by the training loop (``training.choose_threshold``), never on test.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .layers import encoder_from_params, hyper, one_hot_codes
+
+
+class BinarySpliceClassifier(nn.Module):
+    target_form = "binary"
+
+    def __init__(self, params: dict | None = None):
+        super().__init__()
+        hidden = int(hyper(params, "hidden_dim", 128))
+        dropout = float(hyper(params, "dropout", 0.1))
+        self.encoder = encoder_from_params(params, in_channels=8)
+        self.head = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
+        )
+
+    def forward(self, batch: dict) -> dict:
+        x = torch.cat([one_hot_codes(batch["ref"]), one_hot_codes(batch["alt"])], dim=1)
+        features = self.encoder(x)
+        centre = features[:, :, features.shape[2] // 2]
+        logit = self.head(torch.cat([features.mean(dim=2), centre], dim=1)).squeeze(1)
+        return {"logit": logit, "score": torch.sigmoid(logit.float())}
+
+    def loss(self, outputs: dict, batch: dict) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(outputs["logit"].float(), batch["label"].float())
+
+
+def build_binary_cnn(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
+    return BinarySpliceClassifier(params)

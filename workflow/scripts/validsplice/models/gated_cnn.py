@@ -1,0 +1,117 @@
+"""Delta regressors trained on validated targets.
+
+``gated_cnn`` is the research log's ValidatedDeltaPredictor, kept faithful: it sees only the
+alt window (plus the ref/alt bases at the centre) and regresses the seed-form 3-vector.
+``gated_cnn_paired`` is our improvement: ref and alt go through the same encoder, so the
+model sees the *difference* the variant makes position by position, and it predicts the
+whole delta profile in the central +-D band (the quantity SpliceAI scores are read from).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from ..rule_io import UserError
+from .layers import centre_base_one_hot, encoder_from_params, hyper, one_hot_codes, seed_from_profile
+
+
+class ValidatedDeltaPredictor(nn.Module):
+    """Alt window -> seed-form delta (neither, acceptor, donor); MSE loss."""
+
+    target_form = "seed"
+
+    def __init__(self, params: dict | None = None):
+        super().__init__()
+        hidden = int(hyper(params, "hidden_dim", 128))
+        dropout = float(hyper(params, "dropout", 0.1))
+        self.encoder = encoder_from_params(params, in_channels=4)
+        self.base_embedding = nn.Sequential(
+            nn.Linear(8, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden)
+        )
+        self.head = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden // 2), nn.ReLU(),
+            nn.Linear(hidden // 2, 3),
+        )
+
+    def forward(self, batch: dict) -> dict:
+        features = self.encoder(one_hot_codes(batch["alt"]))
+        pooled = features.mean(dim=2)  # adaptive average pooling to length 1
+        bases = torch.cat([centre_base_one_hot(batch["ref"]), centre_base_one_hot(batch["alt"])], dim=1)
+        seed = self.head(torch.cat([pooled, self.base_embedding(bases)], dim=1))
+        return {"seed": seed, "score": seed.abs().amax(dim=1)}
+
+    def loss(self, outputs: dict, batch: dict) -> torch.Tensor:
+        return F.mse_loss(outputs["seed"].float(), batch["target_seed"].float())
+
+
+class PairedDeltaProfilePredictor(nn.Module):
+    """Ref and alt through one shared encoder -> delta profile (2D+1, 2) in [-1, 1].
+
+    Per position of the central band the head sees (alt - ref, alt, ref) features, the
+    window-pooled versions of the same, and a signed log indel length, so insertions and
+    deletions that shift the sequence are distinguishable from substitutions.
+    """
+
+    target_form = "profile"
+
+    def __init__(self, params: dict | None, window_length: int, profile_length: int):
+        super().__init__()
+        if profile_length % 2 != 1:
+            raise UserError(f"gated_cnn_paired: profile length {profile_length} must be odd (2D+1).")
+        if profile_length > window_length:
+            raise UserError(
+                f"gated_cnn_paired: window_length {window_length} is shorter than the target profile "
+                f"(2D+1 = {profile_length}); set the experiment's window_length to at least {profile_length}."
+            )
+        hidden = int(hyper(params, "hidden_dim", 128))
+        dropout = float(hyper(params, "dropout", 0.1))
+        self.profile_length = profile_length
+        self.max_delta_weight = float(hyper(params, "max_delta_weight", 1.0))
+        self.encoder = encoder_from_params(params, in_channels=4)
+        self.head = nn.Sequential(
+            nn.Conv1d(6 * hidden + 1, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
+            nn.Conv1d(hidden, hidden // 2, kernel_size=1), nn.ReLU(),
+            nn.Conv1d(hidden // 2, 2, kernel_size=1),
+        )
+
+    def forward(self, batch: dict) -> dict:
+        ref, alt = batch["ref"], batch["alt"]
+        both = self.encoder(one_hot_codes(torch.cat([ref, alt], dim=0)))
+        f_ref, f_alt = both.chunk(2, dim=0)
+        length = f_alt.shape[2]
+        half = self.profile_length // 2
+        centre = length // 2
+        band = slice(centre - half, centre + half + 1)
+        local = torch.cat([f_alt[:, :, band] - f_ref[:, :, band], f_alt[:, :, band], f_ref[:, :, band]], dim=1)
+        p_ref, p_alt = f_ref.mean(dim=2), f_alt.mean(dim=2)
+        pooled = torch.cat([p_alt - p_ref, p_alt, p_ref], dim=1)
+        indel = batch["indel_length"].to(local.dtype)
+        indel = torch.sign(indel) * torch.log1p(indel.abs())
+        n_pos = local.shape[2]
+        x = torch.cat(
+            [local, pooled[:, :, None].expand(-1, -1, n_pos), indel[:, None, None].expand(-1, 1, n_pos)], dim=1
+        )
+        profile = torch.tanh(self.head(x)).transpose(1, 2)  # (B, P, 2)
+        return {
+            "profile": profile,
+            "seed": seed_from_profile(profile),
+            "score": profile.abs().amax(dim=(1, 2)),
+        }
+
+    def loss(self, outputs: dict, batch: dict) -> torch.Tensor:
+        pred = outputs["profile"].float()
+        target = batch["target_profile"].float()
+        loss = F.mse_loss(pred, target)
+        if self.max_delta_weight:
+            loss = loss + self.max_delta_weight * F.mse_loss(outputs["score"].float(), target.abs().amax(dim=(1, 2)))
+        return loss
+
+
+def build_gated_cnn(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
+    return ValidatedDeltaPredictor(params)
+
+
+def build_gated_cnn_paired(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
+    return PairedDeltaProfilePredictor(params, window_length, profile_length)

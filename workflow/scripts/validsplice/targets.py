@@ -1,0 +1,323 @@
+"""Validated targets: what the models are trained to predict.
+
+SpliceVarDB says *whether* a variant alters splicing; SpliceAI says *how* (which site, how
+much). We combine them: a Splice-altering variant keeps the base model's delta (alt - ref
+probability, softmax applied once inside the base model and never again here), a Normal
+variant gets a zero delta, and Low-frequency / Conflicting variants have no trustworthy
+target, so they are left out of training and validation but kept in the test table (the
+evaluation reports them separately).
+
+Two target forms are written:
+- seed form: the signed 3-vector (neither, acceptor, donor) at the position of largest
+  |delta| within +-D, neither = -(acceptor + donor) since the three probabilities sum to 1;
+- profile form: the whole (2D+1, 2) [acceptor, donor] delta profile, in ``profiles.npy``.
+
+Test rows without a validated target (Low-frequency, Conflicting, and Splice-altering
+variants the base model could not score) keep NaN targets and ``profile_row`` -1, so the
+test set stays complete for classification metrics.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .rule_io import UserError
+
+log = logging.getLogger("validsplice.targets")
+
+SA, NORMAL = "Splice-altering", "Normal"
+CLASSES = (SA, NORMAL, "Low-frequency", "Conflicting")
+TRAINING_SPLITS = ("train", "val")
+SPLITS = ("train", "val", "test")
+
+VARIANT_COLUMNS = ["variant_id", "label", "gene", "split", "variant_type", "indel_length", "region", "nearest_site"]
+SCORE_COLUMNS = ["variant_id", "gene", "max_ds", "status", "profile_row"]
+TARGET_COLUMNS = [
+    "variant_id", "label", "is_splice_altering", "split", "gene", "window_row", "profile_row",
+    "variant_type", "indel_length", "region", "nearest_site",
+    "delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta", "spliceai_max_ds",
+]
+
+
+def _examples(values, n: int = 5) -> str:
+    values = list(values)
+    more = f" (and {len(values) - n} more)" if len(values) > n else ""
+    return ", ".join(repr(v) for v in values[:n]) + more
+
+
+def check_columns(df: pd.DataFrame, required: list[str], path) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise UserError(
+            f"{path}: missing column(s) {', '.join(missing)}; this file must come from the workflow's "
+            f"earlier stage (see docs/DESIGN.md). Re-run that stage."
+        )
+
+
+def check_alignment(variants: pd.DataFrame, window_ids: np.ndarray, windows_path="windows.npz") -> None:
+    """Row i of windows.npz must be row i of the variant table."""
+    ids = variants["variant_id"].astype(str).to_numpy()
+    window_ids = np.asarray(window_ids).astype(str)
+    if len(ids) != len(window_ids):
+        raise UserError(
+            f"{windows_path}: holds {len(window_ids)} windows but the variant table has {len(ids)} rows; "
+            "the windows are stale. Re-run extract_windows."
+        )
+    bad = np.flatnonzero(ids != window_ids)
+    if bad.size:
+        pairs = [f"row {i}: variants {ids[i]!r} vs windows {window_ids[i]!r}" for i in bad[:5]]
+        raise UserError(
+            f"{windows_path}: window rows do not follow the variant table order ({bad.size} rows differ; "
+            f"{'; '.join(pairs)}). Re-run extract_windows."
+        )
+
+
+def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path="scores.parquet") -> pd.DataFrame:
+    """One score row per variant: the scored gene row with the largest max_ds (ties: first).
+
+    Returns a frame indexed like ``variants`` with columns profile_row (-1 if unscored),
+    spliceai_max_ds (NaN if unscored) and score_status ("scored" or the first skip reason).
+    """
+    unknown = sorted(set(scores["variant_id"].astype(str)) - set(variants["variant_id"].astype(str)))
+    if unknown:
+        raise UserError(
+            f"{scores_path}: {len(unknown)} score row(s) name variants absent from the variant table, "
+            f"e.g. {_examples(unknown)}. The scores are stale; re-run the base-model scoring."
+        )
+    scores = scores.reset_index(drop=True)
+    scored = scores[scores["status"] == "scored"]
+    best = (
+        scored.sort_values("max_ds", ascending=False, kind="stable", na_position="last")
+        .drop_duplicates("variant_id", keep="first")
+        .set_index("variant_id")
+    )
+    first_status = scores.drop_duplicates("variant_id", keep="first").set_index("variant_id")["status"]
+    ids = variants["variant_id"].astype(str)
+    out = pd.DataFrame(index=variants.index)
+    out["profile_row"] = ids.map(best["profile_row"]).fillna(-1).astype(np.int64).to_numpy()
+    out["spliceai_max_ds"] = ids.map(best["max_ds"]).astype(float).to_numpy()
+    status = ids.map(first_status).fillna("no score row")
+    out["score_status"] = np.where(out["profile_row"] >= 0, "scored", status)
+    return out
+
+
+def seed_from_profiles(profiles: np.ndarray) -> np.ndarray:
+    """(n, P, 2) [acceptor, donor] -> (n, 3) (neither, acceptor, donor) at the position of
+    largest |delta| (ties: first position). Values are copied, never re-normalised."""
+    if len(profiles) == 0:
+        return np.zeros((0, 3), dtype=np.float32)
+    pos = np.abs(profiles).max(axis=2).argmax(axis=1)
+    at = profiles[np.arange(len(profiles)), pos]
+    return np.column_stack([-(at[:, 0] + at[:, 1]), at[:, 0], at[:, 1]]).astype(np.float32)
+
+
+def crop_profiles(profiles: np.ndarray, distance: int, path="delta_profiles.npy") -> np.ndarray:
+    """Central 2D+1 positions of the base-model profiles (error if they are narrower)."""
+    if profiles.ndim != 3 or profiles.shape[2] != 2:
+        raise UserError(f"{path}: expected shape (n, 2D+1, 2), found {profiles.shape}. Re-run gather_scores.")
+    stored = profiles.shape[1] // 2
+    if distance > stored:
+        raise UserError(
+            f"{path}: profiles cover +-{stored} positions but targets need +-{distance} (base_model.distance). "
+            "Re-run the base-model scoring with the current distance."
+        )
+    return profiles[:, stored - distance: stored + distance + 1]
+
+
+def balance_classes(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Downsample the larger of Splice-altering / Normal to the smaller (seeded); keep row order."""
+    sa = np.flatnonzero(table["label"].to_numpy() == SA)
+    normal = np.flatnonzero(table["label"].to_numpy() == NORMAL)
+    n = min(len(sa), len(normal))
+    keep = np.concatenate([rng.choice(sa, n, replace=False), rng.choice(normal, n, replace=False)])
+    return table.iloc[np.sort(keep)]
+
+
+def cap_rows(table: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Keep at most max_rows rows, sampled per class in proportion (so balance survives)."""
+    if max_rows is None or len(table) <= max_rows:
+        return table
+    labels = table["label"].to_numpy()
+    keep = []
+    for cls in (SA, NORMAL):
+        idx = np.flatnonzero(labels == cls)
+        n = int(round(max_rows * len(idx) / len(table)))
+        keep.append(rng.choice(idx, min(n, len(idx)), replace=False))
+    return table.iloc[np.sort(np.concatenate(keep))]
+
+
+def _counts(table: pd.DataFrame) -> dict:
+    counts = table["label"].value_counts()
+    return {cls: int(counts.get(cls, 0)) for cls in CLASSES if cls in counts or cls in (SA, NORMAL)}
+
+
+def make_targets(
+    variants: pd.DataFrame,
+    scores: pd.DataFrame,
+    delta_profiles: np.ndarray,
+    *,
+    distance: int,
+    seed: int = 0,
+    balance: bool = True,
+    max_train_samples: int | None = None,
+    window_ids: np.ndarray | None = None,
+    paths: dict | None = None,
+):
+    """Build the three target tables, the profile array and the summary (no file I/O).
+
+    Returns ``(tables: {split: DataFrame}, profiles: float32 (n, 2D+1, 2), summary: dict)``.
+    """
+    paths = {"variants": "variants.parquet", "windows": "windows.npz", "scores": "scores.parquet",
+             "profiles": "delta_profiles.npy", **(paths or {})}
+    check_columns(variants, VARIANT_COLUMNS, paths["variants"])
+    check_columns(scores, SCORE_COLUMNS, paths["scores"])
+    variants = variants.reset_index(drop=True)
+    if window_ids is not None:
+        check_alignment(variants, window_ids, paths["windows"])
+    bad_labels = sorted(set(variants["label"]) - set(CLASSES))
+    if bad_labels:
+        raise UserError(f"{paths['variants']}: unknown label(s) {_examples(bad_labels)}; expected {', '.join(CLASSES)}.")
+    bad_splits = sorted(set(variants["split"]) - set(SPLITS))
+    if bad_splits:
+        raise UserError(f"{paths['variants']}: unknown split(s) {_examples(bad_splits)}; expected train, val, test.")
+
+    base = crop_profiles(np.asarray(delta_profiles), distance, paths["profiles"])
+    chosen = choose_score_rows(variants, scores, paths["scores"])
+    row_max = int(chosen["profile_row"].to_numpy().max(initial=-1))
+    if row_max >= len(base):
+        row = row_max
+        raise UserError(
+            f"{paths['scores']}: profile_row {row} is beyond the {len(base)} rows of {paths['profiles']}; "
+            "the two files come from different runs. Re-run gather_scores."
+        )
+
+    n = len(variants)
+    length = 2 * distance + 1
+    profiles = np.zeros((n, length, 2), dtype=np.float32)
+    has_target = np.zeros(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    labels = variants["label"].to_numpy()
+    split = variants["split"].to_numpy()
+    row = chosen["profile_row"].to_numpy()
+
+    is_sa = labels == SA
+    sa_scored = is_sa & (row >= 0)
+    profiles[sa_scored] = base[row[sa_scored]].astype(np.float32)
+    has_target[sa_scored | (labels == NORMAL)] = True
+    for i in np.flatnonzero(is_sa & (row < 0)):
+        reason[i] = f"Splice-altering variant not scored by the base model ({chosen['score_status'].iat[i]})"
+    nan_rows = has_target & np.isnan(profiles).any(axis=(1, 2))
+    reason[nan_rows] = "NaN in the base-model delta profile"
+    has_target &= ~nan_rows
+    no_validated = ~np.isin(labels, (SA, NORMAL))
+    reason[no_validated] = [f"{lab} variant has no validated target (kept in test only)" for lab in labels[no_validated]]
+
+    seeds = seed_from_profiles(profiles)
+    table = variants[VARIANT_COLUMNS].copy()
+    table["is_splice_altering"] = is_sa
+    table["window_row"] = np.arange(n, dtype=np.int64)
+    table["delta_neither"], table["delta_acceptor"], table["delta_donor"] = seeds.T
+    table["target_max_abs_delta"] = np.abs(profiles).max(axis=(1, 2)) if n else np.zeros(0, np.float32)
+    table.loc[~has_target, ["delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"]] = np.nan
+    table["spliceai_max_ds"] = chosen["spliceai_max_ds"].to_numpy()
+    table["_reason"] = reason
+
+    summary: dict = {"distance": int(distance), "seed": int(seed), "balance": bool(balance),
+                     "max_train_samples": max_train_samples, "input_variants": int(n)}
+    excluded = table[np.isin(split, TRAINING_SPLITS) & ~has_target]
+    summary["excluded"] = {
+        r: {"n": int(len(g)), "examples": g["variant_id"].head(5).tolist()}
+        for r, g in excluded.groupby("_reason", sort=True)
+    }
+    test_untargeted = table[(split == "test") & ~has_target]
+    summary["test_rows_without_target"] = {r: int(len(g)) for r, g in test_untargeted.groupby("_reason", sort=True)}
+
+    rng = np.random.default_rng(seed)
+    tables, before, after = {}, {}, {}
+    for name in SPLITS:
+        part = table[split == name]
+        if name in TRAINING_SPLITS:
+            part = part[has_target[split == name]]
+        before[name] = _counts(part)
+        if name in TRAINING_SPLITS:
+            for cls in (SA, NORMAL):
+                if before[name].get(cls, 0) == 0:
+                    raise UserError(
+                        f"{paths['variants']}: no usable {cls} variants in the {name} split after filtering "
+                        f"(exclusions: {json.dumps({r: v['n'] for r, v in summary['excluded'].items()})}). "
+                        "Add variants of that class, or check the split settings and base-model scoring."
+                    )
+            if balance:
+                part = balance_classes(part, rng)
+            if name == "train":
+                part = cap_rows(part, max_train_samples, rng)
+        after[name] = _counts(part)
+        tables[name] = part
+
+    train_genes = set(tables["train"]["gene"]) - {""}
+    shared = sorted(train_genes & (set(tables["val"]["gene"]) - {""}))
+    if shared:
+        log.warning("%d gene(s) appear in both train and val, e.g. %s; the split is not grouped by gene.",
+                    len(shared), _examples(shared))
+    summary["genes_in_train_and_val"] = len(shared)
+    summary["per_split_before_balancing"] = before
+    summary["per_split"] = after
+
+    # profiles.npy holds the rows of train, val, test in that order.
+    out_profiles, offset = [], 0
+    for name in SPLITS:
+        part = tables[name].drop(columns="_reason").copy()
+        targeted = has_target[part["window_row"].to_numpy()]
+        rows = np.full(len(part), -1, dtype=np.int64)
+        rows[targeted] = offset + np.arange(int(targeted.sum()))
+        offset += int(targeted.sum())
+        out_profiles.append(profiles[part["window_row"].to_numpy()[targeted]])
+        part["profile_row"] = rows
+        tables[name] = part[TARGET_COLUMNS].reset_index(drop=True)
+    all_profiles = np.concatenate(out_profiles) if out_profiles else np.zeros((0, length, 2), np.float32)
+
+    summary["target_ranges"] = {}
+    for name, part in tables.items():
+        ranges = {}
+        for col in ("delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"):
+            values = part[col].dropna()
+            ranges[col] = [float(values.min()), float(values.max())] if len(values) else None
+        summary["target_ranges"][name] = ranges
+    summary["n_profiles"] = int(len(all_profiles))
+    return tables, all_profiles.astype(np.float32), summary
+
+
+def build_targets(
+    *, variants_path, windows_path, scores_path, profiles_path,
+    train_path, val_path, test_path, out_profiles_path, summary_path,
+    seed: int = 0, balance: bool = True, max_train_samples: int | None = None, distance: int = 50,
+) -> dict:
+    """File-level wrapper of ``make_targets`` for the build_targets rule."""
+    variants = pd.read_parquet(variants_path)
+    scores = pd.read_parquet(scores_path)
+    with np.load(windows_path, allow_pickle=False) as npz:
+        if "variant_id" not in npz.files:
+            raise UserError(f"{windows_path}: no 'variant_id' array; re-run extract_windows.")
+        window_ids = npz["variant_id"]
+    delta_profiles = np.load(profiles_path, mmap_mode="r")
+    log.info("Building targets from %d variants, %d score rows, %d base-model profiles (D=%d)",
+             len(variants), len(scores), len(delta_profiles), distance)
+    tables, profiles, summary = make_targets(
+        variants, scores, delta_profiles, distance=int(distance), seed=int(seed), balance=bool(balance),
+        max_train_samples=None if max_train_samples is None else int(max_train_samples), window_ids=window_ids,
+        paths={"variants": str(variants_path), "windows": str(windows_path), "scores": str(scores_path),
+               "profiles": str(profiles_path)},
+    )
+    for name, path in (("train", train_path), ("val", val_path), ("test", test_path)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tables[name].to_parquet(path, index=False)
+        log.info("%s: %d rows %s", name, len(tables[name]), summary["per_split"][name])
+    np.save(out_profiles_path, profiles)
+    Path(summary_path).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    for reason, info in summary["excluded"].items():
+        log.info("excluded from train/val: %d x %s", info["n"], reason)
+    return summary

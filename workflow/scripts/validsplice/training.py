@@ -1,0 +1,322 @@
+"""The one training loop shared by every trainable model.
+
+Models follow the interface in docs/DESIGN.md ("The model interface"); the loop knows
+nothing about their insides: it asks ``parameter_groups(base_lr)`` for per-group learning
+rates (frozen parts are left out), else trains every parameter with ``requires_grad``.
+
+Reproducibility: python/numpy/torch are seeded and the batch order comes from a seeded
+``torch.Generator``. Robustness: model.pt is written to a temporary name and renamed only
+once training and checkpointing finished, so an interrupted run never leaves a file that
+looks complete. Model choice is on validation only (early stopping, binary threshold).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import os
+import random
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+
+from . import __version__
+from .datasets import SplitData, load_windows, make_split_data
+from .models import registry
+from .predict import autocast, predict_split, write_history
+from .rule_io import UserError
+from .targets import cap_rows
+
+log = logging.getLogger("validsplice.training")
+
+DEFAULTS = {
+    "epochs": 30, "batch_size": 64, "learning_rate": 1e-4, "weight_decay": 0.01,
+    "early_stopping": True, "patience": 5, "min_delta": 0.0, "max_train_samples": None,
+    "grad_clip": 1.0, "window_length": None, "hidden_dim": 128, "n_layers": 6, "dropout": 0.1,
+    "kernel_size": 15, "seed": 0, "device": "auto", "num_workers": 0, "threshold_rule": "f1",
+    "progress_seconds": 60.0,
+}
+
+
+def resolve_settings(settings: dict | None) -> dict:
+    """Defaults overlaid with the experiment's settings (None means "use the default")."""
+    out = dict(DEFAULTS)
+    out.update({k: v for k, v in (settings or {}).items() if v is not None or k not in DEFAULTS})
+    return out
+
+
+def code_version() -> str:
+    """Package version plus ``git describe`` when the code sits in a git checkout."""
+    version = f"validsplice {__version__}"
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=10,
+        )
+        if described.returncode == 0 and described.stdout.strip():
+            version += f" (git {described.stdout.strip()})"
+    except Exception:  # no git, not a checkout, timeout: the package version is enough
+        pass
+    return version
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: str | None) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"settings: device {device!r} requested but CUDA is not available; use device: auto or cpu.")
+    return torch.device(device)
+
+
+def safe_roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2 or not np.all(np.isfinite(scores)):
+        return float("nan")
+    return float(roc_auc_score(labels, scores))
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1") -> float:
+    """Decision threshold (predict positive when score >= threshold) maximising F1 or Youden's J.
+
+    Called on the validation split only; the test split never influences it.
+    """
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
+    if len(np.unique(labels)) < 2:
+        return 0.5
+    if rule == "f1":
+        precision, recall, thresholds = precision_recall_curve(labels, scores)
+        f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+        return float(thresholds[int(np.argmax(f1))])
+    if rule == "youden":
+        fpr, tpr, thresholds = roc_curve(labels, scores)
+        finite = np.isfinite(thresholds)
+        j = np.where(finite, tpr - fpr, -np.inf)
+        return float(thresholds[int(np.argmax(j))])
+    raise UserError(f"settings: threshold_rule {rule!r} unknown; use 'f1' or 'youden'.")
+
+
+def optimizer_groups(model, base_lr: float) -> list[dict]:
+    if hasattr(model, "parameter_groups"):
+        groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]}
+                  for g in model.parameter_groups(base_lr)]
+    else:
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": base_lr}]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise UserError("The model has no trainable parameters (everything frozen); check trainable_blocks.")
+    for g in groups:
+        g.setdefault("lr", base_lr)
+    return groups
+
+
+@torch.no_grad()
+def evaluate(model, data: SplitData, batch_size: int, device: torch.device) -> tuple[float, np.ndarray]:
+    """Mean loss over the split (weighted by batch size) and the score of every row."""
+    model.eval()
+    total, scores = 0.0, []
+    for batch in data.batches(batch_size, device):
+        with autocast(device):
+            out = model(batch)
+            loss = model.loss(out, batch)
+        total += float(loss) * len(batch["ref"])
+        scores.append(out["score"].float().cpu().numpy())
+    return total / max(len(data), 1), (np.concatenate(scores) if scores else np.zeros(0))
+
+
+@dataclass
+class FitResult:
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_epoch: int = 0
+    best_val_loss: float = float("inf")
+    best_val_metric: float = float("nan")
+    restored_best: bool = False
+    seconds: float = 0.0
+
+
+def fit(model, train: SplitData, val: SplitData, settings: dict, device: torch.device,
+        generator: torch.Generator, on_epoch_end=None) -> FitResult:
+    """Train with AdamW + one-cycle, gradient clipping, early stopping on validation loss.
+
+    With early stopping the weights of the best epoch are restored; without it every epoch
+    runs and the final weights are kept (the best epoch is still reported).
+    ``on_epoch_end(epoch, model, record)`` is a hook for tests and callers.
+    """
+    epochs, batch_size = int(settings["epochs"]), int(settings["batch_size"])
+    if len(train) == 0 or len(val) == 0:
+        raise UserError(f"No training ({len(train)}) or validation ({len(val)}) rows; check the targets.")
+    model.to(device)
+    groups = optimizer_groups(model, float(settings["learning_rate"]))
+    optimizer = torch.optim.AdamW(groups, lr=float(settings["learning_rate"]),
+                                  weight_decay=float(settings["weight_decay"]))
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[g["lr"] for g in groups], total_steps=max(epochs * steps_per_epoch, 1))
+    trainable = [p for g in groups for p in g["params"]]
+    clip = settings.get("grad_clip")
+    patience, min_delta = int(settings["patience"]), float(settings["min_delta"])
+    progress_seconds = float(settings.get("progress_seconds") or 60.0)
+
+    result, best_state, bad_epochs = FitResult(), None, 0
+    t_start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        t_epoch = time.perf_counter()
+        model.train()
+        total, seen, last_note = 0.0, 0, t_epoch
+        for step, batch in enumerate(train.batches(batch_size, device, generator), start=1):
+            with autocast(device):
+                loss = model.loss(model(batch), batch)
+            if not torch.isfinite(loss):
+                raise UserError(f"Training diverged at epoch {epoch}, step {step}: loss is {float(loss)}. "
+                                "Lower learning_rate or grad_clip in the experiment's settings.")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(trainable, float(clip))
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * len(batch["ref"])
+            seen += len(batch["ref"])
+            if time.perf_counter() - last_note > progress_seconds:
+                last_note = time.perf_counter()
+                log.info("epoch %d: step %d/%d, train loss %.5f, %.0f s", epoch, step, steps_per_epoch,
+                         total / seen, last_note - t_epoch)
+        val_loss, val_scores = evaluate(model, val, batch_size, device)
+        val_metric = safe_roc_auc(val.label, val_scores)
+        seconds = time.perf_counter() - t_epoch
+        record = {"epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
+                  "val_metric": val_metric, "learning_rate": optimizer.param_groups[0]["lr"], "seconds": seconds}
+        result.history.append(record)
+        result.stopped_epoch = epoch
+        if val_loss < result.best_val_loss - min_delta:
+            result.best_val_loss, result.best_val_metric, result.best_epoch = val_loss, val_metric, epoch
+            best_state = copy.deepcopy(model.state_dict())
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        eta = (time.perf_counter() - t_start) / epoch * (epochs - epoch)
+        log.info("epoch %d/%d: train loss %.5f, val loss %.5f, val ROC-AUC %.4f, %.1f s, ETA %.0f s%s",
+                 epoch, epochs, record["train_loss"], val_loss, val_metric, seconds, eta,
+                 " (best)" if result.best_epoch == epoch else "")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model, record)
+        if settings["early_stopping"] and bad_epochs >= patience:
+            log.info("early stopping after epoch %d (no val loss improvement > %g for %d epochs)",
+                     epoch, min_delta, patience)
+            break
+    if settings["early_stopping"] and best_state is not None:
+        model.load_state_dict(best_state)
+        result.restored_best = True
+        log.info("restored the weights of epoch %d (val loss %.5f)", result.best_epoch, result.best_val_loss)
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def save_checkpoint_atomic(payload: dict, path) -> None:
+    """torch.save to a temporary file in the same folder, then rename (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _read_table(path, name) -> pd.DataFrame:
+    table = pd.read_parquet(path)
+    required = ["variant_id", "label", "split", "window_row", "profile_row", "indel_length",
+                "delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: {name} table lacks column(s) {', '.join(missing)}; re-run build_targets.")
+    return table
+
+
+def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
+                     model_path, history_path, predictions_path, training_path,
+                     experiment: str, model_name: str, settings: dict | None = None,
+                     threads: int | None = None, on_epoch_end=None) -> dict:
+    """Train one experiment and write model.pt, history.tsv, predictions.parquet, training.json."""
+    registry.check_model_name(model_name, where=f"experiment {experiment!r}")
+    if model_name in registry.UNTRAINED_MODELS:
+        raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
+    config = resolve_settings(settings)
+    model_path = Path(model_path)
+    if model_path.exists():
+        model_path.unlink()  # a stale checkpoint must not survive a failed rerun
+    if threads:
+        torch.set_num_threads(int(threads))
+    generator = seed_everything(int(config["seed"]))
+    device = resolve_device(config["device"])
+
+    tables = {name: _read_table(p, name) for name, p in (("train", train_path), ("val", val_path), ("test", test_path))}
+    if config["max_train_samples"] is not None:
+        before = len(tables["train"])
+        tables["train"] = cap_rows(tables["train"], int(config["max_train_samples"]),
+                                   np.random.default_rng(int(config["seed"])))
+        log.info("max_train_samples %s: %d -> %d training rows", config["max_train_samples"], before,
+                 len(tables["train"]))
+    windows = load_windows(windows_path)
+    profiles = np.load(profiles_path, mmap_mode="r")
+    window_length = int(config["window_length"] or windows["ref"].shape[1])
+    profile_length = int(profiles.shape[1])
+    data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path))
+            for (name, t), p in zip(tables.items(), (train_path, val_path, test_path))}
+    del windows
+
+    model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
+    n_params = sum(p.numel() for p in model.parameters())
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("%s (%s): %d parameters (%d trainable), window %d, profile %d, device %s; train %d, val %d, test %d",
+             experiment, model_name, n_params, n_trainable, window_length, profile_length, device,
+             len(data["train"]), len(data["val"]), len(data["test"]))
+
+    result = fit(model, data["train"], data["val"], config, device, generator, on_epoch_end=on_epoch_end)
+
+    threshold = None
+    if getattr(model, "target_form", None) == "binary":
+        _, val_scores = evaluate(model, data["val"], int(config["batch_size"]), device)
+        threshold = choose_threshold(val_scores, data["val"].label, config["threshold_rule"])
+        log.info("decision threshold %.4f (%s on validation)", threshold, config["threshold_rule"])
+
+    metrics = {"best_val_loss": result.best_val_loss, "best_val_roc_auc": result.best_val_metric,
+               "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
+               "weights": "best epoch" if result.restored_best else "final epoch", "threshold": threshold}
+    version = code_version()
+    save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
+                            "config": {"experiment": experiment, "window_length": window_length,
+                                       "profile_length": profile_length, **config},
+                            "metrics": metrics, "code_version": version}, model_path)
+
+    predictions = predict_split(model, data["test"], int(config["batch_size"]), device)
+    Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_parquet(predictions_path, index=False)
+    write_history(result.history, history_path)
+    info = {
+        "experiment": experiment, "model": model_name, "status": "trained",
+        "stopped_epoch": result.stopped_epoch, "max_epochs": int(config["epochs"]), "best_epoch": result.best_epoch,
+        "training_seconds": round(result.seconds, 3), "device": str(device), "n_parameters": int(n_params),
+        "n_trainable_parameters": int(n_trainable), "threshold": threshold, "note": getattr(model, "note", None),
+        "metrics": metrics, "config": {"window_length": window_length, "profile_length": profile_length, **config},
+        "code_version": version,
+    }
+    Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")
+    log.info("wrote %s (%d test predictions)", predictions_path, len(predictions))
+    return info
