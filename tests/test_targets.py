@@ -203,3 +203,18 @@ def test_build_targets_files(tmp_path):
     assert sorted(rows) == list(range(len(saved)))
     assert summary["per_split"]["train"]["Splice-altering"] == summary["per_split"]["train"]["Normal"]
     assert set(summary["target_ranges"]) == {"train", "val", "test"}
+
+
+def test_profile_targets_follow_the_window_orientation_on_minus_strand():
+    """Windows of minus-strand variants are reverse-complemented, so their profile targets are
+    reversed along positions (base-model profiles are in genomic order)."""
+    variants, scores, profiles = synthetic()
+    variants["strand"] = np.where(variants["gene"].isin(["G0", "G1"]), "-", "+")
+    tables, out_profiles, _ = run(variants, scores, profiles)
+    train = tables["train"].set_index("variant_id")
+    for vid, reversed_ in [("v0_0", True), ("v2_0", False)]:
+        base = profiles[scores.loc[scores["variant_id"] == vid, "profile_row"].iloc[0]].astype(np.float32)
+        expected = base[::-1] if reversed_ else base
+        np.testing.assert_array_equal(out_profiles[train.loc[vid, "profile_row"]], expected)
+        # the seed form does not depend on orientation
+        assert train.loc[vid, "target_max_abs_delta"] == pytest.approx(np.abs(base).max())

@@ -10,7 +10,10 @@ evaluation reports them separately).
 Two target forms are written:
 - seed form: the signed 3-vector (neither, acceptor, donor) at the position of largest
   |delta| within +-D, neither = -(acceptor + donor) since the three probabilities sum to 1;
-- profile form: the whole (2D+1, 2) [acceptor, donor] delta profile, in ``profiles.npy``.
+- profile form: the whole (2D+1, 2) [acceptor, donor] delta profile, in ``profiles.npy``,
+  oriented like the model windows (the gene's strand: reversed for minus-strand variants,
+  whereas the base model's profiles are in genomic + strand order), so position i of a
+  profile target lines up with position i of the window band the models look at.
 
 Test rows without a validated target (Low-frequency, Conflicting, and Splice-altering
 variants the base model could not score) keep NaN targets and ``profile_row`` -1, so the
@@ -210,6 +213,8 @@ def make_targets(
     has_target[sa_scored | (labels == NORMAL)] = True
     for i in np.flatnonzero(is_sa & (row < 0)):
         reason[i] = f"Splice-altering variant not scored by the base model ({chosen['score_status'].iat[i]})"
+    minus = variants["strand"].to_numpy() == "-" if "strand" in variants else np.zeros(n, bool)
+    profiles[minus] = profiles[minus, ::-1]  # genomic order -> window (gene-strand) order
     nan_rows = has_target & np.isnan(profiles).any(axis=(1, 2))
     reason[nan_rows] = "NaN in the base-model delta profile"
     has_target &= ~nan_rows
