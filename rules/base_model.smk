@@ -4,7 +4,8 @@
 rule score_shard:
     input:
         table="results/variants/variants.parquet",
-        fasta=reference_files(),
+        fasta=reference_fasta(),
+        fasta_index=reference_files()[1:],
         code=library_files("spliceai", "annotation.py"),
     output:
         scores="results/scores/shards/{shard}.parquet",

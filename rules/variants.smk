@@ -4,7 +4,8 @@
 rule ingest_variants:
     input:
         table=config["variants"]["path"],
-        fasta=reference_files(),
+        fasta=reference_fasta(),
+        fasta_index=reference_files()[1:],
         code=library_files("io"),
     output:
         vcf="results/variants/ingested.vcf.gz",
@@ -24,7 +25,8 @@ rule ingest_variants:
 rule normalize_variants:
     input:
         vcf="results/variants/ingested.vcf.gz",
-        fasta=reference_files(),
+        fasta=reference_fasta(),
+        fasta_index=reference_files()[1:],
         ingest_rejected="results/variants/ingest_rejected.tsv",
         code=library_files("io", "normalize.py", "annotation.py", "split.py"),
     output:

@@ -4,7 +4,8 @@
 rule extract_windows:
     input:
         table="results/variants/variants.parquet",
-        fasta=reference_files(),
+        fasta=reference_fasta(),
+        fasta_index=reference_files()[1:],
         code=library_files("io", "windows.py"),
     output:
         windows="results/windows/windows.npz",
