@@ -13,6 +13,7 @@ rule build_targets:
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
         profiles="results/targets/profiles.npy",
+        base_profiles="results/targets/base_profiles.npy",
         summary="results/targets/summary.json",
     params:
         seed=config["targets"]["seed"],

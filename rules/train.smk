@@ -22,6 +22,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             val="results/targets/val.parquet",
             test="results/targets/test.parquet",
             profiles="results/targets/profiles.npy",
+            base_profiles="results/targets/base_profiles.npy",
             windows="results/windows/windows.npz",
             code=library_files(*TRAINING_CODE, *model_code),
             checkpoint=checkpoint_inputs,

@@ -123,3 +123,34 @@ def test_manual_padding_equals_torch_same(kernel, dilation):
     out, gate = ref(x).chunk(2, dim=1)
     expected = x + block.norm(out * torch.sigmoid(gate))
     assert torch.allclose(block(x), expected, atol=1e-5)
+
+
+def test_paired_model_with_base_model_input_starts_near_the_base_model_and_learns_to_gate():
+    """use_base_model: prediction = gate * base profile + correction; it starts at
+    sigmoid(2) * base (zero correction) and can learn to silence a base-model false positive."""
+    torch.manual_seed(0)
+    model = registry.build_model("gated_cnn_paired", {**SMALL, "use_base_model": True}, window_length=L,
+                                 profile_length=P)
+    model.eval()
+    batch = make_batch()
+    g = torch.Generator().manual_seed(1)
+    batch["base_profile"] = (torch.rand(B, P, 2, generator=g) - 0.5)
+    out = model(batch)
+    expected = torch.sigmoid(torch.tensor(2.0)) * batch["base_profile"]
+    torch.testing.assert_close(out["profile"], expected, atol=1e-6, rtol=1e-5)
+
+    # Normal variants (label 0) carry a base-model delta but a zero target: the gate must close.
+    batch["target_profile"] = batch["base_profile"] * batch["label"][:, None, None]
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(150):
+        opt.zero_grad()
+        loss = model.loss(model(batch), batch)
+        first = loss.item() if first is None else first
+        loss.backward()
+        opt.step()
+    model.eval()
+    scores = model(batch)["score"].detach()
+    assert loss.item() < 0.1 * first
+    assert scores[batch["label"] == 0].max() < scores[batch["label"] == 1].min()

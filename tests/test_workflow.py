@@ -126,7 +126,7 @@ def test_demo_run_produces_every_stage(demo_run):
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    assert len(summary) == 8  # spliceai_raw + the seven experiments of the demo config
+    assert len(summary) == 9  # spliceai_raw + the eight experiments of the demo config
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
 

@@ -14,6 +14,7 @@ run_rule(
     test_path=snakemake.output.test,  # noqa: F821
     out_profiles_path=snakemake.output.profiles,  # noqa: F821
     summary_path=snakemake.output.summary,  # noqa: F821
+    base_profiles_path=snakemake.output.base_profiles,  # noqa: F821
     seed=snakemake.params.seed,  # noqa: F821
     balance=snakemake.params.balance,  # noqa: F821
     max_train_samples=snakemake.params.max_train_samples,  # noqa: F821

@@ -10,6 +10,7 @@ run_rule(
     test_path=snakemake.input.test,  # noqa: F821
     profiles_path=snakemake.input.profiles,  # noqa: F821
     windows_path=snakemake.input.windows,  # noqa: F821
+    base_profiles_path=snakemake.input.base_profiles,  # noqa: F821
     model_path=snakemake.output.model,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     predictions_path=snakemake.output.predictions,  # noqa: F821

@@ -50,13 +50,15 @@ class SplitData:
     label: np.ndarray
     target_seed: np.ndarray
     target_profile: np.ndarray
+    base_profile: np.ndarray  # the base model's delta profile (input; zeros if unavailable)
 
     def __len__(self) -> int:
         return len(self.table)
 
     def subset(self, idx: np.ndarray) -> "SplitData":
         return SplitData(self.table.iloc[idx].reset_index(drop=True), self.ref[idx], self.alt[idx],
-                         self.indel_length[idx], self.label[idx], self.target_seed[idx], self.target_profile[idx])
+                         self.indel_length[idx], self.label[idx], self.target_seed[idx], self.target_profile[idx],
+                         self.base_profile[idx])
 
     def batch(self, idx, device="cpu") -> dict:
         idx = np.asarray(idx)
@@ -67,6 +69,7 @@ class SplitData:
             "label": torch.from_numpy(self.label[idx]).to(device),
             "target_seed": torch.from_numpy(self.target_seed[idx]).to(device),
             "target_profile": torch.from_numpy(self.target_profile[idx]).to(device),
+            "base_profile": torch.from_numpy(self.base_profile[idx]).to(device),
         }
 
     def batches(self, batch_size: int, device="cpu", generator: torch.Generator | None = None):
@@ -78,7 +81,8 @@ class SplitData:
 
 
 def make_split_data(table: pd.DataFrame, windows: dict, profiles: np.ndarray, window_length=None,
-                    table_path="targets", windows_path="windows.npz") -> SplitData:
+                    table_path="targets", windows_path="windows.npz",
+                    base_profiles: np.ndarray | None = None) -> SplitData:
     rows = table["window_row"].to_numpy(dtype=np.int64)
     n_windows = len(windows["variant_id"])
     if len(rows) and (rows.min() < 0 or rows.max() >= n_windows):
@@ -96,6 +100,13 @@ def make_split_data(table: pd.DataFrame, windows: dict, profiles: np.ndarray, wi
     has = prow >= 0
     target_profile[has] = profiles[prow[has]]
     seed = table[["delta_neither", "delta_acceptor", "delta_donor"]].to_numpy(dtype=np.float32)
+    if base_profiles is None:
+        base_profile = np.zeros_like(target_profile)
+    else:
+        if len(base_profiles) != n_windows or base_profiles.shape[1:] != (length, 2):
+            raise UserError(f"base-model profiles of shape {base_profiles.shape} do not match {n_windows} windows "
+                            f"and profiles of length {length}; re-run build_targets.")
+        base_profile = np.asarray(base_profiles[rows], dtype=np.float32)
     return SplitData(
         table=table.reset_index(drop=True),
         ref=crop_windows(windows["ref"], window_length, windows_path)[rows],
@@ -104,4 +115,5 @@ def make_split_data(table: pd.DataFrame, windows: dict, profiles: np.ndarray, wi
         label=(table["label"] == "Splice-altering").to_numpy(dtype=np.float32),
         target_seed=np.nan_to_num(seed, nan=0.0),
         target_profile=target_profile,
+        base_profile=base_profile,
     )

@@ -296,9 +296,30 @@ def make_targets(
     return tables, all_profiles.astype(np.float32), summary
 
 
+def base_model_inputs(variants: pd.DataFrame, scores: pd.DataFrame, delta_profiles: np.ndarray,
+                      *, distance: int) -> np.ndarray:
+    """The base model's own delta profile for every variant row (model *input*, not target).
+
+    float32 (n_variants, 2D+1, 2) indexed by ``window_row``, oriented like the windows
+    (reversed for minus-strand variants), zeros where the base model did not score the
+    variant or produced NaN. Unlike the targets, Normal variants keep their base-model delta
+    here: a model that reads it learns when to trust the base model, which is how it can beat
+    the raw scores (fewer confident false positives).
+    """
+    variants = variants.reset_index(drop=True)
+    base = crop_profiles(np.asarray(delta_profiles), distance)
+    row = choose_score_rows(variants, scores)["profile_row"].to_numpy()
+    out = np.zeros((len(variants), 2 * distance + 1, 2), dtype=np.float32)
+    scored = row >= 0
+    out[scored] = base[row[scored]]
+    minus = variants["strand"].to_numpy() == "-" if "strand" in variants else np.zeros(len(out), bool)
+    out[minus] = out[minus, ::-1]
+    return np.nan_to_num(out, nan=0.0)
+
+
 def build_targets(
     *, variants_path, windows_path, scores_path, profiles_path,
-    train_path, val_path, test_path, out_profiles_path, summary_path,
+    train_path, val_path, test_path, out_profiles_path, summary_path, base_profiles_path=None,
     seed: int = 0, balance: bool = True, max_train_samples: int | None = None, distance: int = 50,
 ) -> dict:
     """File-level wrapper of ``make_targets`` for the build_targets rule."""
@@ -322,6 +343,8 @@ def build_targets(
         tables[name].to_parquet(path, index=False)
         log.info("%s: %d rows %s", name, len(tables[name]), summary["per_split"][name])
     np.save(out_profiles_path, profiles)
+    if base_profiles_path is not None:
+        np.save(base_profiles_path, base_model_inputs(variants, scores, delta_profiles, distance=int(distance)))
     Path(summary_path).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     for reason, info in summary["excluded"].items():
         log.info("excluded from train/val: %d x %s", info["n"], reason)

@@ -250,7 +250,7 @@ def _read_table(path, name) -> pd.DataFrame:
 
 
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
-                     model_path, history_path, predictions_path, training_path,
+                     model_path, history_path, predictions_path, training_path, base_profiles_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet, training.json."""
@@ -277,7 +277,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     profiles = np.load(profiles_path, mmap_mode="r")
     window_length = int(config["window_length"] or windows["ref"].shape[1])
     profile_length = int(profiles.shape[1])
-    data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path))
+    base_profiles = None if base_profiles_path is None else np.load(base_profiles_path, mmap_mode="r")
+    data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path), base_profiles)
             for (name, t), p in zip(tables.items(), (train_path, val_path, test_path))}
     del windows
 

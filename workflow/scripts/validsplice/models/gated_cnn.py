@@ -52,6 +52,12 @@ class PairedDeltaProfilePredictor(nn.Module):
     Per position of the central band the head sees (alt - ref, alt, ref) features, the
     window-pooled versions of the same, and a signed log indel length, so insertions and
     deletions that shift the sequence are distinguishable from substitutions.
+
+    With ``use_base_model: true`` the base model's own delta profile is an input too, and the
+    prediction is ``gate * base_profile + correction``: a per-variant gate in [0, 1] (how far
+    to trust the base model here) plus a bounded per-position correction. It starts close to
+    the raw base model (gate ~0.88, correction 0) and learns from the validated labels where
+    the base model over-calls, which is how a model can beat raw SpliceAI.
     """
 
     target_form = "profile"
@@ -69,12 +75,22 @@ class PairedDeltaProfilePredictor(nn.Module):
         dropout = float(hyper(params, "dropout", 0.1))
         self.profile_length = profile_length
         self.max_delta_weight = float(hyper(params, "max_delta_weight", 1.0))
+        self.use_base_model = bool(hyper(params, "use_base_model", False))
+        base_channels = 2 if self.use_base_model else 0
         self.encoder = encoder_from_params(params, in_channels=4)
         self.head = nn.Sequential(
-            nn.Conv1d(6 * hidden + 1, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
+            nn.Conv1d(6 * hidden + 1 + base_channels, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
             nn.Conv1d(hidden, hidden // 2, kernel_size=1), nn.ReLU(),
             nn.Conv1d(hidden // 2, 2, kernel_size=1),
         )
+        if self.use_base_model:
+            self.gate = nn.Sequential(
+                nn.Linear(6 * hidden + 2, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
+            )
+            nn.init.zeros_(self.gate[-1].weight)
+            nn.init.constant_(self.gate[-1].bias, 2.0)
+            nn.init.zeros_(self.head[-1].weight)
+            nn.init.zeros_(self.head[-1].bias)
 
     def forward(self, batch: dict) -> dict:
         ref, alt = batch["ref"], batch["alt"]
@@ -93,7 +109,15 @@ class PairedDeltaProfilePredictor(nn.Module):
         x = torch.cat(
             [local, pooled[:, :, None].expand(-1, -1, n_pos), indel[:, None, None].expand(-1, 1, n_pos)], dim=1
         )
-        profile = torch.tanh(self.head(x)).transpose(1, 2)  # (B, P, 2)
+        if not self.use_base_model:
+            profile = torch.tanh(self.head(x)).transpose(1, 2)  # (B, P, 2)
+        else:
+            base = batch["base_profile"].to(local.dtype)  # (B, P, 2), window orientation
+            correction = torch.tanh(self.head(torch.cat([x, base.transpose(1, 2)], dim=1))).transpose(1, 2)
+            base_max = base.abs().amax(dim=(1, 2))
+            gate_in = torch.cat([pooled, local.mean(dim=2), base_max[:, None], indel[:, None]], dim=1)
+            gate = torch.sigmoid(self.gate(gate_in))[:, :, None]  # (B, 1, 1)
+            profile = (gate * base + correction).clamp(-1.0, 1.0)
         return {
             "profile": profile,
             "seed": seed_from_profile(profile),
