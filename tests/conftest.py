@@ -4,3 +4,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+# One BLAS/OpenMP thread per test process: on small shared CI machines torch's default
+# (all cores) oversubscribes and makes tiny models tens of times slower.
+import os  # noqa: E402
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
