@@ -1,0 +1,84 @@
+"""Benchmark: variants/s of the optimized base-model path vs the plain path on the same VCF.
+
+Plain path = the verbatim computation (one variant at a time, full 'same'-padded passes over the
+10,000+2D+1 window, no sharing). Optimized = ``FastEngine`` (cone cropping, shared references,
+incremental SNV alternates, batching). Prints both rates, their ratio, and whether the
+``SpliceAI=`` strings are identical. ``--original-venv`` also times the original ``spliceai``
+command from a separate virtual environment (see bench/README.md for how to make one).
+
+    python bench/bench_scoring.py [--vcf V] [--fasta F] [-D 50] [--threads 2] [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+import pysam  # noqa: E402
+import torch  # noqa: E402
+
+from validsplice.annotation import GeneAnnotation  # noqa: E402
+from validsplice.spliceai.fast import FastEngine  # noqa: E402
+from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, info_entries, score_records  # noqa: E402
+from validsplice.spliceai.weights import load_ensemble  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vcf", default=str(ROOT / "tests/data/spliceai/spliceai_cli_input.vcf"))
+    ap.add_argument("--fasta", default=str(ROOT / "resources/demo/chr2_1-2333275.fa.gz"))
+    ap.add_argument("--annotation", default="grch38")
+    ap.add_argument("-D", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N records (0: all)")
+    ap.add_argument("--skip-plain", action="store_true")
+    ap.add_argument("--original-venv", default="", help="venv with the original spliceai (tensorflow) installed")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ref, ann, nets = Reference(args.fasta), GeneAnnotation.load(args.annotation), load_ensemble()
+    raw = list(pysam.VariantFile(args.vcf))
+    if args.limit:
+        raw = raw[:args.limit]
+    records = [VariantRecord(r.chrom, r.pos, r.ref, tuple(r.alts)) for r in raw]
+    print(f"{len(records)} records, D={args.D}, threads={torch.get_num_threads()}, "
+          f"cpu={torch.backends.cpu.get_cpu_capability()}")
+
+    def run(engine):
+        start = time.perf_counter()
+        slots = score_records(records, ref, ann, engine, args.D)
+        seconds = time.perf_counter() - start
+        n = sum(1 for rec in slots for s in rec if s.status == "scored")
+        return [info_entries(rec) for rec in slots], seconds, n
+
+    fast_txt, fast_s, n = run(FastEngine(nets, ref, batch_size=args.batch_size))
+    print(f"optimized: {n} scored in {fast_s:.1f} s = {n / fast_s:.3f} variants/s")
+    if not args.skip_plain:
+        plain_txt, plain_s, _ = run(PlainEngine(nets, ref))
+        print(f"plain:     {n} scored in {plain_s:.1f} s = {n / plain_s:.3f} variants/s")
+        print(f"speed-up optimized/plain: {plain_s / fast_s:.2f}x; strings identical: {plain_txt == fast_txt}")
+    if args.original_venv:
+        with tempfile.TemporaryDirectory() as tmp:
+            vcf_in = Path(tmp) / "in.vcf"
+            with pysam.VariantFile(args.vcf) as src, pysam.VariantFile(str(vcf_in), "w", header=src.header) as out:
+                for r in raw:
+                    out.write(r)
+            exe = Path(args.original_venv) / "bin" / "spliceai"
+            start = time.perf_counter()
+            subprocess.run([str(exe), "-I", str(vcf_in), "-O", str(Path(tmp) / "out.vcf"), "-R", args.fasta,
+                            "-A", args.annotation, "-D", str(args.D)], check=True)
+            orig_s = time.perf_counter() - start
+            orig_txt = [list(r.info["SpliceAI"]) if "SpliceAI" in r.info else []
+                        for r in pysam.VariantFile(str(Path(tmp) / "out.vcf"))]
+        print(f"original:  {n} scored in {orig_s:.1f} s (incl. TensorFlow start-up) = {n / orig_s:.3f} variants/s")
+        print(f"speed-up optimized/original: {orig_s / fast_s:.2f}x; strings identical: {orig_txt == fast_txt}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Delta scores: identical SpliceAI= strings to the original tool; fast engine == plain engine."""
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+import torch
+
+from validsplice.annotation import GeneAnnotation
+from validsplice.spliceai.fast import FastEngine, make_clusters
+from validsplice.spliceai.scoring import (PlainEngine, Reference, VariantRecord, finalize, info_entries,
+                                          prepare, score_records)
+from validsplice.spliceai.weights import load_ensemble
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "spliceai"
+FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"
+
+
+def read_vcf(path):
+    return list(pysam.VariantFile(str(path)))
+
+
+@pytest.fixture(scope="module")
+def env():
+    torch.set_num_threads(2)
+    return Reference(str(FASTA)), GeneAnnotation.load("grch38"), load_ensemble()
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [VariantRecord(r.chrom, r.pos, r.ref, tuple(r.alts)) for r in read_vcf(DATA / "spliceai_cli_input.vcf")]
+
+
+def expected(name):
+    return [list(r.info["SpliceAI"]) if "SpliceAI" in r.info else [] for r in read_vcf(DATA / name)]
+
+
+@pytest.fixture(scope="module")
+def d50(env, records):
+    """Engine outputs for -D 50, computed once and finalized with and without masking."""
+    ref, ann, nets = env
+    slots = prepare(records, ref, ann, 50)
+    todo = [s for rec in slots for s in rec if s.task is not None]
+    outputs = FastEngine(nets, ref, batch_size=32).compute([s.task for s in todo])
+    return slots, todo, outputs
+
+
+@pytest.mark.parametrize("mask,name", [(False, "spliceai_cli_output.D50.M0.vcf"),
+                                       (True, "spliceai_cli_output.D50.M1.vcf")])
+def test_d50_strings_identical_to_original(d50, mask, name):
+    slots, todo, outputs = d50
+    for s, (y_ref, y_alt) in zip(todo, outputs):
+        finalize(s, y_ref, y_alt, mask)
+    got = [info_entries(rec) for rec in slots]
+    want = expected(name)
+    assert len(got) == 77
+    assert sum(1 for w in want if w) > 60
+    assert got == want
+
+
+def test_d500_strings_identical_to_original(env, records):
+    ref, ann, nets = env
+    slots = score_records(records, ref, ann, FastEngine(nets, ref, batch_size=32), distance=500)
+    assert [info_entries(rec) for rec in slots] == expected("spliceai_cli_output.D500.M0.vcf")
+    scored = [s for rec in slots for s in rec if s.status == "scored"]
+    assert all(s.profile.shape == (1001, 2) for s in scored)
+
+
+def _pick(records):
+    """SNVs on both strands (two in one cluster), a deletion and an insertion."""
+    want = {("T", "A", 231193), ("A", "G", 277084), ("C", "T", 280237), ("AAG", "A", 277088),
+            ("T", "TTA", 275136), ("T", "G", 275142)}
+    return [r for r in records if (r.ref, r.alts[0], r.pos) in want]
+
+
+def test_fast_engine_matches_plain_engine(env, records):
+    ref, ann, nets = env
+    picked = _pick(records)
+    assert len(picked) == 6
+    slots = prepare(picked, ref, ann, 50)
+    tasks = [s.task for rec in slots for s in rec if s.task is not None]
+    assert {t.strand for t in tasks} == {"+", "-"}
+    assert any(len(c.members) > 1 for c in make_clusters(tasks))
+    plain = list(PlainEngine(nets, ref, valid=True).run(tasks))  # cone == same: test_spliceai_network
+    variants = {
+        "cone only": FastEngine(nets, ref, batch_size=1, share=False, incremental=False),
+        "cone+share+incremental": FastEngine(nets, ref, batch_size=4),
+    }
+    for name, engine in variants.items():
+        got = engine.compute(tasks)
+        for (pr, pa), (fr, fa) in zip(plain, got):
+            assert fr.shape == pr.shape and fa.shape == pa.shape, name
+            np.testing.assert_allclose(fr, pr, atol=1e-5, rtol=0, err_msg=name)
+            np.testing.assert_allclose(fa, pa, atol=1e-5, rtol=0, err_msg=name)
+        texts = []
+        for outs in (plain, got):
+            fresh = prepare(picked, ref, ann, 50)
+            todo = [s for rec in fresh for s in rec if s.task is not None]
+            for s, (a, b) in zip(todo, outs):
+                finalize(s, a, b, False)
+            texts.append([s.text for s in todo])
+        assert texts[0] == texts[1], name
+
+
+def test_extended_mode_no_gene_and_contig_end(env):
+    ref, ann, nets = env
+    near_end = 2_331_000  # inside MYT1L (tx_end 2,331,116), window runs past the fragment's end
+    base_end = ref.text("chr2", near_end, near_end)
+    no_gene_pos = 150_000
+    assert len(ann.overlapping("chr2", no_gene_pos)) == 0
+    base_ng = ref.text("chr2", no_gene_pos, no_gene_pos).upper()
+    alt = lambda b: "A" if b.upper() != "A" else "C"  # noqa: E731
+    recs = [VariantRecord("chr2", near_end, base_end.upper(), (alt(base_end),)),
+            VariantRecord("chr2", no_gene_pos, base_ng, (alt(base_ng),))]
+    default = prepare(recs, ref, ann, 50)
+    assert [s.status for s in default[0]] == ["skipped: near contig end"]
+    assert [s.status for s in default[1]] == ["skipped: no gene"]
+    slots = prepare(recs, ref, ann, 50, extended=True)
+    assert slots[0][0].flags == "contig_end" and slots[0][0].gene == "MYT1L"
+    assert slots[1][0].flags == "no_gene" and slots[1][0].strand == "+"
+    tasks = [s[0].task for s in slots]
+    plain = list(PlainEngine(nets, ref, valid=True).run(tasks))
+    fast = FastEngine(nets, ref).compute(tasks)
+    for (pr, pa), (fr, fa) in zip(plain, fast):
+        np.testing.assert_allclose(fr, pr, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(fa, pa, atol=1e-5, rtol=0)
+
+
+def test_skip_rules(env):
+    ref, ann, _ = env
+    recs = [VariantRecord("chr2", 231193, "G", ("A",)),  # ref mismatch (FASTA has T)
+            VariantRecord("chr2", 231193, "T", ("<DEL>", "*")),
+            VariantRecord("chr2", 231193, "T" + ref.text("chr2", 231194, 231293).upper(), ("T",)),
+            VariantRecord("chr2", 231193, "TA", ("GC",)),
+            VariantRecord("chrZ", 100, "A", ("C",))]
+    recs[3].ref = ref.text("chr2", 231193, 231194).upper()
+    slots = prepare(recs, ref, ann, 50)
+    assert [s.status for s in slots[0]] == ["skipped: ref mismatch"]
+    assert [s.status for s in slots[1]] == ["skipped: symbolic or missing alt"] * 2
+    assert info_entries(slots[1]) == []
+    assert [s.status for s in slots[2]] == ["skipped: ref too long"]
+    assert info_entries(slots[3]) == ["GC|SH3YL1|.|.|.|.|.|.|.|."]
+    assert [s.status for s in slots[4]] == ["skipped: no gene"]

@@ -1,0 +1,24 @@
+"""Rule script: score one shard of the variant table with the base model (docs/DESIGN.md, "Scores")."""
+from validsplice.rule_io import run_rule, setup_logging
+from validsplice.spliceai.shards import score_shard
+
+log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+p = snakemake.params  # noqa: F821
+run_rule(
+    score_shard,
+    snakemake.input.table,  # noqa: F821
+    snakemake.input.fasta,  # noqa: F821
+    snakemake.output.scores,  # noqa: F821
+    snakemake.output.profiles,  # noqa: F821
+    shard=p.shard,
+    n_shards=p.n_shards,
+    base_model=p.base_model,
+    openspliceai_dir=p.openspliceai_dir,
+    annotation=p.annotation,
+    distance=p.distance,
+    mask=p.mask,
+    extended=p.extended,
+    batch_size=p.batch_size,
+    device=p.device,
+    threads=snakemake.threads,  # noqa: F821
+)
