@@ -100,6 +100,17 @@ def test_unknown_model_in_config_is_a_clear_error(tmp_path):
     assert "transformer_xl" in proc.stderr + proc.stdout
 
 
+def test_hyenadna_model_id_adds_a_download_job(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    cfg = cfg.replace("    model: hyenadna_frozen\n", "    model: hyenadna_frozen\n    model_id: LongSafari/hyenadna-small-32k-seqlen-hf\n")
+    (work / "config" / "config.yaml").write_text(cfg)
+    proc = snakemake(work, "-n", "-p")
+    jobs = planned_jobs(proc)
+    assert jobs.get("download_hyenadna") == 1, jobs
+    assert "resources/hyenadna/LongSafari--hyenadna-small-32k-seqlen-hf" in proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """The whole demo workflow, run once."""
