@@ -148,9 +148,21 @@ def test_second_run_does_nothing(demo_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def edited_config_dry_run(work: Path, old: str, new: str) -> dict[str, int]:
+    """Jobs a dry run plans after replacing ``old`` by ``new`` in config.yaml (restored after)."""
+    cfg_path = work / "config" / "config.yaml"
+    original = cfg_path.read_text()
+    assert old in original, old
+    try:
+        cfg_path.write_text(original.replace(old, new, 1))
+        return planned_jobs(snakemake(work, "-n"))
+    finally:
+        cfg_path.write_text(original)
+
+
 @pytest.mark.slow
 def test_changing_window_length_reruns_windows_and_what_follows_only(demo_run):
-    jobs = planned_jobs(snakemake(demo_run, "-n", "--config", "windows={'length': 401}"))
+    jobs = edited_config_dry_run(demo_run, "windows:\n  length: 501", "windows:\n  length: 401")
     assert "extract_windows" in jobs
     for upstream in ["ingest_variants", "normalize_variants", "score_shard", "gather_scores"]:
         assert upstream not in jobs, jobs
@@ -158,13 +170,7 @@ def test_changing_window_length_reruns_windows_and_what_follows_only(demo_run):
 
 @pytest.mark.slow
 def test_changing_one_hyperparameter_reruns_that_model_only(demo_run):
-    cfg_path = demo_run / "config" / "config.yaml"
-    original = cfg_path.read_text()
-    try:
-        cfg_path.write_text(original.replace("    model: binary_cnn\n", "    model: binary_cnn\n    dropout: 0.3\n"))
-        jobs = planned_jobs(snakemake(demo_run, "-n"))
-    finally:
-        cfg_path.write_text(original)
+    jobs = edited_config_dry_run(demo_run, "    model: binary_cnn\n", "    model: binary_cnn\n    dropout: 0.3\n")
     assert jobs.get("train_binary_cnn") == 1, jobs
     assert jobs.get("evaluate_model") == 1, jobs
     assert "make_report" in jobs
