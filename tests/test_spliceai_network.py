@@ -1,4 +1,5 @@
 """SpliceAI-10k port: weights, layer order and parity with the Keras ensemble outputs."""
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,12 @@ DATA = Path(__file__).parent / "data" / "spliceai"
 
 
 @pytest.fixture(scope="module")
+def nets():
+    """The five models, read from the .h5 files once for this module."""
+    return load_ensemble()
+
+
+@pytest.fixture(scope="module")
 def windows():
     d = np.load(DATA / "spliceai_keras_windows.npz")
     codes = np.stack([encode(str(s)) for s in d["seqs"]])
@@ -23,8 +30,7 @@ def _x(codes):
     return torch.from_numpy(one_hot(np.ascontiguousarray(codes))).permute(0, 2, 1).contiguous()
 
 
-def test_graph_order_from_model_config():
-    nets = load_ensemble()
+def test_graph_order_from_model_config(nets):
     assert len(nets) == 5
     for net in nets:
         assert [(u.shape.kernel, u.shape.dilation) for u in net.units] == SPLICEAI_UNITS
@@ -34,21 +40,32 @@ def test_graph_order_from_model_config():
     assert not torch.equal(nets[0].final.weight, nets[1].final.weight)
 
 
-def test_keras_parity_same_padding_both_orientations(windows):
+def _ensemble_same(nets, x):
+    """ensemble_mean of the models' padded passes, two models at a time on one op thread each
+    (ops release the GIL; results do not depend on the thread count)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            return ensemble_mean(list(pool.map(lambda n: n.forward_same(x), nets))).numpy()
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_keras_parity_same_padding_both_orientations(windows, nets):
     codes, probs, probs_rc = windows
-    nets = load_ensemble()
-    got = ensemble_mean([n.forward_same(_x(codes)) for n in nets]).numpy()
+    got = _ensemble_same(nets, _x(codes))
     np.testing.assert_allclose(got, probs, atol=1e-5, rtol=0)
     rc = reverse_complement_codes(codes)
-    got_rc = ensemble_mean([n.forward_same(_x(rc)) for n in nets]).numpy()
+    got_rc = _ensemble_same(nets, _x(rc))
     np.testing.assert_allclose(got_rc, probs_rc, atol=1e-5, rtol=0)
     # the README's landmarks: strong + strand acceptors at the centre of windows 0 and 1
     assert got[:, 50, 1].max() > 0.99
 
 
-def test_cone_pass_equals_same_padding(windows):
+def test_cone_pass_equals_same_padding(windows, nets):
     codes, probs, _ = windows
-    net = load_ensemble()[0]
+    net = nets[0]
     a = net.forward_same(_x(codes[:2]))
     b = net.forward_valid(_x(codes[:2]))
     assert a.shape == b.shape == (2, 101, 3)

@@ -67,6 +67,36 @@ def test_d500_strings_identical_to_original(env, records):
     assert all(s.profile.shape == (1001, 2) for s in scored)
 
 
+def _plain(nets, ref, tasks):
+    """Plain (cone) outputs on one op thread: two OpenMP threads on a shared 2-core runner spin on
+    barriers and run ~10x slower; the results are the same."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return list(PlainEngine(nets, ref, valid=True).run(tasks))
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_incremental_indels_match_full_cone_both_strands(env, records):
+    """Deletions and insertions on both strands take the incremental path (shifted reference
+    activations right of the allele) and match a full cone pass over each alt window."""
+    ref, ann, nets = env
+    picked = [r for r in records if len(r.ref) != len(r.alts[0])]
+    slots = prepare(picked, ref, ann, 50)
+    tasks = [s.task for rec in slots for s in rec if s.task is not None]
+    kinds = {(t.strand, len(t.ref) > len(t.alt)) for t in tasks}
+    assert kinds == {("+", True), ("+", False), ("-", True), ("-", False)}
+    assert max(len(t.ref) for t in tasks) >= 7 and max(len(t.alt) for t in tasks) >= 4
+    one = nets[:1]
+    full = FastEngine(one, ref, share=False, incremental=False).compute(tasks)
+    fast = FastEngine(one, ref).compute(tasks)
+    for t, (fr, fa), (gr, ga) in zip(tasks, full, fast):
+        assert ga.shape == fa.shape == (101 - len(t.ref) + len(t.alt), 3)
+        np.testing.assert_allclose(gr, fr, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(ga, fa, atol=1e-5, rtol=0)
+
+
 def _pick(records):
     """SNVs on both strands (two in one cluster), a deletion and an insertion."""
     want = {("T", "A", 231193), ("A", "G", 277084), ("C", "T", 280237), ("AAG", "A", 277088),
@@ -82,7 +112,7 @@ def test_fast_engine_matches_plain_engine(env, records):
     tasks = [s.task for rec in slots for s in rec if s.task is not None]
     assert {t.strand for t in tasks} == {"+", "-"}
     assert any(len(c.members) > 1 for c in make_clusters(tasks))
-    plain = list(PlainEngine(nets, ref, valid=True).run(tasks))  # cone == same: test_spliceai_network
+    plain = _plain(nets, ref, tasks)  # cone == same: test_spliceai_network
     variants = {
         "cone only": FastEngine(nets, ref, batch_size=1, share=False, incremental=False),
         "cone+share+incremental": FastEngine(nets, ref, batch_size=4),
@@ -120,7 +150,7 @@ def test_extended_mode_no_gene_and_contig_end(env):
     assert slots[0][0].flags == "contig_end" and slots[0][0].gene == "MYT1L"
     assert slots[1][0].flags == "no_gene" and slots[1][0].strand == "+"
     tasks = [s[0].task for s in slots]
-    plain = list(PlainEngine(nets, ref, valid=True).run(tasks))
+    plain = _plain(nets, ref, tasks)
     fast = FastEngine(nets, ref).compute(tasks)
     for (pr, pa), (fr, fa) in zip(plain, fast):
         np.testing.assert_allclose(fr, pr, atol=1e-5, rtol=0)

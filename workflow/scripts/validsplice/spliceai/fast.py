@@ -11,26 +11,34 @@ Three independent savings, each switchable for the exactness tests and the bench
    pads exactly the positions beyond tx_start/tx_end. One valid pass over the long sequence gives
    every member's reference outputs; for minus-strand genes the long sequence is reverse
    complemented, which maps each window onto the reverse complement of that window.
-3. Incremental alternates (``incremental``): for an SNV only positions whose receptive field holds
-   the variant differ from the reference. Each conv recomputes just that span, intersected with
-   the variant's output cone (both centred on the variant, so every variant in a batch has the same
-   widths), on top of the cached reference activations of the cluster. Indels shift positions and
-   take a full cone pass on their own alt window instead.
+3. Incremental alternates (``incremental``): only positions whose receptive field holds the
+   alt allele differ from the reference. Each conv recomputes just that span, intersected with the
+   output cone, on top of the cached reference activations of the cluster. This covers indels too:
+   right of the allele the alt sequence is the reference shifted by len(ref) - len(alt), so the
+   reference activations are gathered with that shift (``incremental_alt``). Variants with the same
+   (allele offset, ref length, alt length, D) share one batch.
+
+CPU parallelism: jobs are (model, cluster) pairs run by ``workers`` Python threads (default
+``torch.get_num_threads()``), each op on one thread. On a 2-core machine shared with other jobs,
+two OpenMP threads per conv spend most of their time at barriers (a cone pass measured 10x slower
+than on one thread); independent single-threaded jobs degrade gracefully. Sums over the five models
+run in model order afterwards, so results do not depend on scheduling.
 
 Work proceeds in units of clusters bounded by ``max_unit_positions`` (memory of the cached
-activations, ~4.4 kB per position per model) and batches of ``batch_size`` alternates.
+activations, ~4.4 kB per position per model and worker) and batches of ``batch_size`` alternates.
 """
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..sequence import N_CODE, encode, one_hot, reverse_complement_codes
-from .network import CONTEXT, SpliceAINet
+from .network import SpliceAINet
 from .scoring import Reference, ScoreTask, window_codes
 
 log = logging.getLogger(__name__)
@@ -74,8 +82,10 @@ def _one_hot(codes: np.ndarray, device) -> torch.Tensor:
 
 
 class RefCache:
-    """Reference activations of one model over a unit of clusters, concatenated per layer."""
+    """Reference activations of one model over one or more clusters' sequences, concatenated per
+    layer (the engine builds one per (model, cluster) job, so nothing is copied)."""
 
+    @torch.inference_mode()
     def __init__(self, net: SpliceAINet, seqs: list[np.ndarray], device):
         self.net = net
         n_units = len(net.units)
@@ -109,8 +119,8 @@ class RefCache:
             self.trunk_radius.append(acc)
         self.trunk_off = [np.cumsum([0] + [z.shape[-1] for z in layer[:-1]]) for layer in trunks]
         self.hidden_off = [np.cumsum([0] + [z.shape[-1] for z in layer[:-1]]) for layer in hidden]
-        self.trunks = [torch.cat(layer, dim=-1) for layer in trunks]
-        self.hidden = [torch.cat(layer, dim=-1) for layer in hidden]
+        self.trunks = [layer[0] if len(layer) == 1 else torch.cat(layer, dim=-1) for layer in trunks]
+        self.hidden = [layer[0] if len(layer) == 1 else torch.cat(layer, dim=-1) for layer in hidden]
 
     def trunk_index(self, k: int, cluster: np.ndarray, centre: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.trunk_off[k][cluster] + centre - self.trunk_radius[k])
@@ -119,52 +129,80 @@ class RefCache:
         return torch.from_numpy(self.hidden_off[k][cluster] + centre - self.hidden_radius[k])
 
 
-def _gather(bank: torch.Tensor, centres: torch.Tensor, half: int) -> torch.Tensor:
-    """(C, N) bank, (B,) centre indices -> (B, C, 2*half+1)."""
-    idx = centres.to(bank.device)[:, None] + torch.arange(-half, half + 1, device=bank.device)
-    return bank[:, idx].permute(1, 0, 2).contiguous()
-
-
-def _overlay(base: torch.Tensor, centre_part: torch.Tensor) -> torch.Tensor:
-    """Write ``centre_part`` (B, C, w) into the middle of ``base`` (B, C, W)."""
-    w, W = centre_part.shape[-1], base.shape[-1]
-    lo = (W - w) // 2
-    base[:, :, lo:lo + w] = centre_part
-    return base
-
-
-@torch.no_grad()
 def incremental_snv(net: SpliceAINet, cache: RefCache, cluster: np.ndarray, centre: np.ndarray,
                     alt_codes: np.ndarray, distance: int) -> torch.Tensor:
     """Alt probabilities (B, 2D+1, 3) of SNVs at sequence positions ``centre`` of their clusters
-    (network orientation), computed only where they differ from the cached reference."""
+    (network orientation): ``incremental_alt`` with a one-base allele."""
     hc, D = net.half_context, distance
+    return incremental_alt(net, cache, np.asarray(centre) - D - hc, np.asarray(alt_codes)[:, None], hc + D, 1, D,
+                           cluster=np.asarray(cluster))
+
+
+@torch.inference_mode()
+def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_codes: np.ndarray,
+                    v: int, ref_len: int, distance: int, cluster: np.ndarray | None = None) -> torch.Tensor:
+    """Alt probabilities (B, 2D+1-ref_len+alt_len, 3) of variants that replace ``ref_len`` bases by
+    the ``alt_codes`` (B, alt_len) (SNVs, deletions, insertions), in network orientation.
+
+    Coordinates are local to each variant's alt window (length context + 2D+1 - ref_len + alt_len):
+    local j is sequence position ``base + j`` of the cached reference left of the alt allele (which
+    starts at local ``v``), and ``base + j + ref_len - alt_len`` right of it (the shift of an indel).
+    A position whose receptive field misses the allele equals the reference there, so each layer
+    recomputes only the span whose receptive field holds the allele, intersected with the output
+    cone, on top of the gathered reference activations. Exact: no zero padding is ever involved.
+    ``base`` (B,) is each variant's local 0 in its cluster's sequence; ``cluster`` (B,) which of the
+    cache's clusters it belongs to (default: the first).
+    """
+    hc, D = net.half_context, distance
+    a = alt_codes.shape[1]
+    d = ref_len - a
+    wlen = net.context + 2 * D + 1 - d
+    out_lo, out_hi = hc, hc + 2 * D - d  # local positions of the outputs
     device = cache.trunks[0].device
-    x = _one_hot(alt_codes[:, None], device)  # (B, 4, 1)
-    t, a_t, R = net.initial(x), 0, 0
+    base_t = torch.from_numpy(np.asarray(base, dtype=np.int64)).to(device)
+
+    def span(R: int) -> tuple[int, int]:
+        """Local positions at radius R whose receptive field holds the allele (within the cone)."""
+        return max(R, v - R, out_lo - (hc - R)), min(wlen - 1 - R, v + a - 1 + R, out_hi + (hc - R))
+
+    cl = np.zeros(len(base), dtype=np.int64) if cluster is None else np.asarray(cluster, dtype=np.int64)
+
+    def gathered(bank: torch.Tensor, bank_radius: int, offsets: np.ndarray, x0: int, x1: int,
+                 part: torch.Tensor, part_lo: int) -> torch.Tensor:
+        """Local window [x0, x1] at one layer: reference values with ``part`` written over its span."""
+        j = torch.arange(x0, x1 + 1, device=device)
+        seq = j + torch.where(j >= v + a, d, 0) - bank_radius
+        idx = (base_t + torch.from_numpy(offsets[cl].astype(np.int64)).to(device))[:, None] + seq[None]
+        win = bank[:, idx].permute(1, 0, 2).contiguous()
+        lo = part_lo - x0
+        win[:, :, lo:lo + part.shape[-1]] = part
+        return win
+
     taps = dict(zip(net.skip_taps, net.skips))
 
-    def tap(k, t, a_t):
-        if a_t >= D:
-            part = t[:, :, a_t - D:a_t + D + 1]
+    def tap(k: int, t: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        if lo <= out_lo and hi >= out_hi:
+            part = t[:, :, out_lo - lo:out_hi - lo + 1]
         else:
-            part = _overlay(_gather(cache.trunks[k], cache.trunk_index(k, cluster, centre), D), t)
+            part = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], out_lo, out_hi, t, lo)
         return taps[k](part)
 
-    s = tap(0, t, a_t) if 0 in taps else 0
+    x = _one_hot(alt_codes, device)  # (B, 4, a)
+    t, R = net.initial(x), 0
+    lo, hi = v, v + a - 1  # span of t (radius 0)
+    s = tap(0, t, lo, hi) if 0 in taps else 0
     for k, unit in enumerate(net.units):
         r = unit.shape.radius
-        a_h = min(R + r, D + hc - R - r)
-        w_in = a_h + r
-        t_in = _overlay(_gather(cache.trunks[k], cache.trunk_index(k, cluster, centre), w_in), t)
+        h_lo, h_hi = span(R + r)
+        o_lo, o_hi = span(R + 2 * r)
+        t_in = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], h_lo - r, h_hi + r, t, lo)
         h = unit.branch_first(unit.pre(t_in))
-        a_o = min(R + 2 * r, D + hc - R - 2 * r)
-        w_h = a_o + r
-        h_in = _overlay(_gather(cache.hidden[k], cache.hidden_index(k, cluster, centre), w_h), h)
-        t = unit.branch_second(h_in) + t_in[:, :, w_in - a_o:w_in + a_o + 1]
-        a_t, R = a_o, R + 2 * r
+        h_in = gathered(cache.hidden[k], cache.hidden_radius[k], cache.hidden_off[k], o_lo - r, o_hi + r, h,
+                        h_lo)
+        t = unit.branch_second(h_in) + t_in[:, :, o_lo - (h_lo - r):o_hi - (h_lo - r) + 1]
+        lo, hi, R = o_lo, o_hi, R + 2 * r
         if k + 1 in taps:
-            s = s + tap(k + 1, t, a_t)
+            s = s + tap(k + 1, t, lo, hi)
     return net.head(s)
 
 
@@ -173,7 +211,8 @@ class FastEngine:
 
     def __init__(self, nets: list[SpliceAINet], reference: Reference, device="cpu", batch_size: int = 64,
                  share: bool = True, incremental: bool = True, max_unit_positions: int = 120_000,
-                 max_cluster_span: int = 60_000):
+                 max_cluster_span: int = 60_000, workers: int = 0):
+        self.workers = workers  # 0: torch.get_num_threads()
         self.nets, self.reference, self.device = nets, reference, torch.device(device)
         self.batch_size, self.share, self.incremental = max(1, int(batch_size)), share, incremental
         self.max_unit_positions, self.max_cluster_span = max_unit_positions, max_cluster_span
@@ -200,82 +239,102 @@ class FastEngine:
         for r in results:
             yield r
 
-    @torch.no_grad()
     def compute(self, tasks: list[ScoreTask]) -> list[tuple[np.ndarray, np.ndarray]]:
         out: list = [None] * len(tasks)
         if not tasks:
             return out
         clusters = make_clusters(tasks, self.share, self.max_cluster_span)
         start, done = time.time(), 0
-        for unit in self._units(clusters):
-            self._compute_unit(tasks, unit, out)
-            done += sum(len(c.members) for c in unit)
-            rate = done / max(time.time() - start, 1e-9)
-            log.info("base model: %d/%d scored (%.2f per s, ETA %.0f s)", done, len(tasks), rate,
-                     (len(tasks) - done) / rate)
+        workers = self._workers()
+        saved = torch.get_num_threads()
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        if pool is not None:
+            torch.set_num_threads(1)  # one op thread per worker: no OpenMP barriers between cores
+        try:
+            for unit in self._units(clusters):
+                self._compute_unit(tasks, unit, out, pool)
+                done += sum(len(c.members) for c in unit)
+                rate = done / max(time.time() - start, 1e-9)
+                log.info("base model: %d/%d scored (%.2f per s, ETA %.0f s)", done, len(tasks), rate,
+                         (len(tasks) - done) / rate)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+                torch.set_num_threads(saved)
         return out
 
-    def _compute_unit(self, tasks, unit: list[Cluster], out) -> None:
+    def _workers(self) -> int:
+        """Worker threads over (model, cluster) jobs on CPU; GPU work stays in one thread."""
+        if self.device.type != "cpu":
+            return 1
+        return max(1, int(self.workers or torch.get_num_threads()))
+
+    def _compute_unit(self, tasks, unit: list[Cluster], out, pool=None) -> None:
         genomic = [self.reference.codes(c.contig, c.start, c.end, c.tx) for c in unit]
         seqs = [reverse_complement_codes(g).copy() if c.strand == "-" else g for c, g in zip(unit, genomic)]
-        snv, indel = [], []  # (task, cluster number, centre in network orientation)
+        jobs = [(m, ci) for ci in range(len(unit)) for m in range(len(self.nets))]
+        # largest clusters first so the worker threads finish together
+        jobs.sort(key=lambda j: -unit[j[1]].length)
+        run = lambda j: self._cluster_job(self.nets[j[0]], tasks, unit[j[1]], seqs[j[1]])  # noqa: E731
+        results = dict(zip(jobs, pool.map(run, jobs) if pool is not None else map(run, jobs)))
+        n = len(self.nets)
         for ci, c in enumerate(unit):
             for ti in c.members:
-                t = tasks[ti]
-                centre = t.pos - c.start
+                # sum in model order, as ensemble_mean does, whatever order the jobs ran in
+                y_ref = results[(0, ci)][ti][0].clone()
+                y_alt = results[(0, ci)][ti][1].clone()
+                for m in range(1, n):
+                    y_ref += results[(m, ci)][ti][0]
+                    y_alt += results[(m, ci)][ti][1]
+                y_ref, y_alt = (y_ref / n).cpu().numpy(), (y_alt / n).cpu().numpy()
                 if c.strand == "-":
-                    centre = c.length - 1 - centre
-                is_snv = len(t.ref) == 1 and len(t.alt) == 1
-                (snv if is_snv and self.incremental else indel).append((ti, ci, centre))
-        ref_sum, alt_sum = {}, {}
-        for net in self.nets:
-            cache = RefCache(net, seqs, self.device)
-            for ti, ci, centre in snv + indel:
-                D = tasks[ti].distance
-                lo = centre - net.half_context - D
-                _accumulate(ref_sum, ti, cache.probs[ci][lo:lo + 2 * D + 1])
-            for b in range(0, len(snv), self.batch_size):
-                chunk = snv[b:b + self.batch_size]
-                D = tasks[chunk[0][0]].distance
-                cl = np.array([ci for _, ci, _ in chunk])
-                codes = _strand_codes(tasks, chunk, unit)
-                probs = incremental_snv(net, cache, cl, np.array([c for _, _, c in chunk]), codes, D)
-                for (ti, _, _), p in zip(chunk, probs):
-                    _accumulate(alt_sum, ti, p)
+                    y_ref, y_alt = y_ref[::-1].copy(), y_alt[::-1].copy()
+                out[ti] = (y_ref, y_alt)
+
+    def _cluster_job(self, net: SpliceAINet, tasks, cluster: Cluster, seq: np.ndarray) -> dict:
+        """One model over one cluster: {task: (ref probs, alt probs)} in network orientation."""
+        with torch.inference_mode():
+            cache = RefCache(net, [seq], self.device)
+            res: dict = {}
+            groups: dict = {}  # (v, ref_len, alt_len, D) -> [(task, base)]: incremental alternates
+            full = []  # (task,): full cone pass over the alt window
+            for ti in cluster.members:
+                t = tasks[ti]
+                centre = t.pos - cluster.start
+                if cluster.strand == "-":
+                    centre = cluster.length - 1 - centre
+                hc, D = net.half_context, t.distance
+                if self.incremental:
+                    v = hc + D if cluster.strand == "+" else hc + D - len(t.ref) + 1
+                    groups.setdefault((v, len(t.ref), len(t.alt), D), []).append((ti, centre - D - hc))
+                else:
+                    full.append(ti)
+                res[ti] = [cache.probs[0][centre - hc - D:centre - hc + D + 1], None]
+            for (v, r, a, D), members in groups.items():
+                for b in range(0, len(members), self.batch_size):
+                    chunk = members[b:b + self.batch_size]
+                    codes = np.stack([_allele_codes(tasks[ti].alt, cluster.strand) for ti, _ in chunk])
+                    probs = incremental_alt(net, cache, np.array([bs for _, bs in chunk]), codes, v, r, D)
+                    for (ti, _), p in zip(chunk, probs):
+                        res[ti][1] = p
             del cache
-            for b in range(0, len(indel), self.batch_size):
-                chunk = indel[b:b + self.batch_size]
+            for b in range(0, len(full), self.batch_size):
+                chunk = full[b:b + self.batch_size]
                 windows = []
-                for ti, ci, _ in chunk:
+                for ti in chunk:
                     _, x_alt = window_codes(self.reference, tasks[ti])
-                    windows.append(reverse_complement_codes(x_alt) if unit[ci].strand == "-" else x_alt)
+                    windows.append(reverse_complement_codes(x_alt) if cluster.strand == "-" else x_alt)
                 width = max(len(w) for w in windows)
                 batch = np.full((len(windows), width), N_CODE, dtype=np.uint8)
                 for i, w in enumerate(windows):
                     batch[i, :len(w)] = w
                 probs = net.forward_valid(_one_hot(batch, self.device))
-                for (ti, _, _), w, p in zip(chunk, windows, probs):
-                    _accumulate(alt_sum, ti, p[:len(w) - net.context])
-        n = len(self.nets)
-        for c in unit:
-            for ti in c.members:
-                y_ref = (ref_sum[ti] / n).cpu().numpy()
-                y_alt = (alt_sum[ti] / n).cpu().numpy()
-                if c.strand == "-":
-                    y_ref, y_alt = y_ref[::-1].copy(), y_alt[::-1].copy()
-                out[ti] = (y_ref, y_alt)
+                for ti, w, p in zip(chunk, windows, probs):
+                    res[ti][1] = p[:len(w) - net.context]
+            return res
 
 
-def _strand_codes(tasks, chunk, unit) -> np.ndarray:
-    """Alt base codes in network orientation (complemented for minus-strand clusters)."""
-    codes = np.array([encode(tasks[ti].alt)[0] for ti, _, _ in chunk], dtype=np.uint8)
-    minus = np.array([unit[ci].strand == "-" for _, ci, _ in chunk])
-    comp = np.array([3, 2, 1, 0, N_CODE], dtype=np.uint8)[codes]
-    return np.where(minus, comp, codes).astype(np.uint8)
-
-
-def _accumulate(store: dict, key: int, value: torch.Tensor) -> None:
-    if key in store:
-        store[key] += value
-    else:
-        store[key] = value.clone()
+def _allele_codes(allele: str, strand: str) -> np.ndarray:
+    """Allele codes in network orientation (reverse complemented for minus-strand clusters)."""
+    codes = encode(allele)
+    return reverse_complement_codes(codes).copy() if strand == "-" else codes
