@@ -11,7 +11,7 @@ rule make_report:
         score_summary="results/scores/summary.json",
         target_summary="results/targets/summary.json",
         rejected="results/variants/rejected.tsv",
-        code=library_files("metrics.py", "plots.py", "report.py"),
+        code=library_files("metrics.py", "evaluation.py", "plots.py", "report.py"),
     output:
         tsv="results/report/summary.tsv",
         md="results/report/summary.md",

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from validsplice import evaluation as E
 from validsplice import metrics as M
 from validsplice.rule_io import UserError
 
@@ -205,8 +206,8 @@ def test_other_classes_never_enter_headline():
     other = extreme["label"].isin(M.OTHER_CLASSES)
     extreme.loc[other, "score"] = 1.0
     head_only = df[~other]
-    r_full = M.evaluate_predictions(extreme, n_bootstrap=50, seed=1)
-    r_head = M.evaluate_predictions(head_only, n_bootstrap=50, seed=1)
+    r_full = E.evaluate_predictions(extreme, n_bootstrap=50, seed=1)
+    r_head = E.evaluate_predictions(head_only, n_bootstrap=50, seed=1)
     for name in ("roc_auc", "pr_auc", "detection_rate", "fp_rate", "pearson_r"):
         assert r_full["headline"][name] == r_head["headline"][name], name
     oc = r_full["other_classes"]
@@ -226,7 +227,7 @@ def test_evaluate_model_writes_metrics_and_breakdown(tmp_path):
     training = tmp_path / "training.json"
     training.write_text(json.dumps({"experiment": "bin", "model": "binary_cnn", "status": "completed",
                                     "threshold": 0.37, "stopped_epoch": 4, "max_epochs": 8}))
-    out = M.evaluate_model(str(paths["pred"]), str(paths["base"]), str(training), str(paths["targets"]),
+    out = E.evaluate_model(str(paths["pred"]), str(paths["base"]), str(training), str(paths["targets"]),
                            str(tmp_path / "m.json"), str(tmp_path / "b.tsv"), experiment="bin",
                            n_bootstrap=100, seed=3)
     saved = json.loads((tmp_path / "m.json").read_text())
@@ -253,7 +254,7 @@ def test_evaluate_baseline_against_itself(tmp_path):
     df.to_parquet(p)
     training = tmp_path / "t.json"
     training.write_text(json.dumps({"experiment": "spliceai_raw", "model": "spliceai_raw"}))
-    out = M.evaluate_model(str(p), str(p), str(training), str(p), str(tmp_path / "m.json"),
+    out = E.evaluate_model(str(p), str(p), str(training), str(p), str(tmp_path / "m.json"),
                            str(tmp_path / "b.tsv"), experiment="spliceai_raw", n_bootstrap=20)
     assert out["vs_baseline"]["difference"] == 0 and out["vs_baseline"]["p_value"] == 1.0
     assert out["counts"]["unscored_by_base_model"]["Normal"] == int(((df.label == "Normal") & ~df.scored).sum())
@@ -264,11 +265,11 @@ def test_missing_column_and_bad_label_are_user_errors(tmp_path):
     p = tmp_path / "p.parquet"
     df.drop(columns=["score"]).to_parquet(p)
     with pytest.raises(UserError, match="missing column"):
-        M.load_predictions(p)
+        E.load_predictions(p)
     df.loc[3, "label"] = "Pathogenic"
     df.to_parquet(p)
     with pytest.raises(UserError, match="row 4"):
-        M.load_predictions(p)
+        E.load_predictions(p)
 
 
 def test_nan_scores_are_reported_not_silently_dropped(tmp_path):
@@ -276,6 +277,6 @@ def test_nan_scores_are_reported_not_silently_dropped(tmp_path):
     df.loc[[1, 2], "score"] = np.nan
     p = tmp_path / "p.parquet"
     df.to_parquet(p)
-    loaded, excluded = M.load_predictions(p)
+    loaded, excluded = E.load_predictions(p)
     assert len(loaded) == len(df) - 2
     assert excluded == {"score is missing (NaN)": 2}

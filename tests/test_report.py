@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validsplice import metrics as M
+from validsplice import evaluation as E
 from validsplice import report as R
 
 CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
@@ -56,7 +56,7 @@ def run_dir(tmp_path_factory):
             epochs = np.arange(1, extra["stopped_epoch"] + 1)
             pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1 / epochs + 0.1,
                           "val_metric": 0.8, "learning_rate": 1e-3, "seconds": 10.0}).to_csv(hist, sep="\t", index=False)
-        result = M.evaluate_predictions(pred, baseline=baseline, training=training, experiment=name,
+        result = E.evaluate_predictions(pred, baseline=baseline, training=training, experiment=name,
                                         n_bootstrap=100, seed=1)
         (d / f"{name}.metrics.json").write_text(json.dumps(result, allow_nan=False))
         paths["metrics"].append(str(d / f"{name}.metrics.json"))

@@ -1,5 +1,5 @@
 """Rule evaluate_model: metrics with bootstrap intervals and a paired test vs spliceai_raw."""
-from validsplice.metrics import evaluate_model
+from validsplice.evaluation import evaluate_model
 from validsplice.rule_io import run_rule, setup_logging
 
 log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)

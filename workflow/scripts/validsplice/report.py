@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots
-from .metrics import BASELINE, load_predictions
+from .evaluation import load_predictions
+from .metrics import BASELINE
 from .rule_io import UserError
 
 log = logging.getLogger("validsplice.report")
