@@ -5,7 +5,6 @@ results/ are never touched. One full demo run (module-scoped) backs several chec
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
