@@ -181,3 +181,13 @@ def test_report_page_builds(demo_run):
     snakemake(demo_run, "--report", "results/report.html")
     page = demo_run / "results" / "report.html"
     assert page.exists() and page.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "splicevardb.yaml"])
+def test_shipped_configs_validate_against_the_schema(name):
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    assert config["training"]["defaults"]["epochs"] >= 1
