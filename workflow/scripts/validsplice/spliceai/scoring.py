@@ -19,6 +19,7 @@ incremental alternates); both return the same per-task probabilities.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +91,8 @@ class Reference:
             raise UserError(f"Cannot open reference FASTA {path}: {exc}. It must be plain or bgzipped "
                             "with a .fai (and .gzi) index: run 'samtools faidx' on it.") from None
         self.lengths = dict(zip(self.fasta.references, self.fasta.lengths))
+        # pysam's FastaFile is not thread-safe; the fast engine's worker threads share it
+        self._fetch_lock = threading.Lock()
 
     def contig(self, chrom: str) -> str | None:
         """The FASTA's name for ``chrom`` (adds or strips 'chr' like SpliceAI's normalise_chrom)."""
@@ -101,7 +104,10 @@ class Reference:
     def text(self, contig: str, start: int, end: int) -> str:
         """Bases start..end (1-based inclusive), clipped to the contig."""
         start0, end0 = max(start - 1, 0), min(end, self.lengths[contig])
-        return self.fasta.fetch(contig, start0, end0) if end0 > start0 else ""
+        if end0 <= start0:
+            return ""
+        with self._fetch_lock:
+            return self.fasta.fetch(contig, start0, end0)
 
     def codes(self, contig: str, start: int, end: int, tx: tuple[int, int] | None = None) -> np.ndarray:
         """uint8 codes for start..end with N outside the contig and outside ``tx``."""
@@ -110,7 +116,9 @@ class Reference:
         if tx is not None:
             lo, hi = max(lo, tx[0]), min(hi, tx[1])
         if hi >= lo:
-            out[lo - start:hi - start + 1] = encode(self.fasta.fetch(contig, lo - 1, hi))
+            with self._fetch_lock:
+                bases = self.fasta.fetch(contig, lo - 1, hi)
+            out[lo - start:hi - start + 1] = encode(bases)
         return out
 
 
