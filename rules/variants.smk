@@ -6,7 +6,7 @@ rule ingest_variants:
         table=config["variants"]["path"],
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
-        code=library_files("io"),
+        code=library_files("io", "annotation.py"),
     output:
         vcf="results/variants/ingested.vcf.gz",
         rejected="results/variants/ingest_rejected.tsv",

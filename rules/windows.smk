@@ -6,7 +6,7 @@ rule extract_windows:
         table="results/variants/variants.parquet",
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
-        code=library_files("io", "windows.py"),
+        code=library_files("io", "annotation.py", "windows.py"),
     output:
         windows="results/windows/windows.npz",
     params:

@@ -13,15 +13,12 @@ import logging
 import numpy as np
 import pandas as pd
 
+from .annotation import strip_chr
 from .rule_io import UserError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-
-
-def _strip(name: str) -> str:
-    return name[3:] if name.startswith("chr") else name
 
 
 def gene_groups(table: pd.DataFrame) -> np.ndarray:
@@ -73,8 +70,8 @@ def assign_splits(
     groups = gene_groups(table)
     n = len(table)
     if mode == "chromosome":
-        held = {_strip(str(c)) for c in (test_chromosomes or [])}
-        is_test = np.array([_strip(str(c)) in held for c in table["chrom"]], dtype=bool)
+        held = {strip_chr(str(c)) for c in (test_chromosomes or [])}
+        is_test = np.array([strip_chr(str(c)) in held for c in table["chrom"]], dtype=bool)
         # a gene group is on one chromosome, but be safe: any test variant pulls its group to test
         test_groups = set(groups[is_test])
         is_test = np.array([g in test_groups for g in groups], dtype=bool)

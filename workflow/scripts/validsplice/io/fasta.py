@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
+from ..annotation import strip_chr
 from ..rule_io import UserError
 from ..sequence import encode
 
@@ -47,10 +48,6 @@ def contig_lengths(path) -> dict[str, int]:
         return dict(zip(fa.references, fa.lengths))
 
 
-def _strip(name: str) -> str:
-    return name[3:] if name.startswith("chr") else name
-
-
 def chrom_mapping(names, fasta_contigs) -> dict[str, str | None]:
     """Map variant contig names onto FASTA contig names.
 
@@ -61,14 +58,14 @@ def chrom_mapping(names, fasta_contigs) -> dict[str, str | None]:
     exact = set(fasta_contigs)
     by_stripped: dict[str, str] = {}
     for c in fasta_contigs:
-        by_stripped.setdefault(_strip(c), c)
+        by_stripped.setdefault(strip_chr(c), c)
     aliases = {"M": "MT", "MT": "M"}
     out: dict[str, str | None] = {}
     for name in set(map(str, names)):
         if name in exact:
             out[name] = name
             continue
-        key = _strip(name)
+        key = strip_chr(name)
         out[name] = by_stripped.get(key) or by_stripped.get(aliases.get(key, ""))
     return out
 
