@@ -113,12 +113,131 @@ def test_left_alignment_by_bcftools_is_kept_and_recorded(setup):
     assert (out["vcf"].parent / "norm.vcf.gz.tbi").is_file()
 
 
-def test_multiallelic_rows_are_split(setup):
+def test_multiallelic_rows_are_split_one_row_and_unique_id_per_allele(setup):
     tmp, fasta, ann = setup
     ref = UP[4999]
     alts = [b for b in "ACGT" if b != ref][:2]
-    table, _, _, _ = run(tmp, fasta, ann, [("multi", f"1-5000-{ref}-{','.join(alts)}", "Normal", "")])
-    assert sorted(table["alt"]) == sorted(alts) and set(table["variant_id"]) == {"multi"}
+    # T -> C,G,T: the third ALT equals REF and is no variant
+    table, rej, summary, out = run(tmp, fasta, ann, [("multi", f"1-5000-{ref}-{','.join(alts + [ref])}", "Normal", "")])
+    assert sorted(table["alt"]) == sorted(alts)
+    assert sorted(table["variant_id"]) == sorted(f"multi@chr1-5000-{ref}-{a}" for a in alts)
+    assert set(table["source_id"]) == {"multi"} and set(table["source_rows"]) == {"1"}
+    bad = rej[rej["stage"] == "allele_split"]
+    assert len(bad) == 1 and bad["alt"].iloc[0] == ref and bad["source_row"].iloc[0] == "1"
+    assert bad["reason"].iloc[0].startswith("ALT equals REF after splitting")
+    assert summary["rejected"] == {"ALT equals REF after splitting": 1}
+    assert summary["rows"]["input"] == 1 and summary["rows"]["added_by_splitting"] == 2
+    assert summary["rows"]["output"] == 2 and summary["rows"]["rejected"] == 1
+    assert summary["multiallelic_records"] == 1 and summary["ids_made_unique"] == 2
+    # the normalized VCF carries the unique ids too
+    assert sorted(read_ingested_vcf(out["vcf"])["variant_id"]) == sorted(table["variant_id"])
+
+
+def test_a_source_id_reused_for_different_variants_becomes_unique(setup):
+    tmp, fasta, ann = setup
+    rows = [snv("rs1", 5000), snv("rs1", 5100, "Splice-altering"), snv("rs2", 5200), snv("rs2", 5200)]
+    table, rej, summary, _ = run(tmp, fasta, ann, rows)
+    a, b = (f"rs1@chr1-{p}-{UP[p - 1]}-{alt_of(UP[p - 1])}" for p in (5000, 5100))
+    assert list(table["variant_id"]) == [a, b, "rs2"]  # same id, same variant: merged, id kept
+    assert list(table["source_id"]) == ["rs1", "rs1", "rs2"]
+    assert list(table["label"]) == ["Normal", "Splice-altering", "Normal"]
+    assert summary["duplicates_merged"] == 1 and summary["ids_made_unique"] == 2
+
+
+def test_long_alleles_are_hashed_in_ids(setup):
+    from validsplice.normalize import unique_variant_ids
+
+    t = pd.DataFrame({"variant_id": ["x", "x", "y"], "chrom": "chr1", "pos": [5, 5, 9],
+                      "ref": ["A", "A" + "C" * 30, "G"], "alt": ["AT", "A", "T"]})
+    ids, n = unique_variant_ids(t)
+    assert n == 2 and ids[0] == "x@chr1-5-A-AT" and ids[2] == "y"
+    assert ids[1].startswith("x@chr1-5-31bp") and ids[1].endswith("-A") and len(ids[1]) < 40
+    # a disambiguated name that is already taken gets a counter
+    t2 = pd.DataFrame({"variant_id": ["x@chr1-5-A-T", "x", "x"], "chrom": "chr1", "pos": [1, 5, 6],
+                       "ref": ["C", "A", "A"], "alt": ["G", "T", "T"]})
+    ids2, _ = unique_variant_ids(t2)
+    assert list(ids2) == ["x@chr1-5-A-T", "x@chr1-5-A-T#2", "x@chr1-6-A-T"]
+
+
+def test_row_accounting_balances_on_random_inputs(setup):
+    """Property: input rows + rows added by splitting = variants + rejected + merged duplicates,
+    for random mixes of SNVs, multiallelic records (some with ALT = REF), duplicates, repeated ids,
+    REF mismatches and unknown contigs."""
+    tmp, fasta, ann = setup
+    rng = np.random.default_rng(11)
+    ran = 0
+    for case in range(6):
+        rows = []
+        for k in range(int(rng.integers(12, 30))):
+            pos = int(rng.choice([5000, 5003, 5010, 7000, 8000 + int(rng.integers(0, 200))]))
+            ref = UP[pos - 1]
+            others = [b for b in "ACGT" if b != ref]
+            kind = rng.choice(["snv", "multi", "multi_ref", "wrong", "contig"], p=[0.5, 0.2, 0.15, 0.1, 0.05])
+            vid = f"id{int(rng.integers(0, 8))}"  # ids repeat on purpose
+            cls = str(rng.choice(["Normal", "Splice-altering"]))
+            if kind == "snv":
+                coord = f"1-{pos}-{ref}-{rng.choice(others)}"
+            elif kind == "multi":
+                coord = f"1-{pos}-{ref}-{','.join(rng.choice(others, size=int(rng.integers(2, 4)), replace=False))}"
+            elif kind == "multi_ref":
+                coord = f"1-{pos}-{ref}-{rng.choice(others)},{ref}"
+            elif kind == "wrong":
+                coord = f"1-{pos}-{others[0]}-{others[1]}"
+            else:
+                coord = f"7-{pos}-{ref}-{others[0]}"
+            rows.append((vid, coord, cls, ""))
+        if sum(r[1].startswith("1-") and "-" + UP[int(r[1].split("-")[1]) - 1] + "-" in r[1] for r in rows) < len(rows) / 2:
+            continue  # too many REF mismatches would (rightly) stop as a build mismatch
+        table, rej, summary, _ = run(tmp, fasta, ann, rows)
+        r = summary["rows"]
+        assert r["input"] == len(rows), case
+        assert r["input"] + r["added_by_splitting"] == r["output"] + r["rejected"] + r["merged_as_duplicates"], case
+        assert r["output"] == len(table) and table["variant_id"].is_unique, case
+        expected_added = sum(r_[1].split("-")[3].count(",") for r_ in rows
+                             if r_[1].startswith("1-") and r_[1].split("-")[2] == UP[int(r_[1].split("-")[1]) - 1])
+        assert r["added_by_splitting"] == expected_added, case
+        kept = rej[~rej["stage"].isin(["normalize", "deduplicate"])]
+        assert r["rejected"] == len(kept) and r["merged_as_duplicates"] == int((rej["stage"] == "deduplicate").sum())
+        assert not (table["ref"] == table["alt"]).any()
+        ran += 1
+    assert ran >= 4
+
+
+def test_one_gene_per_variant_source_gene_else_nearest_exon_boundary(tmp_path):
+    """Overlapping + and - genes: the source's gene wins when it overlaps, else the gene with
+    the nearest exon boundary (ties: annotation order); the strand is that gene's."""
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(">chr1\n" + "\n".join(SEQ[i:i + 60] for i in range(0, LENGTH, 60)) + "\n")
+    pysam.faidx(str(fasta))
+    ann = tmp_path / "genes.txt"
+    ann.write_text(
+        "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+        "TIE\t1\t-\t7999\t8900\t7999,8799,\t8001,8900,\n"  # 1-based exons 8000-8001, 8800-8900
+        "FWD\t1\t+\t5999\t9000\t5999,8799,\t6200,9000,\n"  # 6000-6200, 8800-9000
+        "REV\t1\t-\t6999\t12000\t6999,11799,\t7400,12000,\n"  # 7000-7400, 11800-12000
+    )
+    rows = [
+        snv("near_rev", 7402),                 # 2 bp from REV's exon end 7400, 1202 from FWD's 6200
+        snv("near_fwd", 8995),                 # 5 bp from FWD's 9000, 95 from TIE's 8900, 1595 from REV
+        snv("named_fwd", 7404, gene="FWD"),    # the source names FWD: it wins over the nearer REV
+        snv("named_absent", 7403, gene="XYZ"), # named gene not in the annotation: nearest rule
+        snv("tie", 8400),                      # TIE (8000, 8800) and FWD (8800) both 400 away: file order
+        snv("only", 10000),                    # REV only
+    ]
+    table, _, summary, _ = run(tmp_path, fasta, ann, rows,
+                               split={"mode": "gene", "test_genes": ["REV"], "validation_fraction": 0.0})
+    t = table.set_index("variant_id")
+    got = {v: tuple(t.loc[v, ["gene", "strand", "gene_choice"]]) for v in t.index}
+    assert got == {
+        "near_rev": ("REV", "-", "nearest exon boundary"),
+        "near_fwd": ("FWD", "+", "nearest exon boundary"),
+        "named_fwd": ("FWD", "+", "source"),
+        "named_absent": ("REV", "-", "nearest exon boundary"),
+        "tie": ("TIE", "-", "nearest exon boundary"),  # TIE comes first in the file
+        "only": ("REV", "-", "only overlapping"),
+    }
+    assert t.loc["near_rev", "genes"] == "FWD;REV" and t.loc["near_rev", "exon_distance"] == 7400 - 7402
+    assert summary["gene_choice"] == {"nearest exon boundary": 4, "only overlapping": 1, "source": 1}
 
 
 def test_duplicates_merge_and_disagreeing_classes_become_conflicting(setup):

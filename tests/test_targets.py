@@ -26,10 +26,11 @@ def synthetic(n_per_gene=8, seed=0):
                          "variant_type": "SNV", "indel_length": 0, "region": "intronic", "nearest_site": "donor"})
     variants = pd.DataFrame(rows)
     score_rows, profiles = [], []
-    for vid in variants["variant_id"]:
-        for gene_row in range(2 if vid.endswith("_2") else 1):
+    for vid, gene in zip(variants["variant_id"], variants["gene"]):
+        # the variant's own gene first; "_2" variants also overlap another gene, OTHER
+        for other in range(2 if vid.endswith("_2") else 1):
             p = rng.normal(0, 0.3, size=(2 * D + 1, 2)).astype(np.float16)
-            score_rows.append({"variant_id": vid, "gene": f"X{gene_row}", "max_ds": float(np.abs(p).max()),
+            score_rows.append({"variant_id": vid, "gene": "OTHER" if other else gene, "max_ds": float(np.abs(p).max()),
                                "status": "scored", "profile_row": len(profiles)})
             profiles.append(p)
     return variants, pd.DataFrame(score_rows), np.stack(profiles)
@@ -61,16 +62,19 @@ def test_seed_form_is_profile_value_at_argmax_without_softmax():
     assert np.nanmin(all_seeds) < 0
 
 
-def test_best_gene_row_is_the_scored_row_with_largest_max_ds():
+def test_score_row_is_the_variants_own_gene_not_the_largest_max_ds():
     variants, scores, profiles = synthetic()
+    vid = "v0_2"  # Splice-altering in G0, also overlapping OTHER; make OTHER's score the larger one
+    other = (scores["variant_id"] == vid) & (scores["gene"] == "OTHER")
+    profiles[scores.loc[other, "profile_row"].iloc[0]] = 0.9
+    scores.loc[other, "max_ds"] = 0.9
     tables, out_profiles, _ = run(variants, scores, profiles)
     train = tables["train"].set_index("variant_id")
-    vid = "v0_2"  # Splice-altering with two gene rows
-    rows = scores[scores["variant_id"] == vid]
-    best = rows.loc[rows["max_ds"].idxmax()]
-    assert train.loc[vid, "spliceai_max_ds"] == pytest.approx(best["max_ds"])
+    own = scores[(scores["variant_id"] == vid) & (scores["gene"] == "G0")].iloc[0]
+    assert own["max_ds"] < 0.9
+    assert train.loc[vid, "spliceai_max_ds"] == pytest.approx(own["max_ds"])
     np.testing.assert_array_equal(out_profiles[train.loc[vid, "profile_row"]],
-                                  profiles[best["profile_row"]].astype(np.float32))
+                                  profiles[own["profile_row"]].astype(np.float32))
 
 
 def test_normal_gets_zero_target():
@@ -106,16 +110,36 @@ def test_nan_profile_excluded_with_reason():
     assert not np.isnan(out_profiles).any()
 
 
-def test_unscored_splice_altering_excluded_from_training_kept_in_test():
+def test_unscored_variants_are_excluded_from_training_whatever_their_class():
+    """No base-model score (MNV, no gene, contig end...) must not mean Normal: both classes
+    leave train/val and stay in test, flagged and without target; the counts are reported."""
     variants, scores, profiles = synthetic()
-    for vid in ("v0_0", "v6_0"):
-        scores.loc[scores["variant_id"] == vid, ["status", "profile_row", "max_ds"]] = ["skipped: no gene", -1, np.nan]
+    # v0_0 Splice-altering, v0_1 Normal (train); v6_0 SA, v6_1 Normal (test)
+    for vid in ("v0_0", "v0_1", "v6_0", "v6_1"):
+        scores.loc[scores["variant_id"] == vid, ["status", "profile_row", "max_ds"]] = ["skipped: multi-base ref and alt", -1, np.nan]
     tables, _, summary = run(variants, scores, profiles)
-    assert "v0_0" not in set(tables["train"]["variant_id"])
-    reason = "Splice-altering variant not scored by the base model (skipped: no gene)"
-    assert summary["excluded"][reason]["n"] == 1
+    train_ids = set(tables["train"]["variant_id"])
+    assert "v0_0" not in train_ids and "v0_1" not in train_ids
+    assert tables["train"]["base_model_scored"].all() and tables["val"]["base_model_scored"].all()
+    reason = "not scored by the base model (skipped: multi-base ref and alt)"
+    assert summary["excluded"][reason]["n"] == 2
+    assert summary["excluded"][reason]["per_class"] == {"Splice-altering": 1, "Normal": 1}
+    assert summary["base_model_unscored"]["train"] == {"Splice-altering": 1, "Normal": 1}
+    assert summary["base_model_unscored"]["test"] == {"Splice-altering": 1, "Normal": 1}
     test = tables["test"].set_index("variant_id")
-    assert np.isnan(test.loc["v6_0", "spliceai_max_ds"]) and np.isnan(test.loc["v6_0", "delta_donor"])
+    for vid in ("v6_0", "v6_1"):
+        assert not test.loc[vid, "base_model_scored"] and test.loc[vid, "profile_row"] == -1
+        assert np.isnan(test.loc[vid, "spliceai_max_ds"]) and np.isnan(test.loc[vid, "target_max_abs_delta"])
+    assert test.loc["v6_3", "base_model_scored"] and test.loc["v6_3", "target_max_abs_delta"] == 0
+
+
+def test_nan_base_profile_excludes_normal_too():
+    variants, scores, profiles = synthetic()
+    for vid in ("v1_0", "v1_1"):  # Splice-altering and Normal
+        profiles[scores.loc[scores["variant_id"] == vid, "profile_row"].iloc[0], 2, 0] = np.nan
+    tables, _, summary = run(variants, scores, profiles)
+    assert not {"v1_0", "v1_1"} & set(tables["train"]["variant_id"])
+    assert summary["excluded"]["NaN in the base-model delta profile"]["per_class"] == {"Splice-altering": 1, "Normal": 1}
 
 
 def test_split_is_carried_through_grouped_by_gene():

@@ -7,12 +7,21 @@ Order matters:
    a ``UserError`` instead of rejecting the whole file silently.
 2. ``bcftools norm -m -any`` (pysam's bundled bcftools: the reference implementation of
    left-alignment, trimming and multiallelic splitting). Records it changed are kept and
-   listed in ``rejected.tsv`` (stage ``normalize``) so nothing changes silently.
+   listed in ``rejected.tsv`` (stage ``normalize``) so nothing changes silently. Splitting
+   makes one row per ALT; the rows it adds are counted (``rows.added_by_splitting``), and
+   an ALT equal to REF (``T -> C,T`` gives ``T>T``) is rejected (stage ``allele_split``).
 3. Identical (chrom, pos, ref, alt) rows merge; disagreeing classes become ``Conflicting``.
-4. Gene annotation (strand, exon distance, region), variant type, contig-end flag, split.
+   Then every row gets a unique ``variant_id`` (``unique_variant_ids``); the source's id
+   stays in ``source_id``.
+4. Gene annotation: one gene per variant (``choose_gene``), its strand, exon distance,
+   region; variant type, contig-end flag, split.
+
+Row accounting (``summary.json`` ``rows``): input rows + rows added by splitting =
+variants + rejected + merged duplicates.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -44,10 +53,12 @@ log = logging.getLogger(__name__)
 CONTEXT_FLANK = 5000
 
 TABLE_COLUMNS = [
-    "variant_id", "chrom", "pos", "ref", "alt", "label", "source_label", "source_gene", "hgvs",
-    "location", "source_rows", "genes", "gene", "strand", "in_gene", "exon_distance", "region",
+    "variant_id", "source_id", "chrom", "pos", "ref", "alt", "label", "source_label", "source_gene", "hgvs",
+    "location", "source_rows", "genes", "gene", "strand", "gene_choice", "in_gene", "exon_distance", "region",
     "nearest_site", "variant_type", "indel_length", "near_contig_end", "split",
 ]
+# Alleles longer than this are written as length + hash in disambiguated variant ids.
+ID_ALLELE_MAX = 20
 
 
 def _reject_rows(df: pd.DataFrame, source_file: str, stage: str, reasons) -> pd.DataFrame:
@@ -104,6 +115,25 @@ def bcftools_normalize(records: pd.DataFrame, fasta_path: str, lengths: dict[str
         return read_ingested_vcf(dst)
 
 
+def split_alt_equals_ref(normed: pd.DataFrame, before: pd.DataFrame, source_file: str):
+    """Rows of the split records whose ALT equals REF (``T -> C,T`` gives ``T>T``).
+
+    Returns (kept rows, reject rows with stage ``allele_split``). Such an allele is not a
+    variant: it cannot be scored or labelled, and keeping it would give the record's label
+    to a non-change.
+    """
+    same = (normed["ref"].to_numpy() == normed["alt"].to_numpy())
+    if not same.any():
+        return normed, pd.DataFrame(columns=REJECT_COLUMNS)
+    orig = before.set_index(before["source_row"].astype(str))
+    o = orig.loc[normed.loc[same, "source_row"].astype(str)]
+    reasons = [f"ALT equals REF after splitting: {c}:{p} {r}>{a} gives {r2}>{a2}"
+               for c, p, r, a, r2, a2 in zip(o["chrom"], o["pos"], o["ref"], o["alt"],
+                                             normed.loc[same, "ref"], normed.loc[same, "alt"])]
+    rejects = _reject_rows(normed[same], source_file, "allele_split", reasons)
+    return normed[~same].reset_index(drop=True), rejects
+
+
 def changed_by_normalization(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
     """Per row of ``after``: the original record's text if bcftools moved/trimmed it, else ''."""
     orig = before.set_index(before["source_row"].astype(str))
@@ -133,7 +163,7 @@ def deduplicate(records: pd.DataFrame, source_file: str):
             return ";".join(dict.fromkeys(v for v in group[col].astype(str) if v))
 
         row = first.copy()
-        row["variant_id"] = ";".join(group["variant_id"].astype(str))
+        row["variant_id"] = ";".join(dict.fromkeys(group["variant_id"].astype(str)))
         row["source_rows"] = ";".join(group["source_row"].astype(str))
         row["label"], row["source_label"] = label, ";".join(labels)
         row["gene"] = next((g for g in group["gene"] if g), "")
@@ -153,20 +183,88 @@ def deduplicate(records: pd.DataFrame, source_file: str):
     return table.reset_index(drop=True), merges, n_conflicting
 
 
+def _id_allele(allele: str) -> str:
+    if len(allele) <= ID_ALLELE_MAX:
+        return allele
+    return f"{len(allele)}bp{hashlib.sha1(allele.encode()).hexdigest()[:8]}"
+
+
+def unique_variant_ids(table: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """A unique ``variant_id`` per row (rows are unique by (chrom, pos, ref, alt) after
+    deduplication); returns (ids, number of rows whose id changed).
+
+    Scheme: an id that names exactly one row stays as the source wrote it. An id shared by
+    several rows (both ALTs of a split multiallelic record, a repeated rsID or SpliceVarDB id)
+    becomes ``<id>@<chrom>-<pos>-<ref>-<alt>`` for *every* row that shares it (no row keeps the
+    bare id, so no allele is preferred), with the normalized allele; alleles longer than
+    ``ID_ALLELE_MAX`` bases are written ``<length>bp<first 8 hex of sha1>``. In the
+    unlikely case that such a name is itself taken, ``#2``, ``#3``... is appended in table
+    order. The id therefore depends only on the row itself, not on the rest of the table.
+    """
+    ids = table["variant_id"].astype(str).to_numpy()
+    shared = pd.Series(ids).duplicated(keep=False).to_numpy()
+    out = ids.copy()
+    for i in np.flatnonzero(shared):
+        r = table.iloc[i]
+        out[i] = f"{ids[i]}@{r['chrom']}-{int(r['pos'])}-{_id_allele(str(r['ref']))}-{_id_allele(str(r['alt']))}"
+    seen: dict[str, int] = {}
+    taken = set(out[~shared])
+    for i in np.flatnonzero(shared):
+        base = out[i]
+        if base in seen or base in taken:
+            k = seen.get(base, 1) + 1
+            while f"{base}#{k}" in taken:
+                k += 1
+            seen[base] = k
+            out[i] = f"{base}#{k}"
+        else:
+            seen[base] = 1
+        taken.add(out[i])
+    assert len(set(out)) == len(out)
+    return out, int(shared.sum())
+
+
 # ------------------------------------------------------------------ 4. annotation
+def choose_gene(annotation: GeneAnnotation, idx: np.ndarray, source_gene: str, pos: int) -> tuple[int, str]:
+    """The one gene a variant is attributed to, among the overlapping transcripts ``idx``.
+
+    Rule (decided once here; windows, targets, base profiles and predictions all follow it):
+    1. the gene the source names, when the annotation has it among the overlapping genes
+       (``source``);
+    2. else the only overlapping gene (``only overlapping``);
+    3. else the overlapping gene whose nearest annotated exon boundary is closest to the
+       variant (``nearest exon boundary``); ties go to the first in annotation file order.
+    Why 3: splice effects concentrate at exon boundaries, so a variant 2 bp from an exon of
+    one gene and deep in an intron of another is, almost always, about the first. The rule
+    uses neither the label nor the base model's scores (scoring runs after windows are cut,
+    and a score-based choice would make the target pick its own gene).
+    Returns (annotation index, how it was chosen); (-1, "none") without overlap.
+    """
+    if len(idx) == 0:
+        return -1, "none"
+    names = [str(annotation.names[j]) for j in idx]
+    src = str(source_gene).strip()
+    if src and src in names:
+        return int(idx[names.index(src)]), "source"
+    if len(idx) == 1:
+        return int(idx[0]), "only overlapping"
+    dist = [abs(annotation.exon_boundary_distance(int(j), int(pos))) for j in idx]
+    return int(idx[int(np.argmin(dist))]), "nearest exon boundary"  # argmin: first of ties
+
+
+
 def annotate(table: pd.DataFrame, annotation: GeneAnnotation, lengths: dict[str, int]) -> pd.DataFrame:
     """Add gene/strand/exon-distance/region/type/contig-end columns (see DESIGN.md)."""
     hits = annotation.overlapping_many(table["chrom"].to_numpy(), table["pos"].to_numpy())
     n = len(table)
-    genes, gene, strand = [""] * n, [""] * n, ["."] * n
+    genes, gene, strand, how = [""] * n, [""] * n, ["."] * n, ["none"] * n
     distance = pd.array([pd.NA] * n, dtype="Int64")
     region, site = ["intergenic"] * n, [""] * n
     for i, (idx, src, pos) in enumerate(zip(hits, table["source_gene"], table["pos"].to_numpy())):
         if len(idx) == 0:
             continue
-        names = [str(annotation.names[j]) for j in idx]
-        genes[i] = ";".join(names)
-        j = idx[names.index(src)] if src in names else idx[0]
+        genes[i] = ";".join(str(annotation.names[j]) for j in idx)
+        j, how[i] = choose_gene(annotation, idx, src, int(pos))
         gene[i], strand[i] = str(annotation.names[j]), str(annotation.strands[j])
         distance[i] = annotation.exon_boundary_distance(j, int(pos))
         region[i] = "exonic" if annotation.is_exonic(j, int(pos)) else "intronic"
@@ -180,7 +278,7 @@ def annotate(table: pd.DataFrame, annotation: GeneAnnotation, lengths: dict[str,
     pos = table["pos"].to_numpy()
     near_end = (pos - CONTEXT_FLANK < 1) | (pos + ref_len - 1 + CONTEXT_FLANK > contig_len)
     return table.assign(
-        genes=genes, gene=gene, strand=strand, in_gene=np.array([g != "" for g in gene]),
+        genes=genes, gene=gene, strand=strand, gene_choice=how, in_gene=np.array([g != "" for g in gene]),
         exon_distance=distance, region=region, nearest_site=site, variant_type=vtype,
         indel_length=(alt_len - ref_len).astype(np.int64), near_contig_end=near_end.astype(bool),
     )
@@ -223,6 +321,11 @@ def normalize_variants(
         raise UserError(f"No variant of {source_file} matches the reference {fasta_path}; see {rejected_path}.")
 
     normed = bcftools_normalize(good, fasta_path, lengths)
+    n_split_added = len(normed) - len(good)  # one row per ALT: a record with k ALTs adds k - 1 rows
+    n_multiallelic = int((good["alt"].str.count(",") > 0).sum())
+    normed, allele_rejects = split_alt_equals_ref(normed, good, source_file)
+    log.info("split %d multiallelic records into %d more rows; %d ALT(s) equal to REF rejected",
+             n_multiallelic, n_split_added, len(allele_rejects))
     changed = changed_by_normalization(good, normed)
     is_changed = changed != ""
     new_text = [f"{c}:{p} {r}>{a}" for c, p, r, a in zip(normed["chrom"], normed["pos"], normed["ref"], normed["alt"])]
@@ -235,6 +338,11 @@ def normalize_variants(
     table, merges, n_conflicting = deduplicate(normed, source_file)
     table = sort_records(table, list(lengths))
     log.info("deduplicated: %d variants (%d rows merged, %d conflicting)", len(table), len(merges), n_conflicting)
+    table["source_id"] = table["variant_id"].astype(str)
+    table["variant_id"], n_renamed = unique_variant_ids(table)
+    if n_renamed:
+        log.info("%d rows shared their source id with another variant and got a unique variant_id "
+                 "(<id>@<chrom>-<pos>-<ref>-<alt>)", n_renamed)
 
     table = table.rename(columns={"gene": "source_gene"})
     table = annotate(table, GeneAnnotation.load(annotation), lengths)
@@ -247,16 +355,32 @@ def normalize_variants(
     vcf_records = table.drop(columns=["gene"]).rename(columns={"source_gene": "gene", "source_rows": "source_row"})
     write_labelled_vcf(vcf_records, out_vcf, lengths, extra_header=[f"##validsplice_source={source_file}"])
     all_rejects = pd.concat(
-        [r for r in (ingest_rejects, ref_rejects, norm_notes, merges) if len(r)] or [ingest_rejects],
+        [r for r in (ingest_rejects, ref_rejects, allele_rejects, norm_notes, merges) if len(r)] or [ingest_rejects],
         ignore_index=True,
     )
     write_rejects(all_rejects, rejected_path)
 
-    true_rejects = pd.concat([ingest_rejects, ref_rejects], ignore_index=True)
+    true_rejects = pd.concat([r for r in (ingest_rejects, ref_rejects, allele_rejects) if len(r)] or [ingest_rejects],
+                             ignore_index=True)
+    n_input = int(n_ingested + len(ingest_rejects))
+    rows = {
+        "input": n_input,
+        "added_by_splitting": int(n_split_added),
+        "rejected": int(len(true_rejects)),
+        "merged_as_duplicates": int(len(merges)),
+        "output": int(len(table)),
+        "identity": "input + added_by_splitting = output + rejected + merged_as_duplicates",
+    }
+    if n_input + n_split_added != len(table) + len(true_rejects) + len(merges):
+        raise RuntimeError(f"normalize_variants: row accounting does not balance: {rows}")  # a bug, not user input
     summary = {
-        "input_rows": int(n_ingested + len(ingest_rejects)),
+        "input_rows": n_input,
         "ingested": int(n_ingested),
+        "rows": rows,
+        "multiallelic_records": n_multiallelic,
         "rejected": _reason_counts(true_rejects),
+        "ids_made_unique": int(n_renamed),
+        "gene_choice": {k: int(v) for k, v in table["gene_choice"].value_counts().sort_index().items()},
         "duplicates_merged": int(len(merges)),
         "conflicting_from_duplicates": int(n_conflicting),
         "normalized_changed": int(is_changed.sum()),

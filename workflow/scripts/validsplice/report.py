@@ -241,6 +241,19 @@ def data_summary_html(variant_summary: dict, score_summary: dict, target_summary
     parts = []
     if variant_summary.get("per_split"):
         parts.append("<h3>Variants per class and split</h3>" + _per_class_split_table(variant_summary["per_split"]))
+    rows = variant_summary.get("rows")
+    if rows:  # normalize's row accounting (docs/DESIGN.md, variant table)
+        parts.append(
+            "<h3>Row accounting</h3><p>"
+            f"{rows['input']} input rows + {rows['added_by_splitting']} rows added by splitting multiallelic "
+            f"records = {rows['output']} variants + {rows['rejected']} rejected + "
+            f"{rows['merged_as_duplicates']} merged duplicates</p>")
+    unscored = target_summary.get("base_model_unscored")
+    if unscored:
+        parts.append(
+            "<h3>Variants without a base-model score for their gene</h3><p>Excluded from train and val "
+            "whatever their class; kept in test with <code>base_model_scored</code> False.</p>"
+            + _per_class_split_table(unscored))
     parts.append("<h3>Rejected and changed input rows (rejected.tsv)</h3>")
     if len(rejected):
         rejected = rejected.assign(outcome=rejected.get("stage", pd.Series("", index=rejected.index))

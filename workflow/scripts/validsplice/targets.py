@@ -15,9 +15,14 @@ Two target forms are written:
   whereas the base model's profiles are in genomic + strand order), so position i of a
   profile target lines up with position i of the window band the models look at.
 
-Test rows without a validated target (Low-frequency, Conflicting, and Splice-altering
-variants the base model could not score) keep NaN targets and ``profile_row`` -1, so the
-test set stays complete for classification metrics.
+Test rows without a validated target (Low-frequency, Conflicting, and Splice-altering or
+Normal variants whose gene the base model could not score) keep NaN targets and
+``profile_row`` -1, so the test set stays complete for classification metrics.
+
+Which score row: the one of the variant's own ``gene`` (chosen once at normalization), never
+another overlapping gene's. Exclusions never depend on the label: a Splice-altering or
+Normal variant without a usable base-model profile (``base_model_scored`` False) leaves
+train/val and stays in test, flagged.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ TARGET_COLUMNS = [
     "variant_id", "label", "is_splice_altering", "split", "gene", "window_row", "profile_row",
     "variant_type", "indel_length", "region", "nearest_site",
     "delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta", "spliceai_max_ds",
+    "base_model_scored",
 ]
 
 
@@ -80,10 +86,17 @@ def check_alignment(variants: pd.DataFrame, window_ids: np.ndarray, windows_path
 
 
 def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path="scores.parquet") -> pd.DataFrame:
-    """One score row per variant: the scored gene row with the largest max_ds (ties: first).
+    """One score row per variant: the row of the variant's own ``gene`` (variants.parquet).
 
-    Returns a frame indexed like ``variants`` with columns profile_row (-1 if unscored),
-    spliceai_max_ds (NaN if unscored) and score_status ("scored" or the first skip reason).
+    The gene was chosen once, at normalization (docs/DESIGN.md "gene choice"), and windows are
+    cut on its strand; taking the score row of any other overlapping gene (e.g. the one with
+    the largest max_ds) would pair a target with a window of the other strand. When a score
+    table holds two rows of the same gene name, the one on the variant's ``strand`` wins. A
+    variant without a gene (``gene`` "") matches the extended mode's no-gene row (gene "").
+
+    Returns a frame indexed like ``variants`` with columns profile_row (-1 if that gene's row
+    is not scored), spliceai_max_ds (NaN then) and score_status ("scored", the skip reason of
+    the gene's row or of the variant, or "no score row for gene <gene>").
     """
     unknown = sorted(set(scores["variant_id"].astype(str)) - set(variants["variant_id"].astype(str)))
     if unknown:
@@ -91,20 +104,51 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
             f"{scores_path}: {len(unknown)} score row(s) name variants absent from the variant table, "
             f"e.g. {_examples(unknown)}. The scores are stale; re-run the base-model scoring."
         )
-    scores = scores.reset_index(drop=True)
-    scored = scores[scores["status"] == "scored"]
-    best = (
-        scored.sort_values("max_ds", ascending=False, kind="stable", na_position="last")
-        .drop_duplicates("variant_id", keep="first")
-        .set_index("variant_id")
-    )
-    first_status = scores.drop_duplicates("variant_id", keep="first").set_index("variant_id")["status"]
-    ids = variants["variant_id"].astype(str)
+    dup = variants["variant_id"].astype(str).duplicated()
+    if dup.any():
+        raise UserError(
+            f"variants.parquet: variant_id {variants['variant_id'].astype(str)[dup].iloc[0]!r} names more than one "
+            "row; ids must be unique (normalize_variants makes them so). Re-run normalize_variants."
+        )
+    ids = variants["variant_id"].astype(str).to_numpy()
+    gene = variants["gene"].fillna("").astype(str).to_numpy()
+    strand = (variants["strand"].fillna(".").astype(str).to_numpy() if "strand" in variants
+              else np.full(len(variants), "."))
+    s = pd.DataFrame({
+        "variant_id": scores["variant_id"].astype(str).to_numpy(),
+        "gene": scores["gene"].fillna("").astype(str).to_numpy(),
+        "score_strand": (scores["strand"].fillna(".").astype(str).to_numpy() if "strand" in scores
+                         else np.full(len(scores), ".")),
+        "status": scores["status"].astype(str).to_numpy(),
+        "max_ds": scores["max_ds"].astype(float).to_numpy(),
+        "profile_row": scores["profile_row"].to_numpy(),
+        "_order": np.arange(len(scores)),
+    })
+    key = pd.DataFrame({"variant_id": ids, "gene": gene, "strand": strand, "_row": np.arange(len(variants))})
+    m = key.merge(s, on=["variant_id", "gene"], how="inner")
+    # preference among rows of the variant's gene: scored, then on the variant's strand, then file order
+    m["_rank"] = (m["status"] != "scored").astype(int) * 2 + (m["score_strand"] != m["strand"]).astype(int)
+    best = m.sort_values(["_row", "_rank", "_order"], kind="stable").drop_duplicates("_row").set_index("_row")
+    best = best.reindex(np.arange(len(variants)))
+    is_scored = (best["status"] == "scored").to_numpy()
     out = pd.DataFrame(index=variants.index)
-    out["profile_row"] = ids.map(best["profile_row"]).fillna(-1).astype(np.int64).to_numpy()
-    out["spliceai_max_ds"] = ids.map(best["max_ds"]).astype(float).to_numpy()
-    status = ids.map(first_status).fillna("no score row")
-    out["score_status"] = np.where(out["profile_row"] >= 0, "scored", status)
+    out["profile_row"] = np.where(is_scored, best["profile_row"].fillna(-1), -1).astype(np.int64)
+    out["spliceai_max_ds"] = np.where(is_scored, best["max_ds"].astype(float), np.nan)
+    # why a variant has no score: its gene's skip reason; else a whole-variant skip (one row, gene "",
+    # e.g. "skipped: no gene"); else no row for its gene at all (scores from another annotation)
+    whole = s[s["gene"] == ""].drop_duplicates("variant_id").set_index("variant_id")["status"]
+    has_rows = set(s["variant_id"])
+    status = []
+    for vid, g, st in zip(ids, gene, best["status"].to_numpy()):
+        if isinstance(st, str):
+            status.append(st)
+        elif vid in whole.index:
+            status.append(str(whole[vid]))
+        elif vid in has_rows:
+            status.append(f"no score row for gene {g or '(none)'}")
+        else:
+            status.append("no score row")
+    out["score_status"] = status
     return out
 
 
@@ -207,18 +251,25 @@ def make_targets(
     split = variants["split"].to_numpy()
     row = chosen["profile_row"].to_numpy()
 
+    # Label-independent exclusion: a variant whose gene the base model did not score (MNV, no
+    # gene, near a contig end, ...) or scored with NaN has no base-model profile, whatever its
+    # class. Both classes then leave train/val and stay in test with base_model_scored False and
+    # no target; otherwise "no base score" would itself mean Normal to any model that reads the
+    # base profile (Normal used to be kept with target 0 while Splice-altering was dropped).
+    scored = row >= 0
+    base_nan = np.zeros(n, dtype=bool)
+    base_nan[scored] = np.isnan(np.asarray(base[row[scored]], dtype=np.float32)).any(axis=(1, 2))
+    base_ok = scored & ~base_nan
     is_sa = labels == SA
-    sa_scored = is_sa & (row >= 0)
-    profiles[sa_scored] = base[row[sa_scored]].astype(np.float32)
-    has_target[sa_scored | (labels == NORMAL)] = True
-    for i in np.flatnonzero(is_sa & (row < 0)):
-        reason[i] = f"Splice-altering variant not scored by the base model ({chosen['score_status'].iat[i]})"
+    validated = np.isin(labels, (SA, NORMAL))
+    profiles[is_sa & base_ok] = base[row[is_sa & base_ok]].astype(np.float32)
+    has_target[validated & base_ok] = True
+    for i in np.flatnonzero(validated & ~scored):
+        reason[i] = f"not scored by the base model ({chosen['score_status'].iat[i]})"
+    reason[validated & base_nan] = "NaN in the base-model delta profile"
     minus = variants["strand"].to_numpy() == "-" if "strand" in variants else np.zeros(n, bool)
     profiles[minus] = profiles[minus, ::-1]  # genomic order -> window (gene-strand) order
-    nan_rows = has_target & np.isnan(profiles).any(axis=(1, 2))
-    reason[nan_rows] = "NaN in the base-model delta profile"
-    has_target &= ~nan_rows
-    no_validated = ~np.isin(labels, (SA, NORMAL))
+    no_validated = ~validated
     reason[no_validated] = [f"{lab} variant has no validated target (kept in test only)" for lab in labels[no_validated]]
 
     seeds = seed_from_profiles(profiles)
@@ -229,14 +280,20 @@ def make_targets(
     table["target_max_abs_delta"] = np.abs(profiles).max(axis=(1, 2)) if n else np.zeros(0, np.float32)
     table.loc[~has_target, ["delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"]] = np.nan
     table["spliceai_max_ds"] = chosen["spliceai_max_ds"].to_numpy()
+    table["base_model_scored"] = base_ok
     table["_reason"] = reason
 
     summary: dict = {"distance": int(distance), "seed": int(seed), "balance": bool(balance),
                      "max_train_samples": max_train_samples, "input_variants": int(n)}
     excluded = table[np.isin(split, TRAINING_SPLITS) & ~has_target]
     summary["excluded"] = {
-        r: {"n": int(len(g)), "examples": g["variant_id"].head(5).tolist()}
+        r: {"n": int(len(g)), "per_class": _counts(g), "examples": g["variant_id"].head(5).tolist()}
         for r, g in excluded.groupby("_reason", sort=True)
+    }
+    # Variants without a usable base-model profile for their gene, per split and class: in
+    # train/val they are excluded whatever the class; in test they stay, flagged.
+    summary["base_model_unscored"] = {
+        name: _counts(table[(split == name) & ~base_ok]) for name in SPLITS
     }
     test_untargeted = table[(split == "test") & ~has_target]
     summary["test_rows_without_target"] = {r: int(len(g)) for r, g in test_untargeted.groupby("_reason", sort=True)}
