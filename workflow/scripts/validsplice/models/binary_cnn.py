@@ -16,6 +16,7 @@ from .layers import encoder_from_params, hyper, one_hot_codes
 
 class BinarySpliceClassifier(nn.Module):
     target_form = "binary"
+    score_scale = "probability"  # sigmoid output: called at the validation-chosen threshold, not at |delta| 0.1
 
     def __init__(self, params: dict | None = None):
         super().__init__()
