@@ -321,7 +321,7 @@ def evaluate_model(
     Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_path).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     definitions = result["definitions"]
-    breakdown_table(df, experiment, definitions["detection_threshold"], definitions["detection_inclusive"]).to_csv(breakdown_path, sep="\t", index=False,
-                                                                float_format="%.6g")
+    breakdown = breakdown_table(df, experiment, definitions["detection_threshold"], definitions["detection_inclusive"])
+    breakdown.to_csv(breakdown_path, sep="\t", index=False, float_format="%.6g")
     log.info("%s: evaluated in %.1f s", experiment, time.perf_counter() - t0)
     return result

@@ -141,6 +141,7 @@ def _score_meaning(m: dict) -> dict:
         "Detection threshold": _num(d.get("detection_threshold")),
         "Detection threshold source": d.get("detection_threshold_source") or "fixed delta cut-off",
         "Assumed prevalence": _num(sel.get("assumed_prevalence")),
+        "Prevalence source": sel.get("prevalence_source") or "",
         "Correlation note": corr_note,
     }
 
@@ -233,8 +234,8 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
              f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, shown in "
              "the cell as (@threshold, val-chosen).",
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
-             f"and columns with fewer than two comparable values are not bolded. Detection is compared only among models with "
-             f"FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
+             "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
+             f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
              "not among models that read the target."]
     if "Correlation note" in table and (table["Correlation note"] == "reads the target as an input").any():
@@ -242,9 +243,10 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
     if "Detection threshold source" in table:
         for _, r in table[table["Detection threshold source"] == "validation-chosen"].iterrows():
             prev = r.get("Assumed prevalence", math.nan)
-            how = ("with the validation split's own class ratio" if prev is None or math.isnan(prev) else
-                   f"on validation re-weighted to an assumed prevalence of {prev:.3f} (the test split's "
-                   "Splice-altering share)")
+            source = r.get("Prevalence source") or "not recorded"
+            how = ("on validation with its own class ratio (no assumed prevalence recorded)"
+                   if prev is None or math.isnan(prev) else
+                   f"on validation re-weighted to an assumed prevalence of {prev:.3f} ({source})")
             lines.append(f"{r['Experiment']}: probability score; threshold {r['Detection threshold']:.3f} chosen "
                          f"{how}.")
     notes = [f"{r['Experiment']}: {r['Notes']}" for _, r in table.iterrows() if r["Notes"]]
