@@ -246,7 +246,7 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
             source = r.get("Prevalence source") or "not recorded"
             how = ("on validation with its own class ratio (no assumed prevalence recorded)"
                    if prev is None or math.isnan(prev) else
-                   f"on validation re-weighted to an assumed prevalence of {prev:.3f} ({source})")
+                   f"on validation re-weighted to an assumed prevalence of {prev:.3f}, from the {source}")
             lines.append(f"{r['Experiment']}: probability score; threshold {r['Detection threshold']:.3f} chosen "
                          f"{how}.")
     notes = [f"{r['Experiment']}: {r['Notes']}" for _, r in table.iterrows() if r["Notes"]]
