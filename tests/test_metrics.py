@@ -280,3 +280,52 @@ def test_nan_scores_are_reported_not_silently_dropped(tmp_path):
     loaded, excluded = E.load_predictions(p)
     assert len(loaded) == len(df) - 2
     assert excluded == {"score is missing (NaN)": 2}
+
+
+# ----------------------------------------------------------------- what a score means (issue 9, item 4)
+def test_correlation_not_reported_when_the_target_is_the_models_output():
+    df = _predictions(4)  # pred_max_abs_delta present: r would be computed
+    own = E.evaluate_predictions(df, training={"model": "spliceai_raw", "target_is_own_output": True},
+                                 n_bootstrap=20)
+    other = E.evaluate_predictions(df, training={"model": "gated_cnn"}, n_bootstrap=20)
+    r = own["headline"]["pearson_r"]
+    assert r["value"] is None and r["ci_low"] is None and r["reason"] == "n/a (target is this model's output)"
+    assert own["target_is_own_output"] is True and other["target_is_own_output"] is False
+    assert other["headline"]["pearson_r"]["value"] is not None
+    assert "agreement with the base model" in own["definitions"]["pearson_r"]
+
+
+def test_probability_scores_are_called_at_the_validation_threshold(tmp_path):
+    df = _predictions(5, delta=False)
+    head = df[df["label"].isin(["Splice-altering", "Normal"])]
+    sa, normal = head.loc[head.label == "Splice-altering", "score"], head.loc[head.label == "Normal", "score"]
+    t = 0.37
+    training = {"model": "binary_cnn", "score_scale": "probability", "threshold": t,
+                "threshold_selection": {"rule": "f1", "assumed_prevalence": 0.3, "prevalence_source": "test split"}}
+    prob = E.evaluate_predictions(df, training=training, n_bootstrap=50)
+    assert prob["score_scale"] == "probability"
+    assert prob["headline"]["detection_rate"]["value"] == pytest.approx((sa >= t).mean())
+    assert prob["headline"]["fp_rate"]["value"] == pytest.approx((normal >= t).mean())
+    lo, hi = prob["headline"]["fp_rate"]["ci_low"], prob["headline"]["fp_rate"]["ci_high"]
+    assert lo <= prob["headline"]["fp_rate"]["value"] <= hi
+    d = prob["definitions"]
+    assert d["detection_threshold"] == t and d["detection_inclusive"] is True
+    assert d["detection_threshold_source"] == "validation-chosen" and "0.300" in d["detection"]
+    assert d["fixed_detection_threshold"] == 0.1
+    # the same scores read as a delta use the fixed cut-off
+    delta = E.evaluate_predictions(df, training={"model": "gated_cnn", "score_scale": "delta"}, n_bootstrap=0)
+    assert delta["headline"]["detection_rate"]["value"] == pytest.approx((sa > 0.1).mean())
+    assert delta["definitions"]["detection_threshold_source"] == "fixed delta cut-off"
+    # a classifier without a threshold: undefined with a reason, never read at 0.1
+    none = E.evaluate_predictions(df, training={"model": "x", "score_scale": "probability"}, n_bootstrap=20)
+    assert none["headline"]["detection_rate"]["value"] is None
+    assert "without a validation-chosen threshold" in none["headline"]["fp_rate"]["reason"]
+    # the breakdown table uses the same threshold
+    p, tr = tmp_path / "p.parquet", tmp_path / "t.json"
+    df.to_parquet(p)
+    tr.write_text(json.dumps(training))
+    E.evaluate_model(str(p), str(p), str(tr), str(p), str(tmp_path / "m.json"), str(tmp_path / "b.tsv"),
+                     experiment="bin", n_bootstrap=10)
+    bd = pd.read_csv(tmp_path / "b.tsv", sep="\t").set_index(["factor", "level"])
+    assert bd.loc[("label", "Splice-altering"), "detection_rate"] == pytest.approx((sa >= t).mean())
+    assert json.loads((tmp_path / "m.json").read_text())["training"]["threshold_selection"]["assumed_prevalence"] == 0.3

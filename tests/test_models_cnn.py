@@ -154,3 +154,12 @@ def test_paired_model_with_base_model_input_starts_near_the_base_model_and_learn
     scores = model(batch)["score"].detach()
     assert loss.item() < 0.1 * first
     assert scores[batch["label"] == 0].max() < scores[batch["label"] == 1].min()
+
+
+def test_paired_model_docstring_says_it_can_only_turn_spliceai_down():
+    # issue 9, item 9: no claim that the gated model corrects SpliceAI's under-calls
+    from validsplice.models.gated_cnn import PairedDeltaProfilePredictor
+
+    doc = " ".join(PairedDeltaProfilePredictor.__doc__.split())
+    assert "only to turn the base model *down*" in doc and "cannot learn to detect it" in doc
+    assert "under-call" not in doc

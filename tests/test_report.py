@@ -27,7 +27,7 @@ def _predictions(seed, strength, delta=True, n=300):
 
 EXPERIMENTS = {
     # name: (model, seed, strength, has delta, training.json extras)
-    "spliceai_raw": ("spliceai_raw", 1, 0.35, True, {"status": "not trained"}),
+    "spliceai_raw": ("spliceai_raw", 1, 0.35, True, {"status": "not trained", "target_is_own_output": True}),
     "cnn_quick": ("gated_cnn", 2, 0.5, True, {"status": "completed", "stopped_epoch": 5, "max_epochs": 8,
                                                 "best_epoch": 3, "training_seconds": 95.0,
                                                 "note": "random init (no pretrained weights)"}),
@@ -102,10 +102,12 @@ def test_summary_rows_order_and_columns(run_dir):
 def test_best_marked(run_dir):
     _, out, table = run_dir
     tsv = pd.read_csv(out["tsv"], sep="\t")
-    # cnn_quick has the strongest signal: best ROC-AUC; the binary model the lowest FP rate
+    # cnn_quick has the strongest signal: best ROC-AUC
     assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
-    assert tsv.loc[tsv["FP@0.1"].idxmin(), "best_FP@0.1"]
-    assert tsv["best_FP@0.1"].sum() >= 1
+    # the binary model has the lowest FP rate, but at its threshold it detects under half of the
+    # Splice-altering variants: not "best FP" (bolding rule in report/summary.rst)
+    assert tsv.loc[tsv["FP@0.1"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection@0.1"] < 0.5
+    assert tsv["best_FP@0.1"].tolist() == [True, False, False]
     md = open(out["md"]).read()
     auc = table.loc[1, "ROC-AUC"]
     assert f"**{auc:.3f} [" in md
@@ -158,3 +160,88 @@ def test_mismatched_input_lists_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="must follow params.experiments"):
         R.make_report(["a.json"], [], [], [], "v", "s", "t", "r", tsv="", md="", html_path="", data_summary="",
                       roc="", pr="", scatter="", training_curves="", distributions="", experiments=["x"])
+
+
+# ----------------------------------------------------------------- honest cells and bolding (issue 9, item 4)
+def _metrics(corr, auc, det, fp, *, scale="delta", threshold=0.1, own=False, reads=False, prevalence=None):
+    def est(v):
+        return {"value": v, "ci_low": None if v is None else v - 0.01, "ci_high": None if v is None else v + 0.01,
+                "n": 50, "reason": "n/a (target is this model's output)" if v is None and own else None}
+    return {
+        "score_scale": scale, "target_is_own_output": own, "reads_base_model_delta": reads,
+        "definitions": {"detection_threshold": threshold, "fixed_detection_threshold": 0.1,
+                        "detection_threshold_source": "validation-chosen" if scale == "probability"
+                        else "fixed delta cut-off"},
+        "headline": {"pearson_r": est(corr), "roc_auc": est(auc), "pr_auc": est(auc), "detection_rate": est(det),
+                     "fp_rate": est(fp)},
+        "training": {"threshold_selection": None if prevalence is None else {"assumed_prevalence": prevalence}},
+    }
+
+
+HONEST = {  # name: metrics
+    "spliceai_raw": _metrics(None, 0.90, 0.70, 0.05, own=True),
+    "flags_everything": _metrics(0.50, 0.60, 1.00, 1.00),
+    "flags_nothing": _metrics(0.40, 0.55, 0.00, 0.00),
+    "balanced": _metrics(0.60, 0.90, 0.80, 0.10),
+    "gated_on_spliceai": _metrics(0.99, 0.85, 0.65, 0.04, reads=True),
+    "classifier": _metrics(None, 0.80, 0.62, 0.15, scale="probability", threshold=0.37, prevalence=0.3),
+}
+
+
+def _honest_table():
+    names = list(HONEST)
+    return R.summary_table(names, [HONEST[n] for n in names], [{} for _ in names])
+
+
+def test_bold_only_where_it_means_best():
+    t = _honest_table().set_index("Experiment")
+    # a model flagging every Normal never has the best detection; one flagging nothing never the best FP
+    assert not t.loc["flags_everything", "best_Detection@0.1"] and not t.loc["flags_nothing", "best_FP@0.1"]
+    assert t["best_Detection@0.1"][t["best_Detection@0.1"]].index.tolist() == ["balanced"]
+    assert t["best_FP@0.1"][t["best_FP@0.1"]].index.tolist() == ["gated_on_spliceai"]
+    # ROC-AUC: spliceai_raw and balanced tie at 0.900: no bold
+    assert not t["best_ROC-AUC"].any()
+    # Correlation: not for the model whose output is the target, nor for the one reading it
+    assert t["best_Correlation"][t["best_Correlation"]].index.tolist() == ["balanced"]
+
+
+def test_cells_say_what_the_number_is():
+    table = _honest_table()
+    header, rows = R.display_rows(table)
+    cells = {r[0][0]: dict(zip(header, (c for c, _ in r))) for r in rows}
+    assert cells["spliceai_raw"]["Correlation"] == "n/a (target is this model's output)"
+    assert cells["gated_on_spliceai"]["Correlation"].endswith(R.READS_TARGET_MARK)
+    assert cells["classifier"]["Detection@0.1"].endswith("(@0.370, val-chosen)")
+    assert cells["classifier"]["FP@0.1"].endswith("(@0.370, val-chosen)")
+    assert "val-chosen" not in cells["balanced"]["Detection@0.1"]
+    t = table.set_index("Experiment")
+    assert t.loc["classifier", "Score scale"] == "probability" and t.loc["classifier", "Detection threshold"] == 0.37
+    assert t.loc["classifier", "Assumed prevalence"] == 0.3 and t.loc["balanced", "Detection threshold"] == 0.1
+    md = R.format_markdown(table, "synthetic")
+    assert "agreement with the base model's delta, not with validated effects" in md
+    assert f"FP <= {R.MAX_FP_FOR_BEST_DETECTION:g}" in md and f"Detection >= {R.MIN_DETECTION_FOR_BEST_FP:g}" in md
+    assert "assumed prevalence of 0.300" in md and R.READS_TARGET_NOTE in md
+
+
+def test_caption_and_readme_state_the_rules():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    caption = " ".join((root / "report" / "summary.rst").read_text().split())
+    readme = " ".join((root / "README.md").read_text().split())
+    for text in (caption, readme):
+        assert "agreement with the base model's delta, not with validated effects" in text
+        assert "n/a (target is this model's output)" in text
+        assert f"FP ≤ {R.MAX_FP_FOR_BEST_DETECTION:g}" in text and f"Detection ≥ {R.MIN_DETECTION_FOR_BEST_FP:g}" in text
+        assert "threshold chosen on validation" in text
+    assert "over- or under-calls" not in readme
+    assert "cannot learn a splice-altering variant that SpliceAI misses" in readme
+
+
+def test_score_distribution_lines_at_each_models_threshold(tmp_path):
+    from validsplice import plots
+
+    preds = {"spliceai_raw": _predictions(1, 0.35), "binary_cnn": _predictions(3, 0.2, delta=False)}
+    plots.plot_score_distributions(preds, tmp_path / "d.svg", threshold={"spliceai_raw": 0.1, "binary_cnn": 0.37})
+    svg = (tmp_path / "d.svg").read_text()
+    assert "detection threshold 0.1" in svg and "detection threshold 0.37" in svg

@@ -235,6 +235,70 @@ def test_choose_threshold_rules():
         training.choose_threshold(scores, labels, "magic")
 
 
+def test_threshold_reweighted_to_prevalence():
+    # balanced validation with overlapping scores: the F1-best threshold depends on the class ratio
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(500), np.zeros(500)].astype(int)
+    scores = np.r_[rng.normal(0.6, 0.15, 500), rng.normal(0.4, 0.15, 500)]
+    balanced = training.choose_threshold(scores, labels, "f1")
+    assert training.choose_threshold(scores, labels, "f1", prevalence=0.5) == pytest.approx(balanced)
+    rare = training.choose_threshold(scores, labels, "f1", prevalence=0.1)
+    assert rare > balanced + 0.1  # few positives: calling a variant needs a higher score
+    # re-weighting equals F1 on an explicit unbalanced copy (every positive once, every negative 9 times)
+    copy_scores, copy_labels = np.r_[scores[:500], np.tile(scores[500:], 9)], np.r_[labels[:500], np.zeros(4500, int)]
+    assert rare == pytest.approx(training.choose_threshold(copy_scores, copy_labels, "f1"))
+    # Youden's J does not depend on the class ratio
+    assert training.choose_threshold(scores, labels, "youden", prevalence=0.1) == pytest.approx(
+        training.choose_threshold(scores, labels, "youden"))
+
+
+def test_binary_threshold_assumes_test_prevalence_and_records_it(tmp_path, monkeypatch):
+    paths = write_task(tmp_path, n_genes=(2, 2, 2))
+    test = pd.read_parquet(paths["test"])
+    # unbalance the test split: keep 3 of its Normal variants, all Splice-altering ones
+    normal = test.index[test["label"] == "Normal"]
+    test = test.drop(normal[3:]).reset_index(drop=True)
+    test.to_parquet(paths["test"])
+    n_pos = int((test["label"] == "Splice-altering").sum())
+    prevalence = n_pos / (n_pos + 3)
+    windows = dict(np.load(paths["windows"]))
+    rng = np.random.default_rng(7)
+    val = pd.read_parquet(paths["val"])
+    for row, label in zip(val["window_row"], val["label"]):  # overlapping classes on validation
+        windows["alt"][row] = np.where(rng.random(L) < (0.55 if label == "Splice-altering" else 0.45), 2, 0)
+    np.savez(paths["windows"], **windows)
+    monkeypatch.setattr(registry, "build_model", lambda *a, **k: GContentClassifier())
+    info, files = run_experiment(paths, tmp_path, model="binary_cnn", settings={"epochs": 1, "learning_rate": 1e-9})
+    from validsplice.datasets import load_windows, make_split_data
+    from validsplice.predict import run_model
+    model = GContentClassifier()
+    model.load_state_dict(torch.load(files["model_path"], weights_only=False)["state_dict"])
+    data = make_split_data(val, load_windows(paths["windows"]), np.load(paths["profiles"]))
+    val_scores = run_model(model, data, 64, torch.device("cpu"))["score"]
+    expected = training.choose_threshold(val_scores, data.label, "f1", prevalence=prevalence)
+    assert expected != pytest.approx(training.choose_threshold(val_scores, data.label, "f1"))
+    saved = json.loads(files["training_path"].read_text())
+    assert saved["threshold"] == pytest.approx(expected)
+    assert saved["score_scale"] == "probability" and saved["target_is_own_output"] is False
+    sel = saved["threshold_selection"]
+    assert sel["assumed_prevalence"] == pytest.approx(prevalence)
+    assert sel["validation_prevalence"] == pytest.approx(0.5) and sel["rule"] == "f1"
+    assert "test split class ratio" in sel["prevalence_source"]
+
+
+def test_delta_models_record_their_score_scale(tmp_path):
+    paths = write_task(tmp_path, n_genes=(2, 1, 1))
+    info, files = run_experiment(paths, tmp_path, settings={"epochs": 1, "hidden_dim": 8, "n_layers": 1})
+    saved = json.loads(files["training_path"].read_text())
+    assert saved["score_scale"] == "delta" and saved["threshold"] is None and saved["threshold_selection"] is None
+    assert saved["target_is_own_output"] is False and saved["reads_base_model_delta"] is False
+    from validsplice.models.gated_cnn import PairedDeltaProfilePredictor
+    assert registry.reads_base_model_delta(PairedDeltaProfilePredictor({"use_base_model": True, "hidden_dim": 8,
+                                                                        "n_layers": 1}, 41, 11))
+    assert registry.score_scale(registry.build_model("binary_cnn", {"hidden_dim": 8, "n_layers": 1},
+                                                     window_length=41, profile_length=11)) == "probability"
+
+
 def test_crop_windows_centred_and_too_long_rejected():
     codes = np.arange(11, dtype=np.uint8)[None, :]
     cropped = crop_windows(codes, 5)
@@ -275,6 +339,8 @@ def test_spliceai_raw_predictions(tmp_path):
     assert list(pd.read_csv(out["history_path"], sep="\t").columns) == HISTORY_COLUMNS
     info = json.loads(out["training_path"].read_text())
     assert info["status"] == "no training" and info["model"] == "spliceai_raw"
+    # its prediction is the targets' source: evaluation must not correlate it with itself
+    assert info["target_is_own_output"] is True and info["score_scale"] == "delta"
 
 
 class GroupedModel(ScalarModel):

@@ -117,7 +117,8 @@ def other_class_summary(df: pd.DataFrame) -> dict:
     return out
 
 
-def breakdown_table(df: pd.DataFrame, experiment: str, detection_threshold: float = 0.1) -> pd.DataFrame:
+def breakdown_table(df: pd.DataFrame, experiment: str, detection_threshold: float = 0.1,
+                    detection_inclusive: bool = False) -> pd.DataFrame:
     """Per-subgroup counts and metrics: by region, nearest site, variant class, and class.
 
     ROC-AUC only where both Splice-altering and Normal are present (else NaN + reason).
@@ -137,14 +138,53 @@ def breakdown_table(df: pd.DataFrame, experiment: str, detection_threshold: floa
             "experiment": experiment, "factor": factor, "level": level, "n": len(grp),
             "n_splice_altering": int(y.sum()), "n_normal": int((grp["label"] == NEGATIVE).sum()),
             "roc_auc": auc, "roc_auc_reason": reason or "",
-            "detection_rate": rate_above(s[y], detection_threshold)[0] if y.any() else math.nan,
-            "fp_rate": rate_above(s[grp["label"].to_numpy() == NEGATIVE], detection_threshold)[0],
+            "detection_rate": rate_above(s[y], detection_threshold, detection_inclusive)[0] if y.any() else math.nan,
+            "fp_rate": rate_above(s[grp["label"].to_numpy() == NEGATIVE], detection_threshold,
+                                  detection_inclusive)[0],
             "mean_score": float(s.mean()) if s.size else math.nan,
         }
         for t in SHARE_THRESHOLDS:
             row[f"share_above_{t:g}"] = float((s > t).mean()) if s.size else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+TARGET_IS_OWN_OUTPUT = "n/a (target is this model's output)"
+
+
+def model_properties(training: dict) -> dict:
+    """What the model's score means, from its training.json (docs/DESIGN.md).
+
+    ``score_scale``: ``delta`` or ``probability``; a training.json without the key is read as
+    ``probability`` when it carries a validation-chosen threshold (only classifiers have one).
+    ``target_is_own_output``: the targets are this model's own delta (``spliceai_raw``).
+    ``reads_base_model_delta``: the base model's delta, the targets' source, is an input.
+    """
+    scale = training.get("score_scale") or ("probability" if training.get("threshold") is not None else "delta")
+    if scale not in ("delta", "probability"):
+        raise UserError(f"training.json of {training.get('experiment', '?')!r}: score_scale {scale!r} unknown; "
+                        "expected 'delta' or 'probability'. Re-run the training rule.")
+    return {"score_scale": scale, "target_is_own_output": bool(training.get("target_is_own_output", False)),
+            "reads_base_model_delta": bool(training.get("reads_base_model_delta", False))}
+
+
+def detection_rule(properties: dict, training: dict, fixed_threshold: float) -> dict:
+    """The threshold detection / FP are read at: the fixed |delta| cut-off for delta-scale
+    scores, the validation-chosen threshold (``score >= t``) for probability scores."""
+    if properties["score_scale"] == "delta":
+        return {"threshold": float(fixed_threshold), "inclusive": False, "source": "fixed delta cut-off",
+                "text": f"score > {fixed_threshold:g} (a |delta| cut-off)"}
+    t = training.get("threshold")
+    if t is None:
+        return {"threshold": None, "inclusive": True, "source": "none",
+                "text": "undefined: probability score without a validation-chosen threshold"}
+    sel = training.get("threshold_selection") or {}
+    prev = sel.get("assumed_prevalence")
+    how = f"{sel.get('rule', 'threshold rule')} on validation" + (
+        f" re-weighted to prevalence {prev:.3f} ({sel.get('prevalence_source', '')})" if prev is not None
+        else " (class ratio of the validation split)")
+    return {"threshold": float(t), "inclusive": True, "source": "validation-chosen",
+            "text": f"score >= {float(t):.4g} (probability threshold chosen by {how})"}
 
 
 def evaluate_predictions(
@@ -160,6 +200,8 @@ def evaluate_predictions(
 ) -> dict:
     """All metrics of one experiment as a JSON-ready dict (see module docstring)."""
     training = training or {}
+    props = model_properties(training)
+    rule = detection_rule(props, training, detection_threshold)
     head = _headline_subset(df)
     y = (head["label"] == POSITIVE).to_numpy().astype(np.int8)
     scores = head["score"].to_numpy(dtype=np.float64)
@@ -170,8 +212,16 @@ def evaluate_predictions(
         y, scores,
         head["pred_max_abs_delta"].to_numpy(dtype=np.float64) if delta else None,
         head["target_max_abs_delta"].to_numpy(dtype=np.float64) if "target_max_abs_delta" in head else None,
-        n_bootstrap=n_bootstrap, seed=seed, detection_threshold=detection_threshold, cutoffs=all_cutoffs,
+        n_bootstrap=n_bootstrap, seed=seed, detection_threshold=rule["threshold"], cutoffs=all_cutoffs,
+        detection_inclusive=rule["inclusive"],
     )
+    if rule["threshold"] is None:
+        for key in ("detection_rate", "fp_rate"):
+            est[key].reason = "probability score without a validation-chosen threshold"
+    if props["target_is_own_output"]:
+        # the target is this model's prediction: r = 1 by construction, not a measurement
+        est["pearson_r"].value = est["pearson_r"].ci_low = est["pearson_r"].ci_high = math.nan
+        est["pearson_r"].reason = TARGET_IS_OWN_OUTPUT
     cutoff_rows = []
     for c in all_cutoffs:
         source = "validation threshold" if threshold is not None and c == float(threshold) and c not in cutoffs \
@@ -189,14 +239,20 @@ def evaluate_predictions(
         "status": training.get("status", ""),
         "note": training.get("note", ""),
         "has_delta_prediction": delta,
+        **props,
         "counts": {"test_rows": int(len(df)), "per_class": counts,
                    "unscored_by_base_model": unscored},
         "definitions": {
             "positive": POSITIVE, "negative": NEGATIVE,
-            "detection": f"score > {detection_threshold:g}",
-            "detection_threshold": float(detection_threshold),
+            "detection": rule["text"],
+            "detection_threshold": rule["threshold"],
+            "detection_inclusive": rule["inclusive"],
+            "detection_threshold_source": rule["source"],
+            "fixed_detection_threshold": float(detection_threshold),
             "cutoffs": "called splice-altering when score >= cut-off",
-            "pearson_r": "predicted vs target max |delta|, Splice-altering variants with both values",
+            "pearson_r": "predicted vs target max |delta|, Splice-altering variants with both values; the "
+                         "target is the base model's delta, so this is agreement with the base model, "
+                         "not with validated effects",
             "pr_auc": "average precision",
         },
         "bootstrap": {"n_resamples": int(n_bootstrap), "seed": int(seed), "interval": "95% percentile",
@@ -205,7 +261,8 @@ def evaluate_predictions(
         "cutoffs": cutoff_rows,
         "other_classes": other_class_summary(df),
         "training": {k: training.get(k) for k in ("stopped_epoch", "max_epochs", "best_epoch",
-                                                   "training_seconds", "device", "n_parameters", "threshold")},
+                                                   "training_seconds", "device", "n_parameters", "threshold",
+                                                   "threshold_selection")},
     }
     if baseline is not None:
         result["vs_baseline"] = compare_to_baseline(head, baseline)
@@ -263,7 +320,8 @@ def evaluate_model(
         log.info("%s: %s = %s%s%s", experiment, name, value, ci, f" ({m['reason']})" if m["reason"] else "")
     Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_path).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    breakdown_table(df, experiment, detection_threshold).to_csv(breakdown_path, sep="\t", index=False,
-                                                                float_format="%.6g")
+    definitions = result["definitions"]
+    breakdown = breakdown_table(df, experiment, definitions["detection_threshold"], definitions["detection_inclusive"])
+    breakdown.to_csv(breakdown_path, sep="\t", index=False, float_format="%.6g")
     log.info("%s: evaluated in %.1f s", experiment, time.perf_counter() - t0)
     return result

@@ -10,7 +10,9 @@ Definitions (as in the research log):
 - ROC-AUC (Mann-Whitney form, ties count 1/2) and PR-AUC (average precision, the step-wise
   sum of scikit-learn's ``average_precision_score``) of ``score``.
 - Detection rate: share of Splice-altering with ``score > detection_threshold`` (0.1);
-  false-positive rate: share of Normal with ``score > detection_threshold``.
+  false-positive rate: share of Normal with ``score > detection_threshold``. That cut-off is
+  a |delta|, so it holds for delta-scale scores only; for a probability-scale score (a
+  classifier) ``evaluation`` passes the threshold chosen on validation and ``>=``.
 - Sensitivity / specificity at cut-offs (SpliceAI's 0.2, 0.5, 0.8, and a binary model's
   validation-chosen threshold): a variant is called splice-altering when ``score >= cut-off``
   (SpliceAI's "delta score >= 0.5" wording), whereas detection uses the strict ``> 0.1`` of
@@ -190,12 +192,18 @@ def _weighted_pearson(x, y, weights) -> np.ndarray:
     return np.clip(r, -1.0, 1.0)
 
 
-def rate_above(scores, threshold: float) -> tuple[float, str | None]:
-    """Share of ``scores`` strictly above ``threshold``; (NaN, reason) when empty."""
+def rate_above(scores, threshold: float, inclusive: bool = False) -> tuple[float, str | None]:
+    """Share of ``scores`` strictly above ``threshold`` (``>=`` when inclusive); (NaN, reason) when empty."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.size == 0:
         return math.nan, "no variants of this class"
-    return float((scores > threshold).mean()), None
+    if threshold is None or (isinstance(threshold, float) and math.isnan(threshold)):
+        return math.nan, "no detection threshold"
+    return float(_called(scores, threshold, inclusive).mean()), None
+
+
+def _called(scores: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
+    return scores >= threshold if inclusive else scores > threshold
 
 
 def roc_curve(y, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -250,12 +258,14 @@ def headline_metrics(
     seed: int = 0,
     detection_threshold: float = 0.1,
     cutoffs=(0.2, 0.5, 0.8),
+    detection_inclusive: bool = False,
 ) -> dict:
     """Point estimates and stratified bootstrap 95 % intervals of every headline metric.
 
     ``y`` is 1 for Splice-altering and 0 for Normal. ``pred_delta`` / ``target_delta`` are
     the max |delta| values (NaN where missing); pass ``pred_delta=None`` for models without
-    a delta prediction. Returns {name: Estimate} for pearson_r, roc_auc, pr_auc,
+    a delta prediction. Detection / FP call ``score > detection_threshold`` (``>=`` with
+    ``detection_inclusive``, the rule of a validation-chosen threshold). Returns {name: Estimate} for pearson_r, roc_auc, pr_auc,
     detection_rate, fp_rate, and sensitivity@c / specificity@c for each cut-off.
     """
     y = np.asarray(y).astype(np.int8)
@@ -272,8 +282,8 @@ def headline_metrics(
     out["pr_auc"] = Estimate(ap, n=y.size, reason=ap_reason)
     if not auc_reason and np.ptp(scores) == 0:
         out["roc_auc"].reason = out["pr_auc"].reason = "all scores equal (no ranking)"
-    det, det_reason = rate_above(scores[pos], detection_threshold)
-    fpr, fpr_reason = rate_above(scores[neg], detection_threshold)
+    det, det_reason = rate_above(scores[pos], detection_threshold, detection_inclusive)
+    fpr, fpr_reason = rate_above(scores[neg], detection_threshold, detection_inclusive)
     out["detection_rate"] = Estimate(det, n=n_pos, reason=det_reason)
     out["fp_rate"] = Estimate(fpr, n=n_neg, reason=fpr_reason)
     for c in cutoffs:
@@ -299,8 +309,11 @@ def headline_metrics(
                 b_auc = b_ap = np.full(w_pos.shape[0], np.nan)
             stats["roc_auc"].append(b_auc)
             stats["pr_auc"].append(b_ap)
-            stats["detection_rate"].append(_weighted_share(w_pos, pos_s > detection_threshold))
-            stats["fp_rate"].append(_weighted_share(w_neg, neg_s > detection_threshold))
+            if out["detection_rate"].defined or out["fp_rate"].defined:
+                stats["detection_rate"].append(_weighted_share(w_pos, _called(pos_s, detection_threshold,
+                                                                              detection_inclusive)))
+                stats["fp_rate"].append(_weighted_share(w_neg, _called(neg_s, detection_threshold,
+                                                                       detection_inclusive)))
             for c in cutoffs:
                 stats[f"sensitivity@{c:g}"].append(_weighted_share(w_pos, pos_s >= c))
                 stats[f"specificity@{c:g}"].append(_weighted_share(w_neg, neg_s < c))

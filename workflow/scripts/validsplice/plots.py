@@ -149,8 +149,13 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], trainings: dict[str
     _save(fig, path)
 
 
-def plot_score_distributions(predictions: dict[str, pd.DataFrame], path, threshold: float = 0.1) -> None:
-    """Per model, the score histogram of each class (density, so small classes stay visible)."""
+def plot_score_distributions(predictions: dict[str, pd.DataFrame], path,
+                             threshold: float | dict[str, float | None] = 0.1) -> None:
+    """Per model, the score histogram of each class (density, so small classes stay visible).
+
+    ``threshold``: the detection threshold line, one for all or per model (a classifier's
+    validation-chosen threshold; None draws no line).
+    """
     if not predictions:
         _message_figure(path, "Score distributions", "No predictions.")
         return
@@ -166,7 +171,9 @@ def plot_score_distributions(predictions: dict[str, pd.DataFrame], path, thresho
             if s.size:
                 ax.hist(s, bins=bins, density=True, histtype="step", lw=1.4, color=CLASS_COLORS[cls],
                         label=f"{cls} (n={s.size})")
-        ax.axvline(threshold, color="black", ls=":", lw=1, label=f"detection threshold {threshold:g}")
+        t = threshold.get(name) if isinstance(threshold, dict) else threshold
+        if t is not None:
+            ax.axvline(t, color="black", ls=":", lw=1, label=f"detection threshold {t:.3g}")
         ax.set(xlabel="Score", ylabel="Density", title=name, yscale="log")
         ax.legend(fontsize=7)
     fig.suptitle("Score distributions per class, test split")

@@ -100,7 +100,9 @@ def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_
 
     info = {"experiment": experiment, "model": "spliceai_raw", "status": "no training",
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,
-            "device": None, "n_parameters": 0, "threshold": None,
+            "device": None, "n_parameters": 0, "threshold": None, "threshold_selection": None,
+            # the targets of every trained model are this model's own delta: no correlation with itself
+            "score_scale": "delta", "target_is_own_output": True, "reads_base_model_delta": False,
             "note": f"raw base-model score; {int((~scored).sum())} of {len(test)} test variants unscored (score 0.0)",
             "config": {}, "code_version": code_version()}
     Path(training_path).write_text(json.dumps(info, indent=2) + "\n")

@@ -2,8 +2,13 @@
 
 One row per experiment in config order with ``spliceai_raw`` first. Metric cells carry
 their 95 % bootstrap interval; the best value of each metric column is marked (bold in
-Markdown/HTML, ``best_*`` columns in the TSV); undefined values say "undefined" and the
-reason is listed under the table, so a missing number is never mistaken for a zero.
+Markdown/HTML, ``best_*`` columns in the TSV) only where it means best (``best_flags``);
+undefined values say "undefined" and the reason is listed under the table, so a missing
+number is never mistaken for a zero.
+
+What a cell means depends on the model (``metrics.json``): Correlation is "n/a" for a model
+whose output is the target (``target_is_own_output``), and Detection / FP of a
+probability-scale score are read at its validation-chosen threshold, shown in the cell.
 """
 from __future__ import annotations
 
@@ -33,10 +38,28 @@ METRIC_COLUMNS = (
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 
+# Bolding rule (stated in report/summary.rst and under the table). A detection rate bought by
+# flagging the Normal variants too is not "best", nor is a false-positive rate bought by
+# flagging nothing: Detection is compared only among models whose FP rate is at most
+# MAX_FP_FOR_BEST_DETECTION, FP only among models whose detection rate is at least
+# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target. Values are
+# compared at the displayed precision; a tie for the best value, an undefined value, or a
+# column with fewer than two comparable (eligible) values gets no bold.
+MAX_FP_FOR_BEST_DETECTION = 0.2
+MIN_DETECTION_FOR_BEST_FP = 0.5
+BEST_DECIMALS = 3
+READS_TARGET_MARK = "†"
+READS_TARGET_NOTE = (f"{READS_TARGET_MARK} reads the base model's delta (the target) as an input: its Correlation "
+                     "is high by construction and is not bolded")
+
 
 def _threshold_label(metrics: list[dict]) -> str:
+    """The fixed |delta| detection cut-off (the column names' ``@0.1``)."""
     for m in metrics:
-        t = (m.get("definitions") or {}).get("detection_threshold")
+        d = m.get("definitions") or {}
+        t = d.get("fixed_detection_threshold")
+        if t is None and d.get("detection_threshold_source", "fixed delta cut-off") == "fixed delta cut-off":
+            t = d.get("detection_threshold")
         if t is not None:
             return f"{t:g}"
     return "0.1"
@@ -94,14 +117,58 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         note = t.get("note") or ""
         row["Status"] = f"{status}; {note}" if note else status
         row["Notes"] = "; ".join(reasons)
+        row.update(_score_meaning(m))
         rows.append(row)
     table = pd.DataFrame(rows)
-    for col, _, higher in METRIC_COLUMNS:
-        values = table[names[col]] if len(table) else pd.Series(dtype=float)
-        best = values.max() if higher else values.min()
-        flag = f"best_{names[col]}"
-        table[flag] = values.notna() & (values == best) if values.notna().any() else False
+    for col, flags in best_flags(table, names).items():
+        table[f"best_{names[col]}"] = flags
     return table
+
+
+def _score_meaning(m: dict) -> dict:
+    """TSV columns saying how the row's Detection / FP and Correlation are to be read."""
+    d = m.get("definitions") or {}
+    scale = m.get("score_scale") or "delta"
+    sel = (m.get("training") or {}).get("threshold_selection") or {}
+    if m.get("target_is_own_output"):
+        corr_note = "n/a (target is this model's output)"
+    elif m.get("reads_base_model_delta"):
+        corr_note = "reads the target as an input"
+    else:
+        corr_note = ""
+    return {
+        "Score scale": scale,
+        "Detection threshold": _num(d.get("detection_threshold")),
+        "Detection threshold source": d.get("detection_threshold_source") or "fixed delta cut-off",
+        "Assumed prevalence": _num(sel.get("assumed_prevalence")),
+        "Prevalence source": sel.get("prevalence_source") or "",
+        "Correlation note": corr_note,
+    }
+
+
+def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Series]:
+    """``best_*`` flags per metric column under the bolding rule above (see MAX_FP_FOR_BEST_DETECTION)."""
+    flags = {}
+    if not len(table):
+        return {col: pd.Series(dtype=bool) for col, _, _ in METRIC_COLUMNS}
+    detection, fp = table[names["Detection"]], table[names["FP"]]
+    for col, _, higher in METRIC_COLUMNS:
+        values = table[names[col]].round(BEST_DECIMALS)
+        eligible = values.notna()
+        if col == "Detection":
+            eligible &= fp.notna() & (fp <= MAX_FP_FOR_BEST_DETECTION)
+        elif col == "FP":
+            eligible &= detection.notna() & (detection >= MIN_DETECTION_FOR_BEST_FP)
+        elif col == "Correlation" and "Correlation note" in table:
+            eligible &= table["Correlation note"] == ""
+        flag = pd.Series(False, index=table.index)
+        if eligible.sum() >= 2:
+            best = values[eligible].max() if higher else values[eligible].min()
+            winners = eligible & (values == best)
+            if winners.sum() == 1:
+                flag = winners
+        flags[col] = flag
+    return flags
 
 
 def _cell(value: float, ci: str) -> str:
@@ -111,6 +178,20 @@ def _cell(value: float, ci: str) -> str:
         return f"{value:.3f}"
     lo, hi = (float(x) for x in ci.strip("[]").split(","))
     return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _metric_cell(r, col: str, display_col: str) -> str:
+    """A metric cell with what the row's model makes of it: n/a, the reads-target mark, its threshold."""
+    note = r.get("Correlation note", "") or ""
+    if col == "Correlation" and note.startswith("n/a"):
+        return note
+    text = _cell(r[display_col], r[f"{display_col}_ci"])
+    if col == "Correlation" and note and text != "undefined":
+        return f"{text} {READS_TARGET_MARK}"
+    if col in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen" \
+            and text != "undefined":
+        return f"{text} (@{r['Detection threshold']:.3f}, val-chosen)"
+    return text
 
 
 def _delta_cell(row) -> str:
@@ -126,12 +207,14 @@ def _delta_cell(row) -> str:
 def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and rows of (text, is_best) cells shared by the Markdown and HTML renderings."""
     metric_names = [c for c in table.columns if f"best_{c}" in table.columns]
+    base_names = {c: next((b for b, _, _ in METRIC_COLUMNS if c == b or c.startswith(f"{b}@")), c)
+                  for c in metric_names}
     header = ["Experiment", "Model", *metric_names, f"{DELTA_COLUMN} (p)", "Stopped epoch / max epochs",
               "Training time", "Status"]
     rows = []
     for _, r in table.iterrows():
         cells = [(r["Experiment"], False), (r["Model"], False)]
-        cells += [(_cell(r[c], r[f"{c}_ci"]), bool(r[f"best_{c}"])) for c in metric_names]
+        cells += [(_metric_cell(r, base_names[c], c), bool(r[f"best_{c}"])) for c in metric_names]
         cells += [(_delta_cell(r), False), (r["Stopped epoch / max epochs"], False),
                   (r["Training time"], False), (r["Status"], False)]
         rows.append(cells)
@@ -139,11 +222,33 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, b
 
 
 def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
+    det_col = next((c for c in table.columns if c.startswith("Detection@")), "Detection@0.1")
+    cut = det_col.split("@", 1)[1]
     lines = [f"Data: {data_description.strip()}",
              "Headline metrics: Splice-altering (positive) vs Normal on the test split; Low-frequency and "
              "Conflicting variants are excluded (see metrics.json). Intervals: 95% stratified bootstrap; "
-             "Correlation: Pearson r of predicted vs target max |Δ| on Splice-altering variants; "
-             f"{DELTA_COLUMN}: paired DeLong test on the same variants. Best value per column in bold."]
+             "Correlation: Pearson r of predicted vs target max |Δ| on Splice-altering variants; the target is "
+             "the base model's delta, so this measures agreement with the base model's delta, not with validated "
+             f"effects. {DELTA_COLUMN}: paired DeLong test on the same variants.",
+             f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
+             f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, shown in "
+             "the cell as (@threshold, val-chosen).",
+             f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
+             "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
+             f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
+             f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
+             "not among models that read the target."]
+    if "Correlation note" in table and (table["Correlation note"] == "reads the target as an input").any():
+        lines.append(READS_TARGET_NOTE + ".")
+    if "Detection threshold source" in table:
+        for _, r in table[table["Detection threshold source"] == "validation-chosen"].iterrows():
+            prev = r.get("Assumed prevalence", math.nan)
+            source = r.get("Prevalence source") or "not recorded"
+            how = ("on validation with its own class ratio (no assumed prevalence recorded)"
+                   if prev is None or math.isnan(prev) else
+                   f"on validation re-weighted to an assumed prevalence of {prev:.3f}, from the {source}")
+            lines.append(f"{r['Experiment']}: probability score; threshold {r['Detection threshold']:.3f} chosen "
+                         f"{how}.")
     notes = [f"{r['Experiment']}: {r['Notes']}" for _, r in table.iterrows() if r["Notes"]]
     if notes:
         lines.append("Undefined or special values: " + " | ".join(notes))
@@ -324,12 +429,14 @@ def make_report(
         _read_json(variant_summary), _read_json(score_summary), _read_json(target_summary), _read_rejected(rejected)))
 
     threshold = float(_threshold_label(metric_dicts))
+    thresholds = {e: (m.get("definitions") or {}).get("detection_threshold", threshold)
+                  for e, m in zip(experiments, metric_dicts)}
     log.info("plotting %d experiments", len(experiments))
     plots.plot_roc(preds, roc)
     plots.plot_pr(preds, pr)
     plots.plot_scatter(preds, scatter)
     plots.plot_training_curves(hists, dict(zip(experiments, training_dicts)), training_curves)
-    plots.plot_score_distributions(preds, distributions, threshold=threshold)
+    plots.plot_score_distributions(preds, distributions, threshold=thresholds)
     log.info("results summary written to %s", md)
     print("\n" + markdown, file=sys.stderr)  # stderr is the rule's log file
     return table

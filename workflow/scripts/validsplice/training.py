@@ -89,24 +89,81 @@ def safe_roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1") -> float:
+def prevalence_weights(labels: np.ndarray, prevalence: float | None) -> np.ndarray | None:
+    """Sample weights that give ``labels`` (1 positive, 0 negative) the class ratio ``prevalence``.
+
+    The validation split is balanced by sampling (``targets.balance_classes``), the test split
+    is not; a threshold that maximises F1 on the balanced copy is tuned for the wrong class
+    ratio. Weighting positives by prevalence / p_val and negatives by (1 - prevalence) / (1 - p_val)
+    makes every count-based criterion behave as on an unbalanced copy with that prevalence.
+    None when no re-weighting is asked for or possible (one class only).
+    """
+    labels = np.asarray(labels).astype(int)
+    if prevalence is None or labels.size == 0:
+        return None
+    p_val = float(labels.mean())
+    if not 0.0 < p_val < 1.0:
+        return None
+    prevalence = float(prevalence)
+    if not 0.0 < prevalence < 1.0:
+        raise ValueError(f"prevalence must lie strictly between 0 and 1, got {prevalence}")
+    return np.where(labels == 1, prevalence / p_val, (1.0 - prevalence) / (1.0 - p_val))
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1",
+                     prevalence: float | None = None) -> float:
     """Decision threshold (predict positive when score >= threshold) maximising F1 or Youden's J.
 
-    Called on the validation split only; the test split never influences it.
+    Called on the validation split only; the test split never influences it, except through
+    ``prevalence``: the share of positives the threshold is tuned for (the validation rows are
+    re-weighted to it, ``prevalence_weights``; None = the validation split's own ratio).
+    F1 depends on the class ratio; Youden's J does not (the weights leave it unchanged).
     """
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
     if len(np.unique(labels)) < 2:
         return 0.5
+    weights = prevalence_weights(labels, prevalence)
     if rule == "f1":
-        precision, recall, thresholds = precision_recall_curve(labels, scores)
+        precision, recall, thresholds = precision_recall_curve(labels, scores, sample_weight=weights)
         f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
         return float(thresholds[int(np.argmax(f1))])
     if rule == "youden":
-        fpr, tpr, thresholds = roc_curve(labels, scores)
+        fpr, tpr, thresholds = roc_curve(labels, scores, sample_weight=weights)
         finite = np.isfinite(thresholds)
         j = np.where(finite, tpr - fpr, -np.inf)
         return float(thresholds[int(np.argmax(j))])
     raise UserError(f"settings: threshold_rule {rule!r} unknown; use 'f1' or 'youden'.")
+
+
+def class_prevalence(table: pd.DataFrame) -> tuple[float | None, int, int]:
+    """Share of Splice-altering among the Splice-altering + Normal rows of a targets table."""
+    n_pos = int((table["label"] == "Splice-altering").sum())
+    n_neg = int((table["label"] == "Normal").sum())
+    return (n_pos / (n_pos + n_neg) if n_pos and n_neg else None), n_pos, n_neg
+
+
+def select_threshold(val_scores: np.ndarray, val_labels: np.ndarray, test_table: pd.DataFrame,
+                     rule: str) -> tuple[float, dict]:
+    """The binary threshold, chosen on validation re-weighted to the test split's class ratio.
+
+    Only the test split's share of Splice-altering (among Splice-altering + Normal) is used,
+    never its scores. Returns the threshold and the record written to training.json.
+    """
+    val_labels = np.asarray(val_labels).astype(int)
+    prevalence, n_pos, n_neg = class_prevalence(test_table)
+    val_prevalence = float(val_labels.mean()) if val_labels.size else None
+    if prevalence is not None:
+        source = f"test split class ratio ({n_pos} Splice-altering, {n_neg} Normal)"
+    else:
+        prevalence = val_prevalence
+        source = "validation split's own ratio (the test split lacks Splice-altering or Normal)"
+    threshold = choose_threshold(val_scores, val_labels, rule, prevalence=prevalence)
+    selection = {"rule": rule, "on": "validation split", "assumed_prevalence": prevalence,
+                 "prevalence_source": source, "validation_prevalence": val_prevalence,
+                 "n_validation": int(val_labels.size)}
+    log.info("decision threshold %.4f (%s on validation re-weighted to prevalence %s; %s)", threshold, rule,
+             "n/a" if prevalence is None else f"{prevalence:.4f}", source)
+    return threshold, selection
 
 
 def optimizer_groups(model, base_lr: float) -> list[dict]:
@@ -291,11 +348,12 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
 
     result = fit(model, data["train"], data["val"], config, device, generator, on_epoch_end=on_epoch_end)
 
-    threshold = None
-    if getattr(model, "target_form", None) == "binary":
+    scale = registry.score_scale(model)
+    threshold, threshold_selection = None, None
+    if scale == "probability":  # a classifier: called at a threshold chosen on validation
         _, val_scores = evaluate(model, data["val"], int(config["batch_size"]), device)
-        threshold = choose_threshold(val_scores, data["val"].label, config["threshold_rule"])
-        log.info("decision threshold %.4f (%s on validation)", threshold, config["threshold_rule"])
+        threshold, threshold_selection = select_threshold(val_scores, data["val"].label, tables["test"],
+                                                          config["threshold_rule"])
 
     metrics = {"best_val_loss": result.best_val_loss, "best_val_roc_auc": result.best_val_metric,
                "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
@@ -314,7 +372,9 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         "experiment": experiment, "model": model_name, "status": "trained",
         "stopped_epoch": result.stopped_epoch, "max_epochs": int(config["epochs"]), "best_epoch": result.best_epoch,
         "training_seconds": round(result.seconds, 3), "device": str(device), "n_parameters": int(n_params),
-        "n_trainable_parameters": int(n_trainable), "threshold": threshold, "note": getattr(model, "note", None),
+        "n_trainable_parameters": int(n_trainable), "threshold": threshold,
+        "threshold_selection": threshold_selection, "score_scale": scale, "target_is_own_output": False,
+        "reads_base_model_delta": registry.reads_base_model_delta(model), "note": getattr(model, "note", None),
         "metrics": metrics, "config": {"window_length": window_length, "profile_length": profile_length, **config},
         "code_version": version,
     }

@@ -2,8 +2,14 @@
 
 Ref and alt one-hots are stacked as 8 input channels of one gated encoder (one pass, and
 every filter can compare the two alleles directly). The head reads the window-pooled
-features and the features at the variant position. Its decision threshold is chosen on the
-validation split by the training loop (``training.choose_threshold``), never on test.
+features and the features at the variant position. Its score is a probability
+(``score_scale = "probability"``), so it is never read at SpliceAI's |delta| cut-offs: its
+decision threshold is chosen on the validation split by the training loop
+(``training.select_threshold``: F1 on validation re-weighted to the test split's class ratio),
+never on test scores, and detection / FP are reported at that threshold.
+
+Of the trained models it is the only one whose target is the label itself, so the only one
+rewarded for calling a Splice-altering variant that SpliceAI misses.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from .layers import encoder_from_params, hyper, one_hot_codes
 
 class BinarySpliceClassifier(nn.Module):
     target_form = "binary"
+    score_scale = "probability"  # sigmoid output: called at the validation-chosen threshold, not at |delta| 0.1
 
     def __init__(self, params: dict | None = None):
         super().__init__()

@@ -5,6 +5,11 @@ alt window (plus the ref/alt bases at the centre) and regresses the seed-form 3-
 ``gated_cnn_paired`` is our improvement: ref and alt go through the same encoder, so the
 model sees the *difference* the variant makes position by position, and it predicts the
 whole delta profile in the central +-D band (the quantity SpliceAI scores are read from).
+
+Both learn the validated targets of ``targets.py``: the base model's delta for Splice-altering
+variants, zero for Normal. A Splice-altering variant the base model misses (delta ~0) is
+therefore taught as "no effect"; only a classifier trained on the labels (``binary_cnn``) is
+ever rewarded for calling it.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class ValidatedDeltaPredictor(nn.Module):
     """Alt window -> seed-form delta (neither, acceptor, donor); MSE loss."""
 
     target_form = "seed"
+    score_scale = "delta"
 
     def __init__(self, params: dict | None = None):
         super().__init__()
@@ -56,11 +62,19 @@ class PairedDeltaProfilePredictor(nn.Module):
     With ``use_base_model: true`` the base model's own delta profile is an input too, and the
     prediction is ``gate * base_profile + correction``: a per-variant gate in [0, 1] (how far
     to trust the base model here) plus a bounded per-position correction. It starts close to
-    the raw base model (gate ~0.88, correction 0) and learns from the validated labels where
-    the base model over-calls, which is how a model can beat raw SpliceAI.
+    the raw base model (gate ~0.88, correction 0).
+
+    What it can learn: only to turn the base model *down*. Its training targets are the base
+    model's own delta (Splice-altering) or zero (Normal), so for every variant the best
+    prediction lies between zero and the base model's delta; the gate cannot exceed 1, and the
+    correction is never rewarded for going beyond the base model's delta. A Splice-altering
+    variant that SpliceAI misses has a target of ~0, exactly like a Normal variant, so this
+    model cannot learn to detect it. It can beat raw SpliceAI only by lowering the score of
+    variants SpliceAI over-calls (Normal variants with a high SpliceAI delta).
     """
 
     target_form = "profile"
+    score_scale = "delta"
 
     def __init__(self, params: dict | None, window_length: int, profile_length: int):
         super().__init__()
@@ -91,6 +105,11 @@ class PairedDeltaProfilePredictor(nn.Module):
             nn.init.constant_(self.gate[-1].bias, 2.0)
             nn.init.zeros_(self.head[-1].weight)
             nn.init.zeros_(self.head[-1].bias)
+
+    @property
+    def reads_base_model_delta(self) -> bool:
+        """The base model's delta (the source of the targets) is an input: Correlation is by construction."""
+        return self.use_base_model
 
     def forward(self, batch: dict) -> dict:
         ref, alt = batch["ref"], batch["alt"]

@@ -89,6 +89,7 @@ class HyenaDNAVariantModel(nn.Module):
     """Siamese HyenaDNA encoder + profile head (see module docstring)."""
 
     target_form = "profile"
+    score_scale = "delta"
 
     def __init__(self, encoder: HyenaDNA, *, window_length: int, profile_length: int,
                  trainable_blocks: int = 0, encoder_lr_multiplier: float = 0.1,

@@ -40,3 +40,26 @@ def build_model(name: str, params: dict, *, window_length: int, profile_length: 
     module_name, func_name = MODEL_BUILDERS[name].split(":")
     builder = getattr(importlib.import_module(module_name), func_name)
     return builder(params, window_length=window_length, profile_length=profile_length)
+
+
+# ------------------------------------------------------------------ what a model's score means
+# ``score_scale`` says how ``score`` may be read (docs/DESIGN.md "The model interface"):
+# "delta": a change in splice-site probability (max |delta|), so fixed delta cut-offs such as
+# SpliceAI's 0.1/0.2/0.5 apply; "probability": a classifier's P(Splice-altering), which is
+# only called at the threshold chosen on validation. Recorded in training.json and metrics.json.
+SCORE_SCALES = ("delta", "probability")
+
+
+def score_scale(model) -> str:
+    """The model's ``score_scale`` attribute; a model without one is read from its target form."""
+    scale = getattr(model, "score_scale", None)
+    if scale is None:
+        scale = "probability" if getattr(model, "target_form", None) == "binary" else "delta"
+    if scale not in SCORE_SCALES:
+        raise UserError(f"{type(model).__name__}: score_scale {scale!r} unknown; use one of {SCORE_SCALES}.")
+    return scale
+
+
+def reads_base_model_delta(model) -> bool:
+    """True when the base model's own delta (what the targets are made from) is a model input."""
+    return bool(getattr(model, "reads_base_model_delta", False))
