@@ -30,8 +30,9 @@ picked the one with the largest coding sequence"):
   transcript's exons. Contig names are kept as in the file (``annotation.py`` matches them
   with or without ``chr``).
 
-Vectorized with pandas: the file is read in chunks of rows with the C parser and attributes
-are pulled out with column-wise regular expressions, never a Python loop per line.
+Vectorized: the file is read in chunks of 400,000 lines with pandas' C parser (which keeps
+line numbers for error messages), filtered and searched column-wise with pyarrow compute
+(RE2 regular expressions), then grouped with pandas; never a Python loop per line.
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .annotation import REQUIRED_COLUMNS
 from .rule_io import UserError
@@ -133,7 +136,8 @@ def detect_format(path: str | Path) -> str:
 
 
 def _read_chunks(path: Path):
-    """Yield data-row chunks (index = 0-based line number) up to a ``##FASTA`` line."""
+    """Yield data rows as pyarrow tables (column ``line``: 1-based line number in the file),
+    chunk by chunk, up to a ``##FASTA`` line."""
     try:
         with _open_text(path) as fh:
             reader = pd.read_csv(
@@ -142,16 +146,19 @@ def _read_chunks(path: Path):
                 chunksize=CHUNK_ROWS, engine="c",
             )
             for chunk in reader:
-                seqid = chunk["seqid"]
-                comment = seqid.str.startswith("#") | (seqid == "")
-                fasta = seqid.str.startswith("##FASTA") | seqid.str.startswith(">")
-                if fasta.any():
-                    stop = chunk.index[np.argmax(fasta.to_numpy())]
-                    chunk = chunk.loc[: stop - 1]
-                    comment = comment.loc[: stop - 1]
-                    yield chunk[~comment]
+                table = pa.Table.from_pandas(chunk, preserve_index=False).replace_schema_metadata(None)
+                table = table.append_column("line", pa.array(chunk.index.to_numpy(np.int64) + 1))
+                seqid = pc.fill_null(table["seqid"], "")
+                fasta = pc.or_(pc.starts_with(seqid, "##FASTA"), pc.starts_with(seqid, ">"))
+                stop = None
+                if pc.any(fasta).as_py():
+                    stop = pc.min(pc.filter(table["line"], fasta)).as_py()
+                    table = table.filter(pc.less(table["line"], stop))
+                    seqid = pc.fill_null(table["seqid"], "")
+                data = pc.invert(pc.or_(pc.starts_with(seqid, "#"), pc.equal(seqid, "")))
+                yield table.filter(data)
+                if stop is not None:
                     return
-                yield chunk[~comment]
     except pd.errors.ParserError as exc:
         raise UserError(
             f"{path}: not a valid GTF/GFF3 table: {exc}. Each data line needs exactly 9 "
@@ -161,37 +168,51 @@ def _read_chunks(path: Path):
         raise UserError(f"Cannot read annotation input {path}: {exc}") from None
 
 
-def _fail_rows(path: Path, rows: pd.DataFrame, mask, problem: str, remedy: str = "") -> None:
-    mask = np.asarray(mask, dtype=bool)
-    if mask.any():
-        n = int(mask.sum())
-        line = int(rows.index[np.argmax(mask)]) + 1
+def _fail_rows(path: Path, rows: pa.Table, mask, problem: str, remedy: str = "") -> None:
+    """Raise a UserError naming the first line where ``mask`` holds (and how many)."""
+    mask = pc.fill_null(mask, False)
+    n = pc.sum(mask).as_py() or 0
+    if n:
+        line = pc.min(pc.filter(rows["line"], mask)).as_py()
         more = f" ({n} lines in all)" if n > 1 else ""
         raise UserError(f"{path}: line {line}: {problem}{more}.{(' ' + remedy) if remedy else ''}")
 
 
-def _check_rows(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
-    """Coordinates to int64, strand checked, 9 columns present; errors name the line."""
-    _fail_rows(path, rows, (rows["attributes"] == "") & (rows["type"] != ""),
-               "fewer than 9 tab-separated columns", "GTF/GFF3 lines need 9 columns separated by tabs.")
-    _fail_rows(path, rows, rows["type"] == "", "fewer than 9 tab-separated columns",
+def _is(rows: pa.Table, column: str, values) -> pa.ChunkedArray:
+    return pc.is_in(rows[column], value_set=pa.array(list(values), pa.string()))
+
+
+def _check_rows(path: Path, rows: pa.Table) -> pa.Table:
+    """Coordinates to int64, 9 columns present, start <= end; errors name the line."""
+    missing = pc.or_(pc.equal(pc.fill_null(rows["attributes"], ""), ""), pc.equal(pc.fill_null(rows["type"], ""), ""))
+    _fail_rows(path, rows, missing, "fewer than 9 tab-separated columns",
                "GTF/GFF3 lines need 9 columns separated by tabs.")
-    start = pd.to_numeric(rows["start"], errors="coerce")
-    end = pd.to_numeric(rows["end"], errors="coerce")
-    _fail_rows(path, rows, start.isna() | end.isna(), "start/end (columns 4 and 5) are not integers")
-    rows = rows.assign(start=start.astype(np.int64), end=end.astype(np.int64))
-    _fail_rows(path, rows, rows["start"] > rows["end"], "start is after end")
+    bad = pc.or_(pc.invert(pc.match_substring_regex(rows["start"], r"^\s*\d+\s*$")),
+                 pc.invert(pc.match_substring_regex(rows["end"], r"^\s*\d+\s*$")))
+    _fail_rows(path, rows, bad, "start/end (columns 4 and 5) are not integers")
+    start = pc.cast(pc.utf8_trim_whitespace(rows["start"]), pa.int64())
+    end = pc.cast(pc.utf8_trim_whitespace(rows["end"]), pa.int64())
+    rows = rows.set_column(rows.schema.get_field_index("start"), "start", start)
+    rows = rows.set_column(rows.schema.get_field_index("end"), "end", end)
+    _fail_rows(path, rows, pc.greater(start, end), "start is after end")
     return rows
 
 
-def _gtf_attr(attrs: pd.Series, key: str) -> pd.Series:
-    out = attrs.str.extract(rf'(?:^|;)\s*{key}\s+"?([^";]*)"?\s*(?:;|$)', expand=False)
-    return out.where(out.notna() & (out != "")).astype("str")
+def _gtf_attr(attrs, key: str) -> pd.Series:
+    return _capture(attrs, rf'(?:^|;)\s*{key}\s+"?(?P<v>[^";]+)')
 
 
-def _gff3_attr(attrs: pd.Series, key: str) -> pd.Series:
-    out = attrs.str.extract(rf"(?:^|;)\s*{key}=([^;]*)", expand=False)
-    return out.where(out.notna() & (out != "")).astype("str")
+def _gff3_attr(attrs, key: str) -> pd.Series:
+    return _capture(attrs, rf"(?:^|;)\s*{key}=(?P<v>[^;]+)")
+
+
+def _capture(attrs, pattern: str) -> pd.Series:
+    """The named group ``v`` of ``pattern`` (RE2, vectorized in pyarrow) as a pandas str
+    Series; NaN where it does not match."""
+    if len(attrs) == 0:
+        return pd.Series([], dtype="str")
+    values = pc.struct_field(pc.extract_regex(attrs, pattern=pattern), [0])
+    return pd.Series(values.to_numpy(zero_copy_only=False), dtype="str")
 
 
 def _first_of_list(series: pd.Series) -> pd.Series:
@@ -206,20 +227,22 @@ def _first(*series: pd.Series) -> pd.Series:
     return out
 
 
-def _tag_flags(attrs: pd.Series, fmt: str) -> pd.DataFrame:
+def _tag_flags(attrs, fmt: str, index) -> pd.DataFrame:
     """MANE Select / Ensembl canonical / RefSeq Select flags (both spellings, both formats)."""
-    def has(tag_regex: str) -> pd.Series:
+    def has(tag_regex: str) -> np.ndarray:
         if fmt == "gtf":
             pattern = rf'(?:^|;)\s*tag\s+"(?:{tag_regex})"'
         else:
             pattern = rf"(?:^|;)\s*tag=(?:[^;]*,)?(?:{tag_regex})(?:,|;|$)"
-        return attrs.str.contains(pattern, regex=True)
+        if len(attrs) == 0:
+            return np.zeros(0, bool)
+        return pc.fill_null(pc.match_substring_regex(attrs, pattern), False).to_numpy(zero_copy_only=False)
 
     return pd.DataFrame({
-        "mane": has(r"MANE[_ ]Select|MANE%20Select").to_numpy(bool),
-        "canonical": has(r"Ensembl_canonical").to_numpy(bool),
-        "refseq_select": has(r"RefSeq[_ ]Select|RefSeq%20Select").to_numpy(bool),
-    }, index=attrs.index)
+        "mane": has(r"MANE[_ ]Select|MANE%20Select"),
+        "canonical": has(r"Ensembl_canonical"),
+        "refseq_select": has(r"RefSeq[_ ]Select|RefSeq%20Select"),
+    }, index=index)
 
 
 def _decode(series: pd.Series) -> pd.Series:
@@ -231,47 +254,50 @@ def _decode(series: pd.Series) -> pd.Series:
     return series
 
 
+def _frame(rows: pa.Table, columns: list[str]) -> pd.DataFrame:
+    text = pd.StringDtype(na_value=np.nan)
+    return rows.select(columns).to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+
+
 # ------------------------------------------------------------------ per-format collection
 def _collect_gtf(path: Path):
     exons, cds, tx_info, gene_info = [], [], [], []
     for chunk in _read_chunks(path):
-        kind = chunk["type"]
-        wanted = chunk[kind.isin(["exon", "CDS", "transcript", "mRNA", "gene"])]
-        if wanted.empty:
+        # filter the chunk as read (filtering a filtered table is much slower in pyarrow)
+        parts = _check_rows(path, chunk.filter(_is(chunk, "type", ["exon", "CDS"])))
+        tx_lines = chunk.filter(_is(chunk, "type", ["transcript", "mRNA"]))
+        gene_lines = chunk.filter(_is(chunk, "type", ["gene"]))
+        if parts.num_rows == 0 and tx_lines.num_rows == 0 and gene_lines.num_rows == 0:
             continue
-        wanted = _check_rows(path, wanted)
-        kind = wanted["type"]
-        parts = wanted[kind.isin(["exon", "CDS"])]
         tid = _gtf_attr(parts["attributes"], "transcript_id")
-        _fail_rows(path, parts, tid.isna(), "exon/CDS line without a transcript_id attribute",
+        _fail_rows(path, parts, pa.array(tid.isna().to_numpy()), "exon/CDS line without a transcript_id attribute",
                    "Every exon/CDS line of a GTF needs gene_id and transcript_id.")
-        parts = parts.assign(tid=tid)
-        ex = parts[parts["type"] == "exon"]
-        exons.append(ex[["tid", "seqid", "strand", "start", "end"]].assign(line=ex.index.to_numpy()))
-        cd = parts[parts["type"] == "CDS"]
-        cds.append(cd[["tid", "start", "end"]])
+        frame = _frame(parts, ["type", "seqid", "strand", "start", "end", "line"]).assign(tid=tid.to_numpy())
+        is_exon = (frame["type"] == "exon").to_numpy()
+        ex = frame[is_exon]
+        exons.append(ex[["tid", "seqid", "strand", "start", "end", "line"]])
+        cds.append(frame.loc[~is_exon, ["tid", "start", "end"]])
         # transcript-level attributes: from transcript lines and the first exon line of each
-        tx_lines = wanted[kind.isin(["transcript", "mRNA"])]
-        tx_lines = tx_lines.assign(tid=_gtf_attr(tx_lines["attributes"], "transcript_id")).dropna(subset=["tid"])
-        first_exons = ex.drop_duplicates("tid")
-        src = pd.concat([tx_lines[["tid", "attributes"]], first_exons[["tid", "attributes"]]])
+        first_exon = np.zeros(len(frame), bool)
+        first_exon[np.flatnonzero(is_exon)[~ex["tid"].duplicated().to_numpy()]] = True
+        src = pa.concat_tables([tx_lines.select(["attributes", "line"]),
+                                parts.filter(pa.array(first_exon)).select(["attributes", "line"])])
         a = src["attributes"]
         info = pd.DataFrame({
-            "tid": src["tid"],
+            "tid": _gtf_attr(a, "transcript_id"),
             "gene_id": _gtf_attr(a, "gene_id"),
             "gene_name": _first(_gtf_attr(a, "gene_name"), _gtf_attr(a, "gene")),
             "gene_biotype": _first(_gtf_attr(a, "gene_type"), _gtf_attr(a, "gene_biotype")),
-            "line": src.index.to_numpy(),
+            "line": src["line"].to_numpy(),
         })
-        info = pd.concat([info, _tag_flags(a, "gtf")], axis=1)
+        info = pd.concat([info, _tag_flags(a, "gtf", info.index)], axis=1).dropna(subset=["tid"])
         missing = info["gene_id"].isna()
         if missing.any():
-            line = int(info["line"][missing].iloc[0]) + 1
+            line = int(info["line"][missing].min())
             raise UserError(f"{path}: line {line}: no gene_id attribute. Every transcript/exon line "
                             "of a GTF needs gene_id and transcript_id.")
         tx_info.append(info)
-        genes = wanted[kind == "gene"]
-        ga = genes["attributes"]
+        ga = gene_lines["attributes"]
         gene_info.append(pd.DataFrame({
             "gene_id": _gtf_attr(ga, "gene_id"),
             "g_name": _first(_gtf_attr(ga, "gene_name"), _gtf_attr(ga, "gene")),
@@ -280,6 +306,7 @@ def _collect_gtf(path: Path):
     exons_df = _concat(exons, ["tid", "seqid", "strand", "start", "end", "line"])
     cds_df = _concat(cds, ["tid", "start", "end"])
     info = _concat(tx_info, ["tid", "gene_id", "gene_name", "gene_biotype", "line", "mane", "canonical", "refseq_select"])
+    info = info.sort_values("line", kind="stable")
     flags = info.groupby("tid", sort=False)[["mane", "canonical", "refseq_select"]].any()
     first = info.drop_duplicates("tid").set_index("tid")[["gene_id", "gene_name", "gene_biotype"]]
     tx = first.join(flags)
@@ -294,20 +321,18 @@ def _collect_gtf(path: Path):
 def _collect_gff3(path: Path):
     exons, cds, features = [], [], []
     for chunk in _read_chunks(path):
-        chunk = chunk[~chunk["type"].isin(GFF3_LEAF_TYPES)]
-        if chunk.empty:
-            continue
-        chunk = _check_rows(path, chunk)
-        kind = chunk["type"]
-        parts = chunk[kind.isin(["exon", "CDS"])]
+        # filter the chunk as read (filtering a filtered table is much slower in pyarrow)
+        is_part = _is(chunk, "type", ["exon", "CDS"])
+        parts = _check_rows(path, chunk.filter(is_part))
         parent = _gff3_attr(parts["attributes"], "Parent")
-        _fail_rows(path, parts, parent.isna(), "exon/CDS line without a Parent attribute",
+        _fail_rows(path, parts, pa.array(parent.isna().to_numpy()), "exon/CDS line without a Parent attribute",
                    "In GFF3 every exon and CDS names its transcript with Parent=.")
-        parts = parts.assign(tid=parent.str.split(",")).explode("tid")
-        ex = parts[parts["type"] == "exon"]
-        exons.append(ex[["tid", "seqid", "strand", "start", "end"]].assign(line=ex.index.to_numpy()))
-        cds.append(parts.loc[parts["type"] == "CDS", ["tid", "start", "end"]])
-        feats = chunk[~kind.isin(["exon", "CDS"])]
+        frame = _frame(parts, ["type", "seqid", "strand", "start", "end", "line"])
+        frame = frame.assign(tid=parent.str.split(",").to_numpy()).explode("tid")
+        is_exon = (frame["type"] == "exon").to_numpy()
+        exons.append(frame.loc[is_exon, ["tid", "seqid", "strand", "start", "end", "line"]])
+        cds.append(frame.loc[~is_exon, ["tid", "start", "end"]])
+        feats = chunk.filter(pc.invert(pc.or_(is_part, _is(chunk, "type", GFF3_LEAF_TYPES))))
         a = feats["attributes"]
         info = pd.DataFrame({
             "fid": _gff3_attr(a, "ID"),
@@ -316,19 +341,18 @@ def _collect_gff3(path: Path):
             "gene_attr": _first(_gff3_attr(a, "gene_name"), _gff3_attr(a, "gene")),
             "biotype": _first(_gff3_attr(a, "gene_type"), _gff3_attr(a, "gene_biotype"), _gff3_attr(a, "biotype")),
             "transcript_id": _gff3_attr(a, "transcript_id"),
-            "ftype": feats["type"],
         })
-        info = pd.concat([info, _tag_flags(a, "gff3")], axis=1).dropna(subset=["fid"])
+        info = pd.concat([info, _tag_flags(a, "gff3", info.index)], axis=1).dropna(subset=["fid"])
         features.append(info)
     exons_df = _concat(exons, ["tid", "seqid", "strand", "start", "end", "line"])
     cds_df = _concat(cds, ["tid", "start", "end"])
-    feats = _concat(features, ["fid", "parent", "name", "gene_attr", "biotype", "transcript_id", "ftype",
+    feats = _concat(features, ["fid", "parent", "name", "gene_attr", "biotype", "transcript_id",
                                "mane", "canonical", "refseq_select"]).drop_duplicates("fid").set_index("fid")
     tids = pd.Index(exons_df["tid"].unique())
     unknown = ~tids.isin(feats.index)
     if unknown.any():
         bad = tids[unknown][0]
-        line = int(exons_df.loc[exons_df["tid"] == bad, "line"].iloc[0]) + 1
+        line = int(exons_df.loc[exons_df["tid"] == bad, "line"].min())
         raise UserError(f"{path}: line {line}: exon Parent={bad} names no feature ID in the file "
                         f"({int(unknown.sum())} such parents). Is this an excerpt that lost its gene/mRNA lines?")
     tx = feats.loc[tids]
@@ -353,7 +377,7 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=False)
+    return pd.concat(frames, ignore_index=True)
 
 
 # ------------------------------------------------------------------------- conversion
@@ -369,8 +393,10 @@ def convert(path: str | Path, *, all_genes: bool = False, all_transcripts: bool 
     if exons.empty:
         raise UserError(f"{path}: no exon lines found (read as {fmt.upper()}). SpliceAI's table is built "
                         "from exons; is this a gene-only or CDS-only file?")
-    _fail_rows(path, exons.set_index("line"), ~exons["strand"].isin(["+", "-"]).to_numpy(),
-               "exon strand (column 7) must be + or -")
+    bad_strand = ~exons["strand"].isin(["+", "-"])
+    if bad_strand.any():
+        raise UserError(f"{path}: line {int(exons.loc[bad_strand, 'line'].min())}: exon strand (column 7) "
+                        f"must be + or - ({int(bad_strand.sum())} exon lines in all).")
 
     exons = exons.drop_duplicates(["tid", "start", "end"])
     # one contig and strand per transcript (trans-spliced or malformed ones are left out)
