@@ -295,3 +295,22 @@ def test_refseq_style_gff3_mane_tag(tmp_path):
     assert row(table, "D")["EXON_START"] == "87671,96004,"
     every, _ = convert(tmp_path / "r.gff3", all_transcripts=True)
     assert sorted(every["#NAME"]) == ["D:NM_1.4", "D:XM_2.1"]
+
+
+def test_ensembl_style_gff3(tmp_path):
+    """Ensembl GFF3: ID=gene:/transcript: prefixes, biotype=, comma-separated tag list; a gene
+    without a Name falls back to its gene_id."""
+    text = ("##gff-version 3\n"
+            "1\tensembl\tgene\t1000\t5000\t.\t-\t.\tID=gene:ENSG1;biotype=protein_coding;gene_id=ENSG1\n"
+            "1\tensembl\tmRNA\t1000\t5000\t.\t-\t.\tID=transcript:ENST1;Parent=gene:ENSG1;"
+            "tag=basic,Ensembl_canonical;transcript_id=ENST1\n"
+            "1\tensembl\texon\t1000\t1100\t.\t-\t.\tParent=transcript:ENST1\n"
+            "1\tensembl\texon\t4000\t5000\t.\t-\t.\tParent=transcript:ENST1\n"
+            "1\tensembl\tCDS\t1050\t1100\t.\t-\t0\tParent=transcript:ENST1\n"
+            "1\tensembl\tmRNA\t1000\t5000\t.\t-\t.\tID=transcript:ENST2;Parent=gene:ENSG1;transcript_id=ENST2\n"
+            "1\tensembl\texon\t1000\t5000\t.\t-\t.\tParent=transcript:ENST2\n"
+            "1\tensembl\tCDS\t1000\t5000\t.\t-\t0\tParent=transcript:ENST2\n")
+    table, summary = convert(_write(tmp_path, "e.gff3", text))
+    assert summary.selected_by == {"Ensembl canonical": 1}
+    assert table.to_dict("records") == [{"#NAME": "ENSG1", "CHROM": "1", "STRAND": "-", "TX_START": 999,
+                                         "TX_END": 5000, "EXON_START": "999,3999,", "EXON_END": "1100,5000,"}]

@@ -25,7 +25,7 @@ picked the one with the largest coding sequence"):
   SpliceAI's own rule. ``all_transcripts`` keeps every transcript instead, one row each,
   named ``GENE:TRANSCRIPT`` so that the ``SpliceAI=`` strings tell them apart.
 - Row: NAME = gene name (GTF ``gene_name``, else ``gene``, else ``gene_id``; GFF3 gene
-  ``gene_name``, else ``Name``, else ``gene``, else its ID); TX_START/TX_END = the chosen
+  ``gene_name``, else ``Name``, else ``gene``, else ``gene_id``, else its ID); TX_START/TX_END = the chosen
   transcript's first exon start − 1 / last exon end (as in SpliceAI's tables); exons = that
   transcript's exons. Contig names are kept as in the file (``annotation.py`` matches them
   with or without ``chr``).
@@ -337,7 +337,8 @@ def _collect_gff3(path: Path):
         info = pd.DataFrame({
             "fid": _gff3_attr(a, "ID"),
             "parent": _first_of_list(_gff3_attr(a, "Parent")),
-            "name": _first(_gff3_attr(a, "gene_name"), _gff3_attr(a, "Name"), _gff3_attr(a, "gene")),
+            "name": _first(_gff3_attr(a, "gene_name"), _gff3_attr(a, "Name"), _gff3_attr(a, "gene"),
+                           _gff3_attr(a, "gene_id")),
             "gene_attr": _first(_gff3_attr(a, "gene_name"), _gff3_attr(a, "gene")),
             "biotype": _first(_gff3_attr(a, "gene_type"), _gff3_attr(a, "gene_biotype"), _gff3_attr(a, "biotype")),
             "transcript_id": _gff3_attr(a, "transcript_id"),
