@@ -220,3 +220,12 @@ def test_openspliceai_checkpoints(tmp_path, caplog):
     assert recs[1].info["SpliceAI"][0].startswith("G|ACP1|")
     assert score("--model", "openspliceai", inp=vcf, out=out) == 1  # needs --model-dir
     assert score("--model-dir", str(tmp_path / "nowhere"), inp=vcf, out=out) == 1
+
+
+def test_write_error_is_reported(tmp_path, capfd):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    vcf = write_vcf(tmp_path / "in.vcf", outside(3))
+    assert score(inp=vcf, out="/dev/full", chunk=1) == 1
+    err = capfd.readouterr().err
+    assert "Cannot write" in err and "no space left" in err and "Traceback" not in err

@@ -12,8 +12,10 @@ the records before it have been written.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import sys
 import time
 import warnings
 from collections import Counter
@@ -220,6 +222,8 @@ def run_score(args: argparse.Namespace) -> int:
         annotation = GeneAnnotation.load(args.A)
         with htslib_quiet():
             reference = Reference(args.R)
+        if args.I == "-" and sys.stdin.isatty():
+            log.info("reading the VCF from standard input (give -I FILE to read a file)")
         source = VcfInput(args.I)
         try:
             if source.warning:
@@ -233,15 +237,18 @@ def run_score(args: argparse.Namespace) -> int:
                     out = pysam.VariantFile(args.O, mode="w", header=header)
             except (OSError, ValueError) as exc:
                 raise UserError(f"Cannot write output {args.O}: {exc}") from None
+            failed = True
             try:
                 nets = load_ensemble(model, args.model_dir, device)
                 engine = FastEngine(nets, reference, device=device, batch_size=args.batch_size)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
+                failed = False
             finally:
                 try:
                     out.close()
                 except OSError as exc:
-                    log.error("closing output %s failed: %s", args.O, exc)
+                    if not failed:  # after a failure the reported error says it all
+                        raise UserError(f"Cannot write output {args.O}: {_why(exc)}") from None
         finally:
             source.close()
     log.info("done: %s", counts.summary())
@@ -281,10 +288,17 @@ def _write(out, chunk, slots, counts: Counts, out_name: str) -> None:
             out.write(rec)
         except (OSError, ValueError) as exc:
             n = counts.read - len(chunk) + k + 1
-            why = "the reader closed the pipe" if isinstance(exc, BrokenPipeError) else str(exc)
-            raise UserError(f"Cannot write record {n} ({rec.chrom}:{rec.pos}) to {out_name}: {why}") from None
+            raise UserError(f"Cannot write record {n} ({rec.chrom}:{rec.pos}) to {out_name}: {_why(exc)}") from None
         counts.add(rec_slots)
     try:
         out.flush()
     except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot write to {out_name}: {exc}") from None
+        raise UserError(f"Cannot write to {out_name}: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    if getattr(exc, "errno", None) == errno.EPIPE:
+        return "the reading end of the pipe was closed"
+    if getattr(exc, "errno", None) == errno.ENOSPC:
+        return "no space left on the device"
+    return str(exc)

@@ -57,7 +57,7 @@ class VcfInput:
             except (OSError, ValueError) as exc:
                 self._join()
                 detail = f" ({self.feed_error})" if self.feed_error else ""
-                raise UserError(f"Cannot read VCF {self.name}: {exc}{detail}. Expected a VCF (plain, "
+                raise UserError(f"Cannot read VCF {self.name}: {str(exc).rstrip('?.')}{detail}. Expected a VCF (plain, "
                                 "gzip or bgzip) or BCF file.") from None
 
     def _source(self):
