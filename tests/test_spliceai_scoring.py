@@ -172,3 +172,37 @@ def test_skip_rules(env):
     assert [s.status for s in slots[2]] == ["skipped: ref too long"]
     assert info_entries(slots[3]) == ["GC|SH3YL1|.|.|.|.|.|.|.|."]
     assert [s.status for s in slots[4]] == ["skipped: no gene"]
+
+
+def _indel(ref, pos, ref_len, alt_len):
+    """An anchored deletion (ref_len > 1) or insertion (alt_len > 1) at ``pos`` with real bases."""
+    bases = ref.text("chr2", pos, pos + ref_len - 1).upper()
+    alt = bases[0] + ("ACGGT" * (alt_len // 5 + 1))[:alt_len - 1]
+    return VariantRecord("chr2", pos, bases, (alt,))
+
+
+@pytest.mark.parametrize("distance,shapes", [
+    # deletions with REF 12..100 at D 50 crashed at the skip taps; REF > D+1 puts the minus-strand
+    # allele left of the outputs and the plus-strand allele right of them
+    (50, [(12, 1), (52, 1), (100, 1)]),
+    # insertions of 552+ bases at D 50 read past the cached hidden activations (IndexError)
+    (50, [(1, 552), (1, 1500)]),
+    # REF ~300-460 crashed at D 500
+    (500, [(302, 1), (1000, 1)]),
+])
+def test_long_indels_match_full_cone_both_strands(env, distance, shapes):
+    """Regression: long deletions and insertions on a + gene (TPO) and a - gene (PXDN) run
+    incrementally (no crash) and equal a full cone pass over each alt window."""
+    ref, ann, nets = env
+    recs = [_indel(ref, pos, r, a) for pos in (1_450_001, 1_700_001) for r, a in shapes]
+    slots = prepare(recs, ref, ann, distance)
+    tasks = [s.task for rec in slots for s in rec if s.task is not None]
+    assert len(tasks) == len(recs) and {t.strand for t in tasks} == {"+", "-"}
+    one = nets[:1]
+    # default workers (the fixture's 2 threads): one op thread per job, as in production
+    full = FastEngine(one, ref, share=False, incremental=False).compute(tasks)
+    fast = FastEngine(one, ref).compute(tasks)
+    for t, (fr, fa), (gr, ga) in zip(tasks, full, fast):
+        assert ga.shape == fa.shape == (2 * distance + 1 - len(t.ref) + len(t.alt), 3)
+        np.testing.assert_allclose(gr, fr, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(ga, fa, atol=1e-5, rtol=0)

@@ -169,22 +169,45 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
 
     def gathered(bank: torch.Tensor, bank_radius: int, offsets: np.ndarray, x0: int, x1: int,
                  part: torch.Tensor, part_lo: int) -> torch.Tensor:
-        """Local window [x0, x1] at one layer: reference values with ``part`` written over its span."""
-        j = torch.arange(x0, x1 + 1, device=device)
+        """Local window [x0, x1] at one layer: ``part`` (recomputed, local ``part_lo`` on) inside,
+        reference values from ``bank`` elsewhere.
+
+        Only positions outside ``part`` are read from the bank. Positions inside the alt allele have
+        no reference counterpart (reading one there ran past the bank for long insertions), so the
+        allele must lie inside ``part``; both invariants are checked, since a violation would
+        otherwise read wrong activations (negative indices wrap) instead of failing."""
+        part_hi = part_lo + part.shape[-1] - 1
+        a_lo, a_hi = max(v, x0), min(v + a - 1, x1)
+        if part_lo < x0 or part_hi > x1 or (a_lo <= a_hi and not part_lo <= a_lo <= a_hi <= part_hi):
+            raise RuntimeError(f"incremental_alt: recomputed span [{part_lo}, {part_hi}] does not fit window "
+                               f"[{x0}, {x1}] or misses the allele [{v}, {v + a - 1}]")
+        j = torch.cat([torch.arange(x0, part_lo), torch.arange(part_hi + 1, x1 + 1)]).to(device)
         seq = j + torch.where(j >= v + a, d, 0) - bank_radius
         idx = (base_t + torch.from_numpy(offsets[cl].astype(np.int64)).to(device))[:, None] + seq[None]
-        win = bank[:, idx].permute(1, 0, 2).contiguous()
-        lo = part_lo - x0
-        win[:, :, lo:lo + part.shape[-1]] = part
-        return win
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= bank.shape[-1]):
+            raise RuntimeError(f"incremental_alt: reference index outside the cached cluster "
+                               f"[{int(idx.min())}, {int(idx.max())}] vs {bank.shape[-1]}")
+        ref = bank[:, idx].permute(1, 0, 2)
+        n_left = part_lo - x0
+        return torch.cat([ref[:, :, :n_left], part, ref[:, :, n_left:]], dim=-1)
 
     taps = dict(zip(net.skip_taps, net.skips))
 
     def tap(k: int, t: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-        if lo <= out_lo and hi >= out_hi:
+        """Skip conv k over the outputs [out_lo, out_hi] from ``t`` (recomputed span [lo, hi]).
+
+        The span is the allele's receptive field within the cone, so below the last tap it can
+        overhang the outputs on one side and not the other (a deletion's outputs are shorter
+        than the cone's reach right of the allele; a long minus-strand deletion's allele lies left
+        of them): only its intersection with the outputs is written over the reference."""
+        c_lo, c_hi = max(lo, out_lo), min(hi, out_hi)
+        if c_lo == out_lo and c_hi == out_hi:
             part = t[:, :, out_lo - lo:out_hi - lo + 1]
         else:
-            part = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], out_lo, out_hi, t, lo)
+            if c_lo > c_hi:  # no overlap: the outputs read only the reference
+                c_lo, c_hi = out_lo, out_lo - 1
+            part = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], out_lo, out_hi,
+                            t[:, :, c_lo - lo:c_hi - lo + 1], c_lo)
         return taps[k](part)
 
     x = _one_hot(alt_codes, device)  # (B, 4, a)
