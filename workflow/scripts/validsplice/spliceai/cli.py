@@ -77,6 +77,9 @@ def run_score(args: argparse.Namespace) -> int:
     start = time.time()
     slots = score_records(records, reference, annotation, engine, args.D, bool(args.M))
     log.info("scored %d records in %.1f s", len(records), time.time() - start)
+    if engine.fallbacks or engine.errors:
+        log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d unscorable "
+                    "(no SpliceAI= entry); see the warnings above", engine.fallbacks, engine.errors)
     # second pass over the input streams records to the output as the original does
     vcf = pysam.VariantFile(args.I) if args.I != "-" else None
     if vcf is None:

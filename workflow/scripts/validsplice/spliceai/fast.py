@@ -26,6 +26,14 @@ run in model order afterwards, so results do not depend on scheduling.
 
 Work proceeds in units of clusters bounded by ``max_unit_positions`` (memory of the cached
 activations, ~4.4 kB per position per model and worker) and batches of ``batch_size`` alternates.
+
+Fallback: an error in the fast path (a cluster's reference pass or one batch of alternates) must
+not stop a run of tens of thousands of variants, nor may it leave a partial score. The variants
+it touched are scored again by the exact plain path (``scoring.PlainEngine``: full padded
+passes, batch 1), each logged as a WARNING naming it, counted in ``fallbacks`` and listed in
+``last_fallbacks``. ``score_records`` flags their rows ``fallback``; the differential test asserts
+none occur. Should the plain path fail too, the task's result is ``None`` (a skip with a reason,
+never a score).
 """
 from __future__ import annotations
 
@@ -39,7 +47,7 @@ import torch
 
 from ..sequence import N_CODE, encode, one_hot, reverse_complement_codes
 from .network import SpliceAINet
-from .scoring import Reference, ScoreTask, window_codes
+from .scoring import PlainEngine, Reference, ScoreTask, window_codes
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +248,9 @@ class FastEngine:
         self.batch_size, self.share, self.incremental = max(1, int(batch_size)), share, incremental
         self.max_unit_positions, self.max_cluster_span = max_unit_positions, max_cluster_span
         self.context = nets[0].context
+        self.fallbacks = 0  # tasks scored by the plain path after a fast-path error, all calls
+        self.errors = 0  # tasks neither path could score (result None), all calls
+        self.last_fallbacks: list[int] = []  # task indices of the last ``compute`` that fell back
         if self.device.type == "cuda":
             # parity first: TF32 convolutions change results beyond the 1e-5 tolerance budget
             torch.backends.cudnn.allow_tf32 = False
@@ -262,8 +273,11 @@ class FastEngine:
         for r in results:
             yield r
 
-    def compute(self, tasks: list[ScoreTask]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def compute(self, tasks: list[ScoreTask]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """(ref probs, alt probs) per task in genomic order; ``None`` only where neither the fast
+        nor the plain path could score the task (see the module docstring, "Fallback")."""
         out: list = [None] * len(tasks)
+        self.last_fallbacks = []
         if not tasks:
             return out
         clusters = make_clusters(tasks, self.share, self.max_cluster_span)
@@ -275,7 +289,14 @@ class FastEngine:
             torch.set_num_threads(1)  # one op thread per worker: no OpenMP barriers between cores
         try:
             for unit in self._units(clusters):
-                self._compute_unit(tasks, unit, out, pool)
+                try:
+                    self._compute_unit(tasks, unit, out, pool)
+                except Exception as exc:  # noqa: BLE001 - outside the guarded jobs (e.g. reading the unit)
+                    text = f"{type(exc).__name__}: {exc}"
+                    for ti in sorted(ti for c in unit for ti in c.members):
+                        if out[ti] is None and ti not in self.last_fallbacks:
+                            out[ti] = self._fallback(tasks[ti], text)
+                            self.last_fallbacks.append(ti)
                 done += sum(len(c.members) for c in unit)
                 rate = done / max(time.time() - start, 1e-9)
                 log.info("base model: %d/%d scored (%.2f per s, ETA %.0f s)", done, len(tasks), rate,
@@ -284,6 +305,9 @@ class FastEngine:
             if pool is not None:
                 pool.shutdown()
                 torch.set_num_threads(saved)
+        if self.last_fallbacks:
+            log.warning("base model: %d of %d tasks scored by the plain exact path after fast-engine errors",
+                        len(self.last_fallbacks), len(tasks))
         return out
 
     def _workers(self) -> int:
@@ -303,22 +327,52 @@ class FastEngine:
         n = len(self.nets)
         for ci, c in enumerate(unit):
             for ti in c.members:
+                errors = [results[(m, ci)][1][ti] for m in range(n) if ti in results[(m, ci)][1]]
+                if errors:
+                    out[ti] = self._fallback(tasks[ti], errors[0])
+                    self.last_fallbacks.append(ti)
+                    continue
                 # sum in model order, as ensemble_mean does, whatever order the jobs ran in
-                y_ref = results[(0, ci)][ti][0].clone()
-                y_alt = results[(0, ci)][ti][1].clone()
+                y_ref = results[(0, ci)][0][ti][0].clone()
+                y_alt = results[(0, ci)][0][ti][1].clone()
                 for m in range(1, n):
-                    y_ref += results[(m, ci)][ti][0]
-                    y_alt += results[(m, ci)][ti][1]
+                    y_ref += results[(m, ci)][0][ti][0]
+                    y_alt += results[(m, ci)][0][ti][1]
                 y_ref, y_alt = (y_ref / n).cpu().numpy(), (y_alt / n).cpu().numpy()
                 if c.strand == "-":
                     y_ref, y_alt = y_ref[::-1].copy(), y_alt[::-1].copy()
                 out[ti] = (y_ref, y_alt)
 
-    def _cluster_job(self, net: SpliceAINet, tasks, cluster: Cluster, seq: np.ndarray) -> dict:
-        """One model over one cluster: {task: (ref probs, alt probs)} in network orientation."""
+    def _fallback(self, task: ScoreTask, error: str):
+        """Score one task with the exact plain path after a fast-path error (see "Fallback")."""
+        name = f"{task.chrom}:{task.pos} {task.ref}>{task.alt} (strand {task.strand}, D {task.distance})"
+        self.fallbacks += 1
+        log.warning("fast engine failed on %s: %s; scoring it with the plain exact path", name, error)
+        try:
+            return next(iter(PlainEngine(self.nets, self.reference, self.device).run([task])))
+        except Exception as exc:  # noqa: BLE001 - one variant must not stop the run; never a partial score
+            self.errors += 1
+            log.error("plain path failed on %s too (%s: %s); it gets no score", name, type(exc).__name__, exc)
+            return None
+
+    def _cluster_job(self, net: SpliceAINet, tasks, cluster: Cluster, seq: np.ndarray) -> tuple[dict, dict]:
+        """One model over one cluster: ({task: (ref probs, alt probs)} in network orientation,
+        {task: error text} for tasks whose reference pass or alternate batch raised)."""
+        res: dict = {}
+        failed: dict = {}
+
+        def fail(members, exc: Exception) -> None:
+            text = f"{type(exc).__name__}: {exc}"
+            log.debug("fast engine error on %d task(s)", len(members), exc_info=exc)
+            for ti in members:
+                failed.setdefault(ti, text)
+
         with torch.inference_mode():
-            cache = RefCache(net, [seq], self.device)
-            res: dict = {}
+            try:
+                cache = RefCache(net, [seq], self.device)
+            except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                fail(cluster.members, exc)
+                return res, failed
             groups: dict = {}  # (v, ref_len, alt_len, D) -> [(task, base)]: incremental alternates
             full = []  # (task,): full cone pass over the alt window
             for ti in cluster.members:
@@ -336,25 +390,33 @@ class FastEngine:
             for (v, r, a, D), members in groups.items():
                 for b in range(0, len(members), self.batch_size):
                     chunk = members[b:b + self.batch_size]
-                    codes = np.stack([_allele_codes(tasks[ti].alt, cluster.strand) for ti, _ in chunk])
-                    probs = incremental_alt(net, cache, np.array([bs for _, bs in chunk]), codes, v, r, D)
+                    try:
+                        codes = np.stack([_allele_codes(tasks[ti].alt, cluster.strand) for ti, _ in chunk])
+                        probs = incremental_alt(net, cache, np.array([bs for _, bs in chunk]), codes, v, r, D)
+                    except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                        fail([ti for ti, _ in chunk], exc)
+                        continue
                     for (ti, _), p in zip(chunk, probs):
                         res[ti][1] = p
             del cache
             for b in range(0, len(full), self.batch_size):
                 chunk = full[b:b + self.batch_size]
-                windows = []
-                for ti in chunk:
-                    _, x_alt = window_codes(self.reference, tasks[ti])
-                    windows.append(reverse_complement_codes(x_alt) if cluster.strand == "-" else x_alt)
-                width = max(len(w) for w in windows)
-                batch = np.full((len(windows), width), N_CODE, dtype=np.uint8)
-                for i, w in enumerate(windows):
-                    batch[i, :len(w)] = w
-                probs = net.forward_valid(_one_hot(batch, self.device))
+                try:
+                    windows = []
+                    for ti in chunk:
+                        _, x_alt = window_codes(self.reference, tasks[ti])
+                        windows.append(reverse_complement_codes(x_alt) if cluster.strand == "-" else x_alt)
+                    width = max(len(w) for w in windows)
+                    batch = np.full((len(windows), width), N_CODE, dtype=np.uint8)
+                    for i, w in enumerate(windows):
+                        batch[i, :len(w)] = w
+                    probs = net.forward_valid(_one_hot(batch, self.device))
+                except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                    fail(chunk, exc)
+                    continue
                 for ti, w, p in zip(chunk, windows, probs):
                     res[ti][1] = p[:len(w) - net.context]
-            return res
+            return res, failed
 
 
 def _allele_codes(allele: str, strand: str) -> np.ndarray:
