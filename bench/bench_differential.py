@@ -11,6 +11,7 @@ sample of the same strata is tests/test_spliceai_differential.py.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import sys
@@ -37,11 +38,17 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sample", action="store_true", help="the CI sample instead of the full sweep")
+    ap.add_argument("--part", default="0/1", help="i/n: only every n-th variant from the i-th (parallel runs)")
+    ap.add_argument("--quiet", action="store_true", help="hide the scorer's per-record skip warnings")
     args = ap.parse_args()
+    if args.quiet:
+        logging.getLogger("validsplice.spliceai.scoring").setLevel(logging.ERROR)
+    part = tuple(int(x) for x in args.part.split("/"))
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, cpu={torch.backends.cpu.get_cpu_capability()}, "
           f"torch {torch.__version__}, threads {args.threads}, load {os.getloadavg()[0]:.2f}; "
-          f"{args.models} model(s), seed {args.seed}, D {args.D}, {'sample' if args.sample else 'full sweep'}")
+          f"{args.models} model(s), seed {args.seed}, D {args.D}, {'sample' if args.sample else 'full sweep'}, "
+          f"part {args.part}")
     start = time.perf_counter()
 
     def progress(distance, rep):
@@ -51,7 +58,7 @@ def main() -> int:
               f"({time.perf_counter() - start:.0f} s)", flush=True)
 
     rep = run_plan(args.seed, args.D, Reference(args.fasta), GeneAnnotation.load("grch38"),
-                   load_ensemble()[:args.models], full=not args.sample, progress=progress)
+                   load_ensemble()[:args.models], full=not args.sample, progress=progress, part=part)
     shapes = Counter((shape, strand) for (_, shape, strand, _), n in rep.covered.items() for _ in range(n))
     places = Counter(place for (_, _, _, place), n in rep.covered.items() for _ in range(n))
     print(f"total: {rep.cases} variants, {rep.tasks} scored and compared (x2 masks), "

@@ -222,12 +222,14 @@ def compare(cases: list[Case], reference: Reference, annotation: GeneAnnotation,
 
 
 def run_plan(seed: int, distances, reference: Reference, annotation: GeneAnnotation, nets, contig: str = "chr2",
-             full: bool = False, tol: float = 1e-5, progress=None) -> Report:
-    """Draw ``plan`` for each D with ``seed`` and compare; the total report."""
+             full: bool = False, tol: float = 1e-5, progress=None, part: tuple[int, int] = (0, 1)) -> Report:
+    """Draw ``plan`` for each D with ``seed`` and compare; the total report. ``part`` (i, n)
+    compares only every n-th case from the i-th, to split a sweep over processes."""
     total = Report()
     for distance in distances:
         rng = np.random.default_rng([seed, distance])
         cases = [make_case(rng, reference, annotation, contig, *item) for item in plan(rng, distance, full)]
+        cases = cases[part[0]::part[1]]
         rep = compare(cases, reference, annotation, nets, distance, tol)
         if progress is not None:
             progress(distance, rep)
