@@ -242,6 +242,10 @@ def run_score(args: argparse.Namespace) -> int:
                 nets = load_ensemble(model, args.model_dir, device)
                 engine = FastEngine(nets, reference, device=device, batch_size=args.batch_size)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
+                if engine.fallbacks or engine.errors:
+                    log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "
+                                "unscorable (no SpliceAI= entry); see the warnings above", engine.fallbacks,
+                                engine.errors)
                 failed = False
             finally:
                 try:
