@@ -86,7 +86,7 @@ def plain_env():
     return Reference(str(FASTA)), GeneAnnotation.load("grch38"), load_ensemble(), records
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("distance", [50, 500])
 def test_plain_path_matches_original(plain_env, distance):
     """The exact path (full padded passes, batch 1) with the project's post-processing equals the
