@@ -6,9 +6,17 @@ from pathlib import Path
 WORKFLOW_ROOT = Path(workflow.basedir)
 SCRIPTS = WORKFLOW_ROOT / "workflow" / "scripts"
 LIBRARY = SCRIPTS / "validsplice"
-sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
+import validsplice  # noqa: E402
 from validsplice.models.registry import KNOWN_MODELS, UNTRAINED_MODELS  # noqa: E402
+
+if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
+    raise ImportError(
+        f"The workflow imported validsplice from {Path(validsplice.__file__).parent}, not from this "
+        f"checkout ({LIBRARY}): another copy was loaded before the Snakefile ran. Start snakemake "
+        "without it (check PYTHONSTARTUP, sitecustomize and .pth files of the environment)."
+    )
 
 BASELINE = "spliceai_raw"
 
