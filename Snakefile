@@ -1,15 +1,13 @@
 # Validated splice-variant effect prediction.
-# Entry point: config + schema validation, the rule files, and the final targets.
+# Entry point: the config, the rule files (common.smk checks the config first: unknown keys,
+# the schema, missing input files), and the final targets.
 # Run:  snakemake --cores 8 --resources gpu=1   (profiles/default sets these for you)
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.0")
 
 
 configfile: "config/config.yaml"
-
-
-validate(config, schema="config/schema.yaml")
 
 
 include: "rules/common.smk"

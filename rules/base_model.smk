@@ -6,6 +6,7 @@ rule score_shard:
         table="results/variants/variants.parquet",
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
+        weights=openspliceai_checkpoints(),
         code=library_files("spliceai", "annotation.py"),
     output:
         scores="results/scores/shards/{shard}.parquet",

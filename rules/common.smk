@@ -1,16 +1,49 @@
-# Input functions and helpers shared by the rule files.
+# Config checks (run at parse time, before any rule), input functions and helpers shared by
+# the rule files.
 import re
 import sys
 from pathlib import Path
 
+import yaml
+from snakemake.utils import validate
+
 WORKFLOW_ROOT = Path(workflow.basedir)
 SCRIPTS = WORKFLOW_ROOT / "workflow" / "scripts"
 LIBRARY = SCRIPTS / "validsplice"
-sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
-from validsplice.models.registry import KNOWN_MODELS, UNTRAINED_MODELS  # noqa: E402
+import validsplice  # noqa: E402
+from validsplice.io.sniff import check_source  # noqa: E402
+from validsplice.rule_io import UserError  # noqa: E402
+from validsplice.workflow_config import (  # noqa: E402
+    BUILTIN_ANNOTATIONS,
+    check_config_keys,
+    check_input_files,
+    file_digest,
+    require_file,
+)
+
+if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
+    raise ImportError(
+        f"The workflow imported validsplice from {Path(validsplice.__file__).parent}, not from this "
+        f"checkout ({LIBRARY}): another copy was loaded before the Snakefile ran. Start snakemake "
+        "without it (check PYTHONSTARTUP, sitecustomize and .pth files of the environment)."
+    )
 
 BASELINE = "spliceai_raw"
+SCHEMA = WORKFLOW_ROOT / "config" / "schema.yaml"
+
+# ---------------------------------------------------------------- config checks (parse time)
+# 1. unknown keys, with the closest valid one (before the schema, whose message is terser);
+# 2. the schema: types and ranges, fills in defaults;
+# 3. every input file the config names exists, and the variant file is the kind configured.
+try:
+    check_config_keys(config, yaml.safe_load(SCHEMA.read_text()))
+    validate(config, schema=str(SCHEMA))
+    check_input_files(config)
+    check_source(config["variants"]["path"], config["variants"]["source"])
+except UserError as error:
+    raise UserError(str(error)) from None  # the message alone, without the library's frames
 
 
 wildcard_constraints:
@@ -47,24 +80,6 @@ def reference_files():
 
 
 # ---------------------------------------------------------------- experiments
-def _check_experiments():
-    for name, spec in config["experiments"].items():
-        model = spec.get("model")
-        if model not in KNOWN_MODELS:
-            raise ValueError(
-                f"config experiments: {name!r} names model {model!r}, which has no implementation. "
-                f"Known models: {', '.join(KNOWN_MODELS)}."
-            )
-        if model in UNTRAINED_MODELS and name != model:
-            raise ValueError(
-                f"config experiments: {name!r} uses the untrained model {model!r}; "
-                f"it must be named {model!r} (it is the baseline, added automatically)."
-            )
-
-
-_check_experiments()
-
-
 def experiment_names():
     """Experiments in config order with the baseline first (it is always evaluated)."""
     names = [n for n in config["experiments"] if n != BASELINE]
@@ -94,12 +109,30 @@ def hyenadna_download_dir(model_id):
     return f"resources/hyenadna/{'--'.join(Path(model_id).parts)}"
 
 
+def local_checkpoint(name):
+    """(config key, folder) of an experiment's local checkpoint; None when none or downloaded."""
+    settings = experiment_settings(name)
+    folder = str(settings.get("checkpoint") or "").strip()  # (a line may not start with the word checkpoint)
+    model_id = settings.get("model_id")
+    if not folder or (model_id and folder == hyenadna_download_dir(model_id)):
+        return None
+    if "checkpoint" in config["experiments"].get(name, {}):
+        key = f"experiments.{name}.checkpoint"
+    else:
+        key = f"training.model_defaults.{experiment_model(name)}.checkpoint"
+    return key, folder
+
+
 def checkpoint_inputs(wildcards):
-    """The downloaded checkpoint folder an experiment needs (none when a local path is given)."""
+    """The checkpoint an experiment needs: the downloaded folder, or a local folder's files (so
+    replacing the weights reruns the experiment)."""
     settings = experiment_settings(wildcards.experiment)
     model_id = settings.get("model_id")
     if model_id and settings["checkpoint"] == hyenadna_download_dir(model_id):
         return [settings["checkpoint"]]
+    local = local_checkpoint(wildcards.experiment)
+    if local:
+        return sorted(str(f) for f in Path(local[1]).iterdir() if f.is_file())
     return []
 
 
@@ -119,6 +152,51 @@ def settings_of(wildcards):
 
 def training_threads():
     return config["training"]["threads"]
+
+
+def _check_checkpoints():
+    """A local checkpoint folder named in the config must exist (downloads are made by a rule)."""
+    for name in experiment_names():
+        local = local_checkpoint(name)
+        if local:
+            try:
+                require_file(
+                    local[1], local[0],
+                    "Set it to a downloaded HuggingFace checkpoint folder, or set model_id to download one "
+                    "(README, 'HyenaDNA checkpoints').",
+                    directory=True,
+                )
+            except UserError as error:
+                raise UserError(str(error)) from None
+
+
+_check_checkpoints()
+
+
+# ---------------------------------------------------------------- inputs and their content
+# A change of an input reruns everything downstream: each input file is a real input of the rule
+# that reads it (path changes and newer files trigger reruns), and the variant file and a gene
+# table given as a path also enter as a content checksum param (so an edited file reruns even
+# when its timestamp is older than the results). See README "Inputs and reruns".
+def variants_digest():
+    return file_digest(config["variants"]["path"])
+
+
+def annotation_inputs():
+    """The gene table file when the config gives a path (the built-in tables are package data)."""
+    annotation = str(config["annotation"])
+    return [] if annotation.lower() in BUILTIN_ANNOTATIONS else [annotation]
+
+
+def annotation_digest():
+    return "".join(file_digest(f) for f in annotation_inputs()) or str(config["annotation"]).lower()
+
+
+def openspliceai_checkpoints():
+    """The OpenSpliceAI .pt files scored with (none for the SpliceAI Keras weights)."""
+    if config["base_model"]["name"] != "openspliceai":
+        return []
+    return sorted(str(f) for f in Path(config["base_model"]["openspliceai_dir"]).glob("*.pt"))
 
 
 # ---------------------------------------------------------------- base-model shards
@@ -143,11 +221,21 @@ def final_targets():
     ]
 
 
+SUMMARY_TABLE = Path("results/report/summary.md")
+
+
+def _mtime(path):
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+SUMMARY_TABLE_AT_START = _mtime(SUMMARY_TABLE)
+
+
 def print_summary_table():
-    """Print the results-summary table at the end of a successful run."""
-    table = WORKFLOW_ROOT / "results" / "report" / "summary.md"
-    table = Path("results/report/summary.md") if not table.exists() else table
-    if table.exists():
+    """Print the results-summary table at the end of a successful run, only when this run
+    (re)wrote it: a table left from an earlier run or other inputs never passes for this one's."""
+    table = SUMMARY_TABLE
+    if table.exists() and _mtime(table) != SUMMARY_TABLE_AT_START:
         print("\nResults summary (results/report/summary.md):\n")
         print(table.read_text())
         print("Full report: snakemake --report results/report.html")

@@ -70,6 +70,8 @@ rule predict_spliceai_raw:
 rule download_hyenadna:
     output:
         checkpoint=directory("resources/hyenadna/{model_dir}"),
+    wildcard_constraints:
+        model_dir=r"[^/]+",
     params:
         model_id=lambda wildcards: wildcards.model_dir.replace("--", "/"),
     log:
