@@ -19,7 +19,7 @@ from validsplice.workflow_config import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 MODELS_DIR = ROOT / "workflow" / "scripts" / "validsplice" / "models"
 
 
@@ -149,7 +149,7 @@ def validated(tmp_path, **changes):
             cfg[name] = value
         else:
             cfg[section][name] = value
-    validate(cfg, str(ROOT / "config" / "schema.yaml"))
+    validate(cfg, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     return cfg
 
 

@@ -1,6 +1,6 @@
-"""Parse-time checks of the workflow config, run by rules/common.smk before any rule.
+"""Parse-time checks of the workflow config, run by workflow/rules/common.smk before any rule.
 
-- ``check_config_keys``: every key is known. Where config/schema.yaml closes an object
+- ``check_config_keys``: every key is known. Where workflow/schemas/config.schema.yaml closes an object
   (``additionalProperties: false``, e.g. ``training.defaults``) its properties are the valid
   keys; experiments and ``training.model_defaults.<model>`` take the keys of
   ``training.defaults`` plus the model's own settings (``models.registry.MODEL_SETTINGS``).

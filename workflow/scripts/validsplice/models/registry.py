@@ -25,7 +25,7 @@ UNTRAINED_MODELS = ("spliceai_raw",)
 KNOWN_MODELS = tuple(MODEL_BUILDERS) + UNTRAINED_MODELS
 
 # The settings a model reads beyond the general ones (the keys of training.defaults in
-# config/schema.yaml), each with its JSON schema. Together they are the only valid keys of an
+# workflow/schemas/config.schema.yaml), each with its JSON schema. Together they are the only valid keys of an
 # experiment (besides ``model``) and of training.model_defaults.<model>; anything else is
 # rejected at parse time (validsplice.workflow_config). Add a key here when a model reads a new one.
 _HYENADNA_SETTINGS = {

@@ -33,7 +33,7 @@ rule score_shard:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/score_shard.py"
+        "../scripts/score_shard.py"
 
 
 rule gather_scores:
@@ -50,4 +50,4 @@ rule gather_scores:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/gather_scores.py"
+        "../scripts/gather_scores.py"

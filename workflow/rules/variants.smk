@@ -21,7 +21,7 @@ rule ingest_variants:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/ingest_variants.py"
+        "../scripts/ingest_variants.py"
 
 
 rule normalize_variants:
@@ -52,4 +52,4 @@ rule normalize_variants:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/normalize_variants.py"
+        "../scripts/normalize_variants.py"

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-WORKFLOW_ROOT = Path(workflow.basedir)
-SCRIPTS = WORKFLOW_ROOT / "workflow" / "scripts"
+WORKFLOW_ROOT = Path(workflow.basedir)  # the workflow/ folder (where the Snakefile is)
+SCRIPTS = WORKFLOW_ROOT / "scripts"
 LIBRARY = SCRIPTS / "validsplice"
 sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
@@ -31,7 +31,7 @@ if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
     )
 
 BASELINE = "spliceai_raw"
-SCHEMA = WORKFLOW_ROOT / "config" / "schema.yaml"
+SCHEMA = WORKFLOW_ROOT / "schemas" / "config.schema.yaml"
 
 # ---------------------------------------------------------------- config checks (parse time)
 # 1. unknown keys, with the closest valid one (before the schema, whose message is terser);
@@ -62,7 +62,7 @@ def library_files(*names):
     for name in paths:
         path = LIBRARY / name
         files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
-    return [str(f.relative_to(WORKFLOW_ROOT)) if f.is_relative_to(WORKFLOW_ROOT) else str(f) for f in files]
+    return [str(f) for f in files]  # absolute: rules work from any working directory
 
 
 # ---------------------------------------------------------------- reference
