@@ -16,4 +16,5 @@ run_rule(
     seed=int(snakemake.params.seed),  # noqa: F821
     cutoffs=[float(c) for c in snakemake.params.cutoffs],  # noqa: F821
     detection_threshold=float(snakemake.params.detection_threshold),  # noqa: F821
+    calibrated=snakemake.input.get("calibrated") or None,  # noqa: F821  (absent for spliceai_raw)
 )
