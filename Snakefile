@@ -19,6 +19,7 @@ include: "rules/windows.smk"
 include: "rules/base_model.smk"
 include: "rules/targets.smk"
 include: "rules/train.smk"
+include: "rules/calibrate.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
