@@ -35,6 +35,8 @@ METRIC_COLUMNS = (
     ("PR-AUC", "pr_auc", True),
     ("Detection", "detection_rate", True),
     ("FP", "fp_rate", False),
+    ("Brier", "brier", False),
+    ("ECE", "ece", False),
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 
@@ -188,6 +190,8 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     text = _cell(r[display_col], r[f"{display_col}_ci"])
     if col == "Correlation" and note and text != "undefined":
         return f"{text} {READS_TARGET_MARK}"
+    if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
+        return "n/a (raw delta; see spliceai_calibrated)"
     if col in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen" \
             and text != "undefined":
         return f"{text} (@{r['Detection threshold']:.3f}, val-chosen)"
@@ -233,6 +237,9 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
              f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
              f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, shown in "
              "the cell as (@threshold, val-chosen).",
+             "Brier / ECE: of the calibrated P(splice-altering) (Platt scaling fitted on the validation split "
+             "only, corrected to the labelled training data's prevalence); ECE over 10 equal-width bins. Lower is "
+             "better; spliceai_raw's raw delta is not a probability: its calibrated form is spliceai_calibrated.",
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
              "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
@@ -255,9 +262,10 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
     return lines
 
 
-def format_markdown(table: pd.DataFrame, data_description: str) -> str:
+def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
     header, rows = display_rows(table)
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out = [split_description, ""] if split_description else []
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cells in rows:
         out.append("| " + " | ".join(f"**{t}**" if best else str(t) for t, best in cells) + " |")
     return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description)) + "\n"
@@ -270,6 +278,7 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 th { background: #f2f2f2; }
 td.best { font-weight: bold; background: #eef7ee; }
 p.note { color: #444; max-width: 70em; }
+p.split { font-weight: bold; max-width: 70em; }
 """
 
 
@@ -289,10 +298,11 @@ def _html_table(header, rows) -> str:
     return f"<table>\n<tr>{head}</tr>\n{body}</table>"
 
 
-def format_html(table: pd.DataFrame, data_description: str) -> str:
+def format_html(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
     header, rows = display_rows(table)
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n" for line in _footer(table, data_description))
-    return _html_page("Results summary", _html_table(header, rows) + "\n" + notes)
+    split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
+    return _html_page("Results summary", split + _html_table(header, rows) + "\n" + notes)
 
 
 # ----------------------------------------------------------------- data summary
@@ -403,8 +413,14 @@ def make_report(
     variant_summary: str, score_summary: str, target_summary: str, rejected: str,
     *, tsv: str, md: str, html_path: str, data_summary: str, roc: str, pr: str, scatter: str,
     training_curves: str, distributions: str, experiments: list[str], data_description: str = "",
+    calibrated: list[str] = (), calibrated_experiments: list[str] = (), reliability: str | None = None,
+    split_description: str = "",
 ) -> pd.DataFrame:
-    """Rule entry point: write the summary table in three formats, the data summary and five SVGs."""
+    """Rule entry point: write the summary table in three formats, the data summary and the SVGs.
+
+    ``calibrated`` (calibrated.parquet files of ``calibrated_experiments``) feed the reliability
+    diagram; ``split_description`` (``split.describe_split``) heads the table.
+    """
     experiments = list(experiments)
     lists = {"metrics": metrics, "predictions": predictions, "histories": histories, "trainings": trainings}
     for key, paths in lists.items():
@@ -422,9 +438,9 @@ def make_report(
     for path in (tsv, md, html_path, data_summary, roc, pr, scatter, training_curves, distributions):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-    markdown = format_markdown(table, data_description)
+    markdown = format_markdown(table, data_description, split_description)
     Path(md).write_text(markdown)
-    Path(html_path).write_text(format_html(table, data_description))
+    Path(html_path).write_text(format_html(table, data_description, split_description))
     Path(data_summary).write_text(data_summary_html(
         _read_json(variant_summary), _read_json(score_summary), _read_json(target_summary), _read_rejected(rejected)))
 
@@ -437,6 +453,13 @@ def make_report(
     plots.plot_scatter(preds, scatter)
     plots.plot_training_curves(hists, dict(zip(experiments, training_dicts)), training_curves)
     plots.plot_score_distributions(preds, distributions, threshold=thresholds)
+    if reliability is not None:
+        if len(calibrated) != len(calibrated_experiments):
+            raise UserError(f"make_report: {len(calibrated)} calibrated file(s) for {len(calibrated_experiments)} "
+                            "calibrated experiments; the lists must match.")
+        rank = {e: i for i, e in enumerate(experiments)}  # report order
+        pairs = sorted(zip(calibrated_experiments, calibrated), key=lambda pair: rank.get(pair[0], len(rank)))
+        plots.plot_reliability({e: pd.read_parquet(p) for e, p in pairs}, reliability)
     log.info("results summary written to %s", md)
     print("\n" + markdown, file=sys.stderr)  # stderr is the rule's log file
     return table
