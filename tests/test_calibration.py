@@ -271,8 +271,12 @@ def test_spliceai_calibrated_keeps_the_raw_ranking(tmp_path):
 def test_ensemble_averages_calibrated_probabilities(tmp_path):
     for name, seed, strength in (("a", 1, 0.3), ("b", 2, 0.5)):
         member_folder(tmp_path, name, seed, strength)
+    b_test = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
+    b_test.loc[b_test["variant_id"] == "test7", "scored"] = False  # b could not score one variant
+    b_test.to_parquet(tmp_path / "b" / "predictions.parquet")
     info, files = run_combine(tmp_path, "ab", ["a", "b"])
     pred = pd.read_parquet(files["out_predictions"]).set_index("variant_id")
+    assert not pred.loc["test7", "scored"] and pred["scored"].sum() == len(pred) - 1
     p = [pd.read_parquet(tmp_path / m / "calibrated.parquet").set_index("variant_id")["p_sa"] for m in "ab"]
     expected = (p[0] + p[1]).loc[pred.index] / 2
     np.testing.assert_allclose(pred["score"], expected)

@@ -69,10 +69,12 @@ def _aligned(tables: list[pd.DataFrame], names: list[str], what: str) -> list[pd
 
 
 def mean_probability(tables: list[pd.DataFrame], calibrators: list[Calibrator], names: list[str], what: str):
-    """(first member's table, mean calibrated probability per row)."""
+    """(first member's table, mean calibrated probability per row, scored by every member per row)."""
     tables = _aligned(tables, names, what)
     p = np.vstack([c.apply(t["score"]) for c, t in zip(calibrators, tables)])
-    return tables[0], p.mean(axis=0)
+    scored = np.logical_and.reduce([t["scored"].to_numpy(bool) if "scored" in t else np.ones(len(t), bool)
+                                    for t in tables])
+    return tables[0], p.mean(axis=0), scored
 
 
 def combine_calibrated(*, members: list[str], calibrators: list[str], val_predictions: list[str],
@@ -84,15 +86,14 @@ def combine_calibrated(*, members: list[str], calibrators: list[str], val_predic
 
     members = list(members)
     cals = [Calibrator.load(p) for p in calibrators]
-    val_table, val_p = mean_probability([read_table(p, "validation predictions") for p in val_predictions], cals,
+    val_table, val_p, _ = mean_probability([read_table(p, "validation predictions") for p in val_predictions], cals,
                                         members, "validation predictions")
-    test_table, test_p = mean_probability([read_table(p, "predictions") for p in predictions], cals, members,
+    test_table, test_p, scored = mean_probability([read_table(p, "predictions") for p in predictions], cals, members,
                                           "predictions")
     head = val_table["label"].isin((POSITIVE, NEGATIVE)).to_numpy()
     prevalence = read_prevalence(target_summary)
     threshold, selection = select_threshold(val_p[head], (val_table["label"][head] == POSITIVE).to_numpy(),
                                             prevalence, threshold_rule)
-    scored = test_table["scored"].to_numpy(bool) if "scored" in test_table else None
     for path in (out_predictions, out_val_predictions, out_calibrated, out_training, out_history):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     test_out = prediction_table(_with_targets(test_table), test_p, scored=scored)
