@@ -210,6 +210,10 @@ def test_evaluation_reports_brier_and_ece_of_the_calibrated_probability():
     assert brier["value"] == pytest.approx(expected) and brier["n"] == 595
     assert brier["n_without_probability"] == 5 and result["headline"]["ece"]["ci_low"] is not None
     assert "10 equal-width bins" in result["definitions"]["ece"]
+    assert brier["reason"] is None
+    flat = E.evaluate_predictions(df, training={"model": "m"}, experiment="m", n_bootstrap=0,
+                                  calibrated=df.assign(p_sa=0.3))
+    assert flat["headline"]["brier"]["value"] is not None and "slope is 0" in flat["headline"]["ece"]["reason"]
     raw = E.evaluate_predictions(df, training={"model": "spliceai_raw"}, experiment="spliceai_raw", n_bootstrap=0)
     assert raw["headline"]["brier"]["value"] is None and "spliceai_calibrated" in raw["headline"]["brier"]["reason"]
 

@@ -296,6 +296,9 @@ def _calibration_estimates(head: pd.DataFrame, calibrated: pd.DataFrame | None, 
     known = np.isfinite(p)
     y = (head["label"] == POSITIVE).to_numpy()
     out = calibration_metrics(y[known], p[known], n_bootstrap=n_bootstrap, seed=seed)
+    if known.sum() > 1 and np.ptp(p[known]) == 0:  # defined, but says nothing about single variants
+        for e in out.values():
+            e.reason = "P(SA) is constant: the calibrator's slope is 0 (the score does not rank the validation split)"
     if not known.all():
         for e in out.values():
             e.extra["n_without_probability"] = int((~known).sum())
