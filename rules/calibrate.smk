@@ -7,7 +7,7 @@ rule calibrate_model:
         predictions="results/models/{experiment}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         target_summary="results/targets/summary.json",
-        code=library_files("calibration.py", "metrics.py"),
+        code=library_files("calibration.py", "prevalence.py", "metrics.py"),
     output:
         calibrator="results/models/{experiment}/calibrator.json",
         calibrated="results/models/{experiment}/calibrated.parquet",
@@ -29,7 +29,7 @@ rule combine_calibrated:
         val_predictions=combined_inputs("val_predictions.parquet"),
         predictions=combined_inputs("predictions.parquet"),
         target_summary="results/targets/summary.json",
-        code=library_files("calibration.py", "ensemble.py", "predict.py", "training.py"),
+        code=library_files("calibration.py", "prevalence.py", "ensemble.py", "predict.py", "training.py"),
     output:
         predictions="results/models/{experiment}/predictions.parquet",
         val_predictions="results/models/{experiment}/val_predictions.parquet",

@@ -1,7 +1,7 @@
 # One training rule per model; each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
-TRAINING_CODE = ["training.py", "predict.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
+TRAINING_CODE = ["training.py", "predict.py", "prevalence.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
 
 # model name -> (its code, its conda env)
 TRAINED_MODELS = {

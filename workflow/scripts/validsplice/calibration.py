@@ -16,12 +16,12 @@ bounded below by 0: a score that ranks validation backwards gives a constant pro
 (recorded), never an inverted one.
 
 Prevalence: the validation split is balanced by sampling (``targets.balance_classes``), so a
-logistic fitted on it predicts for a 50 % prior. ``assumed_prevalence`` (the one place that
-defines it; the binary threshold in ``training.select_threshold`` uses it too) is the share of
-Splice-altering among the Splice-altering + Normal variants of the labelled training data
-(train + val with a target, before balancing; ``targets/summary.json``). The intercept is moved
-by logit(prevalence) - logit(validation prevalence), the exact prior-shift correction of a
-logistic model. Nothing of the test split, not even its class ratio, reaches the calibrator.
+logistic fitted on it predicts for a 50 % prior. The intercept is moved by logit(prevalence) -
+logit(validation prevalence), the exact prior-shift correction of a logistic model, with the
+prevalence of ``prevalence.assumed_prevalence`` (the one definition, shared with the binary
+threshold of ``training.select_threshold``): the share of Splice-altering among the
+Splice-altering + Normal variants of the labelled training data (train + val with a target,
+before balancing). Nothing of the test split, not even its class ratio, reaches the calibrator.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 
 from .metrics import NEGATIVE, POSITIVE
+from .prevalence import Prevalence, assumed_prevalence  # noqa: F401  (part of this module's API)
 from .rule_io import UserError
 
 log = logging.getLogger("validsplice.calibration")
@@ -46,32 +47,6 @@ TRANSFORMS = {"delta": "score", "probability": "logit(score)"}
 # logit(score) of a probability-scale score is clipped to this distance from 0 and 1
 LOGIT_EPS = 1e-6
 CALIBRATED_COLUMNS = ["variant_id", "label", "split", "score", "p_sa"]
-
-
-# ----------------------------------------------------------------- assumed prevalence
-@dataclass(frozen=True)
-class Prevalence:
-    """The share of Splice-altering the probabilities and thresholds are meant for."""
-
-    value: float | None
-    source: str
-
-
-def assumed_prevalence(target_summary: dict) -> Prevalence:
-    """Splice-altering share of the labelled training data (train + val rows with a target,
-    before class balancing), from ``results/targets/summary.json`` ``per_split_before_balancing``.
-
-    The one definition of the assumed prevalence (calibration and the binary threshold).
-    ``value`` is None when the summary lacks the counts or a class.
-    """
-    before = target_summary.get("per_split_before_balancing") or {}
-    n_pos = sum(int((before.get(s) or {}).get(POSITIVE, 0)) for s in ("train", "val"))
-    n_neg = sum(int((before.get(s) or {}).get(NEGATIVE, 0)) for s in ("train", "val"))
-    if not n_pos or not n_neg:
-        return Prevalence(None, "not available (targets summary lacks Splice-altering or Normal training counts)")
-    return Prevalence(n_pos / (n_pos + n_neg),
-                      f"labelled training data (train + val before balancing: {n_pos} Splice-altering, "
-                      f"{n_neg} Normal)")
 
 
 def read_prevalence(path) -> Prevalence:

@@ -28,10 +28,10 @@ import torch
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
 from . import __version__
-from .calibration import Prevalence, assumed_prevalence
 from .datasets import SplitData, load_windows, make_split_data
 from .models import registry
 from .predict import autocast, predict_split, write_history
+from .prevalence import Prevalence, assumed_prevalence
 from .rule_io import UserError
 from .targets import cap_rows
 
@@ -140,12 +140,12 @@ def select_threshold(val_scores: np.ndarray, val_labels: np.ndarray, prevalence:
                      rule: str) -> tuple[float, dict]:
     """The binary threshold, chosen on validation re-weighted to the assumed prevalence.
 
-    ``prevalence`` comes from ``calibration.assumed_prevalence`` (the labelled training data's
+    ``prevalence`` comes from ``prevalence.assumed_prevalence`` (the labelled training data's
     Splice-altering share, the one definition shared with calibration); nothing of the test split
     is used. Returns the threshold and the record written to training.json.
     """
     if not isinstance(prevalence, Prevalence):
-        raise TypeError("select_threshold takes calibration.assumed_prevalence(target_summary), "
+        raise TypeError("select_threshold takes prevalence.assumed_prevalence(target_summary), "
                         f"not {type(prevalence).__name__}")
     val_labels = np.asarray(val_labels).astype(int)
     val_prevalence = float(val_labels.mean()) if val_labels.size else None
