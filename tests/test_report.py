@@ -270,3 +270,19 @@ def test_brier_ece_columns_split_header_and_reliability_diagram(run_dir):
     assert html.index("Split: test chromosomes") < html.index("<table>")
     svg = open(out["reliability"]).read()
     assert "cnn_quick" in svg and "binary_cnn" in svg and "spliceai_raw" not in svg
+
+
+def test_constant_probability_is_never_best_calibrated():
+    def with_calibration(m, brier, ece, constant=False):
+        reason = "P(SA) is constant: the calibrator's slope is 0" if constant else None
+        m = json.loads(json.dumps(m))
+        m["headline"]["brier"] = {"value": brier, "ci_low": brier, "ci_high": brier, "n": 50, "reason": reason}
+        m["headline"]["ece"] = {"value": ece, "ci_low": ece, "ci_high": ece, "n": 50, "reason": reason}
+        return m
+    rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
+            "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
+    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows])
+    best = dict(zip(table["Experiment"], table["best_ECE"]))
+    assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
+    assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
+    assert table.set_index("Experiment").loc["flat", "Constant probability"]

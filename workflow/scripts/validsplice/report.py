@@ -44,7 +44,8 @@ DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 # flagging the Normal variants too is not "best", nor is a false-positive rate bought by
 # flagging nothing: Detection is compared only among models whose FP rate is at most
 # MAX_FP_FOR_BEST_DETECTION, FP only among models whose detection rate is at least
-# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target. Values are
+# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target; Brier and ECE not
+# among rows whose calibrated probability is constant (ECE rewards a constant). Values are
 # compared at the displayed precision; a tie for the best value, an undefined value, or a
 # column with fewer than two comparable (eligible) values gets no bold.
 MAX_FP_FOR_BEST_DETECTION = 0.2
@@ -120,6 +121,8 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         row["Status"] = f"{status}; {note}" if note else status
         row["Notes"] = "; ".join(reasons)
         row.update(_score_meaning(m))
+        brier = (m.get("headline") or {}).get("brier") or {}
+        row["Constant probability"] = brier.get("value") is not None and "constant" in (brier.get("reason") or "")
         rows.append(row)
     table = pd.DataFrame(rows)
     for col, flags in best_flags(table, names).items():
@@ -163,6 +166,8 @@ def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Serie
             eligible &= detection.notna() & (detection >= MIN_DETECTION_FOR_BEST_FP)
         elif col == "Correlation" and "Correlation note" in table:
             eligible &= table["Correlation note"] == ""
+        elif col in ("Brier", "ECE") and "Constant probability" in table:
+            eligible &= ~table["Constant probability"].astype(bool)  # a constant is not "best calibrated"
         flag = pd.Series(False, index=table.index)
         if eligible.sum() >= 2:
             best = values[eligible].max() if higher else values[eligible].min()
@@ -244,7 +249,7 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
              "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
-             "not among models that read the target."]
+             "not among models that read the target; Brier and ECE not among rows whose P(SA) is constant."]
     if "Correlation note" in table and (table["Correlation note"] == "reads the target as an input").any():
         lines.append(READS_TARGET_NOTE + ".")
     if "Detection threshold source" in table:
