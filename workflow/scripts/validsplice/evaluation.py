@@ -22,9 +22,9 @@ from .metrics import (
     NEGATIVE,
     OTHER_CLASSES,
     POSITIVE,
-    json_safe,
     delong_paired,
     headline_metrics,
+    json_safe,
     rate_above,
     roc_auc,
 )

@@ -19,7 +19,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .metrics import (  # noqa: E402
-    CLASSES, NEGATIVE, POSITIVE, average_precision, pearson_r, pr_curve, roc_auc, roc_curve,
+    CLASSES,
+    NEGATIVE,
+    POSITIVE,
+    average_precision,
+    pearson_r,
+    pr_curve,
+    roc_auc,
+    roc_curve,
 )
 
 plt.rcParams["svg.hashsalt"] = "validsplice"
