@@ -161,7 +161,8 @@ def _check_checkpoints():
         if local:
             try:
                 require_file(
-                    local[1], local[0],
+                    local[1],
+                    local[0],
                     "Set it to a downloaded HuggingFace checkpoint folder, or set model_id to download one "
                     "(README, 'HyenaDNA checkpoints').",
                     directory=True,
