@@ -16,11 +16,20 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 demo: $(VENV)/.installed  ## run the whole workflow on the embedded demo data
 	$(BIN)/snakemake --cores $(CORES)
 
 test: $(VENV)/.installed  ## run the test suite (includes a demo workflow run and snakemake --lint)
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev  ## snakefmt --check, ruff check and snakemake --lint (config in pyproject.toml)
+	$(BIN)/snakefmt --check workflow
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
 
 report: $(VENV)/.installed  ## build the self-contained HTML report after a run
 	$(BIN)/snakemake --report results/report.html

@@ -122,7 +122,7 @@ def test_best_marked(run_dir):
     assert f"**{auc:.3f} [" in md
     assert "Synthetic test data; not a performance claim." in md
     assert "| reference |" in md
-    lines = [l for l in md.splitlines() if l.startswith("| ")]
+    lines = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(lines) == 4 and lines[1].startswith("| spliceai_raw")
     html = open(out["html_path"]).read()
     assert html.count("<tr>") == 4 and 'class="best"' in html and "<style>" in html

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from validsplice.sequence import encode, one_hot, reverse_complement_codes
-from validsplice.spliceai.network import SPLICEAI_UNITS, SKIP_TAPS, ensemble_mean
+from validsplice.spliceai.network import SKIP_TAPS, SPLICEAI_UNITS, ensemble_mean
 from validsplice.spliceai.weights import load_ensemble
 
 DATA = Path(__file__).parent / "data" / "spliceai"

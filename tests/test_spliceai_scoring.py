@@ -8,8 +8,15 @@ import torch
 
 from validsplice.annotation import GeneAnnotation
 from validsplice.spliceai.fast import FastEngine, make_clusters
-from validsplice.spliceai.scoring import (PlainEngine, Reference, VariantRecord, finalize, info_entries,
-                                          prepare, score_records)
+from validsplice.spliceai.scoring import (
+    PlainEngine,
+    Reference,
+    VariantRecord,
+    finalize,
+    info_entries,
+    prepare,
+    score_records,
+)
 from validsplice.spliceai.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]

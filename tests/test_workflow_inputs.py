@@ -6,7 +6,6 @@ temporary folder; most are dry runs, a few run the cheap ingest rule only.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 

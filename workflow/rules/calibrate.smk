@@ -1,6 +1,7 @@
 # Calibration (validation split only) and the rows built from calibrated probabilities:
 # spliceai_calibrated (raw SpliceAI through its calibrator) and config "ensembles".
 
+
 rule calibrate_model:
     input:
         val_predictions="results/models/{experiment}/val_predictions.parquet",

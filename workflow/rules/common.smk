@@ -5,9 +5,11 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 WORKFLOW_ROOT = Path(workflow.basedir)  # the workflow/ folder (where the Snakefile is)
+CHECKOUT = WORKFLOW_ROOT.parent
 SCRIPTS = WORKFLOW_ROOT / "scripts"
 LIBRARY = SCRIPTS / "validsplice"
 sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
@@ -21,6 +23,7 @@ from validsplice.workflow_config import (  # noqa: E402
     check_input_files,
     file_digest,
     require_file,
+    resolve_from_checkout,
 )
 from validsplice.ensemble import CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
 from validsplice.split import describe_split  # noqa: E402
@@ -38,10 +41,13 @@ SCHEMA = WORKFLOW_ROOT / "schemas" / "config.schema.yaml"
 # ---------------------------------------------------------------- config checks (parse time)
 # 1. unknown keys, with the closest valid one (before the schema, whose message is terser);
 # 2. the schema: types and ranges, fills in defaults;
-# 3. every input file the config names exists, and the variant file is the kind configured.
+# 3. relative input paths: the working directory's, else the checkout's (the demo's files);
+# 4. every input file the config names exists, and the variant file is the kind configured.
 try:
     check_config_keys(config, yaml.safe_load(SCHEMA.read_text()))
     validate(config, schema=str(SCHEMA))
+    for note in resolve_from_checkout(config, CHECKOUT):
+        logger.info(note)
     check_input_files(config)
     check_source(config["variants"]["path"], config["variants"]["source"])
 except UserError as error:
@@ -195,7 +201,8 @@ def _check_checkpoints():
         if local:
             try:
                 require_file(
-                    local[1], local[0],
+                    local[1],
+                    local[0],
                     "Set it to a downloaded HuggingFace checkpoint folder, or set model_id to download one "
                     "(README, 'HyenaDNA checkpoints').",
                     directory=True,

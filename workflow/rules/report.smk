@@ -28,8 +28,12 @@ rule make_report:
             category="3. Data preparation",
             labels={"table": "data summary"},
         ),
-        roc=report("results/report/roc.svg", caption="../report/roc.rst", category="2. Plots", labels={"plot": "ROC curves"}),
-        pr=report("results/report/pr.svg", caption="../report/pr.rst", category="2. Plots", labels={"plot": "PR curves"}),
+        roc=report(
+            "results/report/roc.svg", caption="../report/roc.rst", category="2. Plots", labels={"plot": "ROC curves"}
+        ),
+        pr=report(
+            "results/report/pr.svg", caption="../report/pr.rst", category="2. Plots", labels={"plot": "PR curves"}
+        ),
         scatter=report(
             "results/report/scatter.svg",
             caption="../report/scatter.rst",

@@ -1,15 +1,29 @@
 # One training rule per model; each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
-TRAINING_CODE = ["training.py", "predict.py", "prevalence.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
+TRAINING_CODE = [
+    "training.py",
+    "predict.py",
+    "prevalence.py",
+    "datasets.py",
+    "models/__init__.py",
+    "models/registry.py",
+    "models/layers.py",
+]
 
 # model name -> (its code, its conda env)
 TRAINED_MODELS = {
     "gated_cnn": (["models/gated_cnn.py"], "../envs/train.yaml"),
     "gated_cnn_paired": (["models/gated_cnn.py"], "../envs/train.yaml"),
     "binary_cnn": (["models/binary_cnn.py"], "../envs/train.yaml"),
-    "hyenadna_frozen": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
-    "hyenadna_finetune": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
+    "hyenadna_frozen": (
+        ["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"],
+        "../envs/hyenadna.yaml",
+    ),
+    "hyenadna_finetune": (
+        ["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"],
+        "../envs/hyenadna.yaml",
+    ),
 }
 
 for model_name, (model_code, model_env) in TRAINED_MODELS.items():

@@ -20,7 +20,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .metrics import (  # noqa: E402
-    CLASSES, ECE_BINS, NEGATIVE, POSITIVE, average_precision, calibration_bins, pearson_r, pr_curve, roc_auc,
+    CLASSES,
+    ECE_BINS,
+    NEGATIVE,
+    POSITIVE,
+    average_precision,
+    calibration_bins,
+    pearson_r,
+    pr_curve,
+    roc_auc,
     roc_curve,
 )
 

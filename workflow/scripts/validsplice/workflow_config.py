@@ -7,6 +7,8 @@
   An unknown key is a ``UserError`` naming the key, where it is and the closest valid key.
 - ``check_input_files``: every input file the config names exists (a stale result must never
   stand in for a missing input).
+- ``resolve_from_checkout``: relative input paths missing from the working directory but
+  present in the checkout (the demo's files) are taken from the checkout.
 - ``file_digest``: the content checksum the ingest rule carries as a param, so a changed
   input reruns everything downstream even when its path and timestamp look old.
 """
@@ -180,3 +182,34 @@ def file_digest(path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ where relative paths resolve
+def _configured_inputs(config: dict):
+    """(section, key, dotted name) of each input path the (validated) config uses."""
+    yield config["variants"], "path", "variants.path"
+    if not str(config["reference"].get("url") or "").strip():  # with a url the FASTA is a download target
+        yield config["reference"], "fasta", "reference.fasta"
+    if str(config.get("annotation") or "").lower() not in BUILTIN_ANNOTATIONS:
+        yield config, "annotation", "annotation"
+    base = config.get("base_model") or {}
+    if base.get("name") == "openspliceai":
+        yield base, "openspliceai_dir", "base_model.openspliceai_dir"
+
+
+def resolve_from_checkout(config: dict, checkout: Path, workdir: Path | None = None) -> list[str]:
+    """Relative input paths are relative to the working directory (``--directory``). One that is
+    missing there but present in the checkout (the demo's ``resources/demo`` files) is taken from
+    the checkout, so the demo config runs from any directory. Rewrites ``config`` in place and
+    returns one line per path it rewrote, for the log."""
+    workdir = Path.cwd() if workdir is None else Path(workdir)
+    notes = []
+    for section, key, name in _configured_inputs(config):
+        text = str(section.get(key) or "").strip()
+        if not text or Path(text).is_absolute() or (workdir / text).exists():
+            continue
+        in_checkout = Path(checkout).resolve() / text
+        if in_checkout.exists():
+            section[key] = str(in_checkout)
+            notes.append(f"config {name}: {text!r} is not in {workdir}; using the checkout's {in_checkout}")
+    return notes

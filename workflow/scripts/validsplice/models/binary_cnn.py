@@ -14,8 +14,8 @@ rewarded for calling a Splice-altering variant that SpliceAI misses.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .layers import encoder_from_params, hyper, one_hot_codes
 

@@ -14,8 +14,8 @@ ever rewarded for calling it.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from ..rule_io import UserError
 from .layers import centre_base_one_hot, encoder_from_params, hyper, one_hot_codes, seed_from_profile

@@ -8,8 +8,8 @@ receptive field to a few hundred bases (dilations cycle 1, 2, 4, 8).
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 N_CODE = 4
 

@@ -387,7 +387,7 @@ class FastEngine:
                 else:
                     full.append(ti)
                 res[ti] = [cache.probs[0][centre - hc - D:centre - hc + D + 1], None]
-            for (v, r, a, D), members in groups.items():
+            for (v, r, _alt_len, D), members in groups.items():
                 for b in range(0, len(members), self.batch_size):
                     chunk = members[b:b + self.batch_size]
                     try:
