@@ -99,15 +99,15 @@ def test_cli_awkward_input(tmp_path):
 
 def _fail_on_snvs(monkeypatch):
     """Make the fast engine raise on every batch of SNV alternates (an injected bug)."""
-    import validsplice.spliceai.fast as fast
-    real = fast.incremental_alt
+    import validsplice.spliceai.incremental as incremental
+    real = incremental.incremental_alt
 
     def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):
         if ref_len == 1 and alt_codes.shape[1] == 1:
             raise RuntimeError("injected")
         return real(net, cache, base, alt_codes, v, ref_len, distance, cluster)
 
-    monkeypatch.setattr(fast, "incremental_alt", failing)
+    monkeypatch.setattr(incremental, "incremental_alt", failing)
 
 
 def test_fast_engine_error_does_not_stop_shard_or_cli(tmp_path, monkeypatch, caplog):

@@ -210,7 +210,7 @@ def read_chunk(vcf_iter, size: int, counts: Counts, contigs: set[str], has_end: 
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from .fast import FastEngine
+    from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
     with htslib_quiet(1):  # errors only; the problems htslib would warn about are checked here
@@ -240,7 +240,7 @@ def run_score(args: argparse.Namespace) -> int:
             failed = True
             try:
                 nets = load_ensemble(model, args.model_dir, device)
-                engine = FastEngine(nets, reference, device=device, batch_size=args.batch_size)
+                engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
                 if engine.fallbacks or engine.errors:
                     log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "

@@ -16,7 +16,7 @@ Two ways to run the same weights:
   this is the plain reference path.
 - ``forward_valid``: unpadded ("valid") convolutions. The receptive field radius is exactly
   5,000, so the outputs of a 10,000+k window are identical to ``forward_same``'s, and only the cone
-  of positions that feeds them is ever computed. ``validsplice.spliceai.fast`` builds on this.
+  of positions that feeds them is ever computed. ``validsplice.spliceai.incremental`` builds on this.
 """
 from __future__ import annotations
 

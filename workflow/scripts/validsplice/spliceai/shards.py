@@ -70,7 +70,7 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
                 device: str = "auto", threads: int = 1) -> pd.DataFrame:
     """Score shard ``shard`` of ``n_shards`` of the variant table; write scores parquet and profiles."""
     from .cli import resolve_device
-    from .fast import FastEngine
+    from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
     if not 0 <= int(shard) < int(n_shards):
@@ -92,7 +92,7 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
     records = [VariantRecord(str(c), int(p), str(r), (str(a),), label=f"{vid} {c}:{p} {r}>{a}")
                for vid, c, p, r, a in part[REQUIRED].itertuples(index=False)]
     nets = load_ensemble(base_model, openspliceai_dir, device)
-    engine = FastEngine(nets, reference, device=device, batch_size=batch_size)
+    engine = IncrementalEngine(nets, reference, device=device, batch_size=batch_size)
     start = time.time()
     slots = score_records(records, reference, GeneAnnotation.load(annotation), engine, int(distance),
                           bool(mask), bool(extended))
