@@ -8,8 +8,9 @@ import pysam
 import pytest
 
 from validsplice.__main__ import main
+from validsplice.device import resolve_device
 from validsplice.rule_io import UserError
-from validsplice.spliceai.cli import HEADER_LINE, resolve_device
+from validsplice.spliceai.cli import HEADER_LINE
 from validsplice.spliceai.shards import SCORE_COLUMNS, gather_scores, score_shard
 
 ROOT = Path(__file__).resolve().parents[1]

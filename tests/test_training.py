@@ -293,8 +293,8 @@ def test_delta_models_record_their_score_scale(tmp_path):
     assert saved["score_scale"] == "delta" and saved["threshold"] is None and saved["threshold_selection"] is None
     assert saved["target_is_own_output"] is False and saved["reads_base_model_delta"] is False
     from validsplice.models.gated_cnn import PairedDeltaProfilePredictor
-    assert registry.reads_base_model_delta(PairedDeltaProfilePredictor({"use_base_model": True, "hidden_dim": 8,
-                                                                        "n_layers": 1}, 41, 11))
+    settings = registry.model_settings("gated_cnn_paired", {"use_base_model": True, "hidden_dim": 8, "n_layers": 1})
+    assert registry.reads_base_model_delta(PairedDeltaProfilePredictor(settings, 41, 11))
     assert registry.score_scale(registry.build_model("binary_cnn", {"hidden_dim": 8, "n_layers": 1},
                                                      window_length=41, profile_length=11)) == "probability"
 
@@ -329,7 +329,7 @@ def test_spliceai_raw_predictions(tmp_path):
     test.to_parquet(paths["test"])
     out = {k: tmp_path / "raw" / f for k, f in (("predictions_path", "predictions.parquet"),
                                                ("history_path", "history.tsv"), ("training_path", "training.json"))}
-    predict_spliceai_raw(test_path=paths["test"], **out)
+    predict_spliceai_raw(test_path=paths["test"], experiment="spliceai_raw", **out)
     pred = pd.read_parquet(out["predictions_path"])
     assert list(pred.columns) == PREDICTION_COLUMNS and len(pred) == len(test)
     assert pred.loc[0, "score"] == 0.0 and not pred.loc[0, "scored"]

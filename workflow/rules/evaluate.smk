@@ -7,7 +7,6 @@ rule evaluate_model:
         baseline=f"results/models/{BASELINE}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         test_targets="results/targets/test.parquet",
-        code=library_files("metrics.py", "evaluation.py"),
     output:
         metrics="results/eval/{experiment}/metrics.json",
         breakdown="results/eval/{experiment}/breakdown.tsv",
@@ -17,6 +16,7 @@ rule evaluate_model:
         seed=config["evaluation"]["seed"],
         cutoffs=config["evaluation"]["cutoffs"],
         detection_threshold=config["evaluation"]["detection_threshold"],
+        code=script_code("evaluate_model.py"),
     log:
         "logs/eval/{experiment}.log",
     benchmark:

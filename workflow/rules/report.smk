@@ -11,7 +11,6 @@ rule make_report:
         score_summary="results/scores/summary.json",
         target_summary="results/targets/summary.json",
         rejected="results/variants/rejected.tsv",
-        code=library_files("metrics.py", "evaluation.py", "plots.py", "report.py"),
     output:
         tsv="results/report/summary.tsv",
         md="results/report/summary.md",
@@ -50,6 +49,7 @@ rule make_report:
     params:
         experiments=experiment_names(),
         data_description=config["report"]["data_description"],
+        code=script_code("make_report.py"),
     log:
         "logs/report/make_report.log",
     conda:

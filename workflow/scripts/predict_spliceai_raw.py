@@ -12,5 +12,5 @@ run_rule(
     predictions_path=snakemake.output.predictions,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     training_path=snakemake.output.training,  # noqa: F821
-    experiment=getattr(snakemake.params, "experiment", "spliceai_raw"),  # noqa: F821
+    experiment=snakemake.params.experiment,  # noqa: F821
 )

@@ -28,7 +28,7 @@ from .metrics import (
     rate_above,
     roc_auc,
 )
-from .rule_io import UserError
+from .errors import UserError
 
 log = logging.getLogger("validsplice.evaluation")
 

@@ -42,8 +42,8 @@ from .io.labelled_vcf import (
     write_labelled_vcf,
     write_rejects,
 )
+from .errors import UserError
 from .io.splicevardb import CLASSES, REJECT_COLUMNS
-from .rule_io import UserError
 from .split import SPLITS, assign_splits
 
 log = logging.getLogger(__name__)

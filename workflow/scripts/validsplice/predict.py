@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from .datasets import SplitData
+from .provenance import code_version
 
 log = logging.getLogger("validsplice.predict")
 
@@ -81,7 +82,7 @@ def write_history(history: list[dict], path) -> None:
 
 
 def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_path,
-                         experiment: str = "spliceai_raw") -> pd.DataFrame:
+                         experiment: str) -> pd.DataFrame:
     """Baseline: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) of the chosen gene row.
 
     Variants the base model skipped get score 0.0 (the original tool reports nothing for
@@ -96,8 +97,6 @@ def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(predictions_path, index=False)
     write_history([], history_path)
-    from .training import code_version
-
     info = {"experiment": experiment, "model": "spliceai_raw", "status": "no training",
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,
             "device": None, "n_parameters": 0, "threshold": None, "threshold_selection": None,

@@ -12,36 +12,19 @@
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 
 import jsonschema
 
+from .errors import UserError, closest, unknown_key_error
 from .models.registry import KNOWN_MODELS, MODEL_SETTINGS, UNTRAINED_MODELS
-from .rule_io import UserError
+from .settings import general_settings
 
 BUILTIN_ANNOTATIONS = ("grch37", "grch38")
 
 
 # ------------------------------------------------------------------ unknown keys
-def closest(key: str, valid) -> str | None:
-    """The valid key most like ``key`` (difflib), or None when nothing is close."""
-    valid = sorted(map(str, valid))
-    lowered = {v.lower(): v for v in valid}
-    if str(key).lower() in lowered:
-        return lowered[str(key).lower()]
-    match = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def unknown_key_error(key: str, where: str, valid, also: str = "") -> UserError:
-    best = closest(key, valid)
-    hint = f"; did you mean {best!r}?" if best else "."
-    return UserError(
-        f"config {where}: unknown key {key!r}{hint}{also} Valid keys there: {', '.join(sorted(valid))}. "
-        "Fix the spelling or remove the key."
-    )
 
 
 def _check_closed(config, schema: dict, where: str) -> None:
@@ -52,15 +35,10 @@ def _check_closed(config, schema: dict, where: str) -> None:
     if schema.get("additionalProperties") is False:
         for key in config:
             if key not in properties:
-                raise unknown_key_error(key, where or "(top level)", properties)
+                raise unknown_key_error(key, f"config {where or '(top level)'}", properties)
     for key, sub in properties.items():
         if key in config:
             _check_closed(config[key], sub, f"{where}.{key}" if where else key)
-
-
-def general_settings(schema: dict) -> dict:
-    """The keys of training.defaults, with their JSON schemas (the one list of general keys)."""
-    return schema["properties"]["training"]["properties"]["defaults"]["properties"]
 
 
 def _model_error(model, where: str) -> UserError:
@@ -90,7 +68,7 @@ def _check_settings(settings, model: str, where: str, general: dict, allow_model
         if key not in valid:
             owners = [m for m, keys in MODEL_SETTINGS.items() if key in keys]
             also = f" ({key!r} is a setting of {', '.join(owners)} only.)" if owners else ""
-            raise unknown_key_error(key, where + label, [*valid, *(["model"] if allow_model_key else [])], also)
+            raise unknown_key_error(key, f"config {where}{label}", [*valid, *(["model"] if allow_model_key else [])], also)
     values = {k: v for k, v in settings.items() if k != "model"}
     validator = jsonschema.Draft202012Validator({"type": "object", "properties": valid})
     for error in validator.iter_errors(values):

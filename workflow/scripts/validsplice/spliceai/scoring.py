@@ -27,7 +27,7 @@ import pysam
 import torch
 
 from ..annotation import GeneAnnotation
-from ..rule_io import UserError
+from ..errors import UserError
 from ..sequence import N_CODE, encode, one_hot, reverse_complement_codes
 from .network import CONTEXT, ensemble_mean
 
