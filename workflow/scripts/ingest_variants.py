@@ -14,5 +14,5 @@ run_rule(
     rejected_path=snakemake.output.rejected,  # noqa: F821
     source=snakemake.params.source,  # noqa: F821
     label_field=snakemake.params.label_field,  # noqa: F821
-    coordinate_column=snakemake.params.get("coordinate_column", "hg38"),  # noqa: F821
+    coordinate_column=snakemake.params.coordinate_column,  # noqa: F821
 )

@@ -17,5 +17,5 @@ run_rule(
     summary_path=snakemake.output.summary,  # noqa: F821
     annotation=snakemake.params.annotation,  # noqa: F821
     split=dict(snakemake.params.split),  # noqa: F821
-    max_ref_mismatch_fraction=snakemake.params.get("max_ref_mismatch_fraction", 0.5),  # noqa: F821
+    max_ref_mismatch_fraction=snakemake.params.max_ref_mismatch_fraction,  # noqa: F821
 )

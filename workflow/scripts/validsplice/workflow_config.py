@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 
 from .errors import UserError, closest, unknown_key_error
-from .models.registry import KNOWN_MODELS, MODEL_SETTINGS, UNTRAINED_MODELS
+from .models import registry
 from .settings import general_settings
 
 BUILTIN_ANNOTATIONS = ("grch37", "grch38")
@@ -42,18 +42,18 @@ def _check_closed(config, schema: dict, where: str) -> None:
 
 
 def _model_error(model, where: str) -> UserError:
-    best = closest(model, KNOWN_MODELS)
+    best = closest(model, registry.KNOWN_MODELS)
     hint = f" Did you mean {best!r}?" if best else ""
     return UserError(
-        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(KNOWN_MODELS)}."
+        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(registry.KNOWN_MODELS)}."
     )
 
 
 def _check_settings(settings, model: str, where: str, general: dict, allow_model_key: bool, label: str = "") -> None:
     if not isinstance(settings, dict):
         raise UserError(f"config {where}: expected a mapping of settings, got {settings!r}.")
-    own = MODEL_SETTINGS[model]
-    if model in UNTRAINED_MODELS:
+    own = registry.MODEL_SETTINGS[model]
+    if model in registry.UNTRAINED_MODELS:
         valid = {"model"} if allow_model_key else set()
         for key in settings:
             if key not in valid:
@@ -66,7 +66,7 @@ def _check_settings(settings, model: str, where: str, general: dict, allow_model
         if key == "model" and allow_model_key:
             continue
         if key not in valid:
-            owners = [m for m, keys in MODEL_SETTINGS.items() if key in keys]
+            owners = [m for m, keys in registry.MODEL_SETTINGS.items() if key in keys]
             also = f" ({key!r} is a setting of {', '.join(owners)} only.)" if owners else ""
             raise unknown_key_error(key, f"config {where}{label}", [*valid, *(["model"] if allow_model_key else [])], also)
     values = {k: v for k, v in settings.items() if k != "model"}
@@ -83,17 +83,17 @@ def check_config_keys(config: dict, schema: dict) -> None:
     training = config.get("training") or {}
     for model, settings in (training.get("model_defaults") or {}).items():
         where = f"training.model_defaults.{model}"
-        if model not in KNOWN_MODELS:
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, "training.model_defaults")
         _check_settings(settings or {}, model, where, general, allow_model_key=False)
     for name, spec in (config.get("experiments") or {}).items():
         where = f"experiments.{name}"
         model = (spec or {}).get("model") if isinstance(spec, dict) else None
         if model is None:
-            raise UserError(f"config {where}: no `model:`; name one of {', '.join(KNOWN_MODELS)}.")
-        if model not in KNOWN_MODELS:
+            raise UserError(f"config {where}: no `model:`; name one of {', '.join(registry.KNOWN_MODELS)}.")
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, where)
-        if model in UNTRAINED_MODELS and name != model:
+        if model in registry.UNTRAINED_MODELS and name != model:
             raise UserError(
                 f"config {where}: uses the untrained model {model!r}; it must be named {model!r} "
                 "(it is the baseline, added automatically)."

@@ -30,7 +30,6 @@ from ..annotation import GeneAnnotation, strip_chr
 from .incremental import IncrementalEngine
 from .scoring import PlainEngine, Reference, VariantRecord, finalize, prepare
 
-SHAPES = ("snv", "mnv", "del", "ins")
 PLACES = ("gene", "tx_start", "tx_end", "contig_end")
 BASES = "ACGT"
 REACH = 5_000  # half the network's context: how far N padding reaches into a window

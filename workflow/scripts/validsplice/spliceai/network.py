@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 CONTEXT = 10_000  # total flank (5,000 each side) consumed by the network
-HALF_CONTEXT = CONTEXT // 2
 SPLICEAI_UNITS = [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4
 SKIP_TAPS = (0, 4, 8, 12, 16)  # trunk tensors t_k feeding a skip conv
 
