@@ -220,7 +220,7 @@ def test_binary_threshold_chosen_on_validation_not_test(tmp_path, monkeypatch):
         t = tables[name][tables[name]["label"].isin(["Splice-altering", "Normal"])]
         data = make_split_data(t, w, profiles)
         thresholds[name] = training.choose_threshold(run_model(model, data, 64, torch.device("cpu"))["score"],
-                                                     data.label)
+                                                     data.label, "f1")
     assert info["threshold"] == pytest.approx(thresholds["val"])
     assert abs(thresholds["val"] - thresholds["test"]) > 0.1
     assert json.loads(files["training_path"].read_text())["threshold"] == pytest.approx(thresholds["val"])

@@ -20,6 +20,6 @@ run_rule(
     training_path=snakemake.output.training,  # noqa: F821
     experiment=snakemake.params.experiment,  # noqa: F821
     model_name=snakemake.params.model,  # noqa: F821
-    settings=dict(snakemake.params.settings or {}),  # noqa: F821
+    settings=dict(snakemake.params.settings),  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
 )

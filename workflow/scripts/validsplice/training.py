@@ -72,7 +72,7 @@ def prevalence_weights(labels: np.ndarray, prevalence: float | None) -> np.ndarr
     return np.where(labels == 1, prevalence / p_val, (1.0 - prevalence) / (1.0 - p_val))
 
 
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1",
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str,
                      prevalence: float | None = None) -> float:
     """Decision threshold (predict positive when score >= threshold) maximising F1 or Youden's J.
 
