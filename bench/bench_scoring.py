@@ -1,7 +1,7 @@
 """Benchmark: variants/s of the optimized base-model path vs the plain path on the same VCF.
 
 Plain path = the verbatim computation (one variant at a time, full 'same'-padded passes over the
-10,000+2D+1 window, no sharing). Optimized = ``FastEngine`` (cone cropping, shared references,
+10,000+2D+1 window, no sharing). Optimized = ``IncrementalEngine`` (cone cropping, shared references,
 incremental SNV alternates, batching). Prints both rates, their ratio, and whether the
 ``SpliceAI=`` strings are identical. ``--original-venv`` also times the original ``spliceai``
 command from a separate virtual environment (see bench/README.md for how to make one).
@@ -25,7 +25,7 @@ import pysam  # noqa: E402
 import torch  # noqa: E402
 
 from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.spliceai.fast import FastEngine  # noqa: E402
+from validsplice.spliceai.incremental import IncrementalEngine  # noqa: E402
 from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, info_entries, score_records  # noqa: E402
 from validsplice.spliceai.weights import load_ensemble  # noqa: E402
 
@@ -60,7 +60,7 @@ def main() -> None:
         return [info_entries(rec) for rec in slots], seconds, n
 
     # order: optimized, original (adjacent, so they see similar load), then the slow plain path
-    fast_txt, fast_s, n = run(FastEngine(nets, ref, batch_size=args.batch_size))
+    fast_txt, fast_s, n = run(IncrementalEngine(nets, ref, batch_size=args.batch_size))
     print(f"optimized: {n} scored in {fast_s:.1f} s = {n / fast_s:.3f} variants/s")
     if args.original_venv:
         orig_txt, orig_s, startup_s = run_original(args, raw)

@@ -15,7 +15,9 @@ LIBRARY = SCRIPTS / "validsplice"
 sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
 import validsplice  # noqa: E402
+from validsplice.code_deps import code_digest  # noqa: E402
 from validsplice.io.sniff import check_source  # noqa: E402
+from validsplice.models import registry  # noqa: E402
 from validsplice.rule_io import UserError  # noqa: E402
 from validsplice.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
@@ -59,18 +61,16 @@ wildcard_constraints:
 
 
 # ---------------------------------------------------------------- code dependencies
-def library_files(*names):
-    """Package files a rule depends on (so editing the code reruns the rule).
+def script_code(script, *extra_modules):
+    """A rule's `code` param: digest of its script and of every library file the script imports,
+    found by reading the imports (validsplice.code_deps), so editing any of them reruns the rule
+    and everything downstream. ``extra_modules``: modules loaded by name (a model's module)."""
+    return code_digest(SCRIPTS / script, SCRIPTS, tuple(extra_modules))
 
-    Names are paths relative to the package; a folder name stands for its *.py files.
-    The shared helpers every script imports are always included.
-    """
-    paths = ["__init__.py", "rule_io.py", "sequence.py", *names]
-    files = []
-    for name in paths:
-        path = LIBRARY / name
-        files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
-    return [str(f) for f in files]  # absolute: rules work from any working directory
+
+def model_module(model):
+    """The module defining a registered model (validsplice.models.registry)."""
+    return registry.MODELS[model].module
 
 
 # ---------------------------------------------------------------- reference
@@ -137,7 +137,7 @@ def experiment_settings(name):
     """Training defaults, then per-model defaults, then the experiment's own overrides."""
     model = experiment_model(name)
     settings = dict(config["training"]["defaults"])
-    settings.update(config["training"].get("model_defaults", {}).get(model, {}))
+    settings.update(config["training"]["model_defaults"].get(model, {}))
     settings.update({k: v for k, v in config["experiments"].get(name, {}).items() if k != "model"})
     settings.setdefault("device", config["training"]["device"])
     if settings.get("model_id") and not settings.get("checkpoint"):

@@ -12,7 +12,6 @@ rule make_report:
         score_summary="results/scores/summary.json",
         target_summary="results/targets/summary.json",
         rejected="results/variants/rejected.tsv",
-        code=library_files("metrics.py", "evaluation.py", "plots.py", "report.py"),
     output:
         tsv="results/report/summary.tsv",
         md="results/report/summary.md",
@@ -63,6 +62,7 @@ rule make_report:
         calibrated_experiments=calibrated_rows(),
         data_description=config["report"]["data_description"],
         split_description=describe_split(config["split"]),
+        code=script_code("make_report.py"),
     log:
         "logs/report/make_report.log",
     conda:

@@ -14,5 +14,5 @@ run_rule(
     rejected_path=snakemake.output.rejected,
     source=snakemake.params.source,
     label_field=snakemake.params.label_field,
-    coordinate_column=snakemake.params.get("coordinate_column", "hg38"),
+    coordinate_column=snakemake.params.coordinate_column,
 )

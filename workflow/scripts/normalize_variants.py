@@ -17,5 +17,5 @@ run_rule(
     summary_path=snakemake.output.summary,
     annotation=snakemake.params.annotation,
     split=dict(snakemake.params.split),
-    max_ref_mismatch_fraction=snakemake.params.get("max_ref_mismatch_fraction", 0.5),
+    max_ref_mismatch_fraction=snakemake.params.max_ref_mismatch_fraction,
 )

@@ -14,5 +14,5 @@ run_rule(
     predictions_path=snakemake.output.predictions,
     history_path=snakemake.output.history,
     training_path=snakemake.output.training,
-    experiment=getattr(snakemake.params, "experiment", "spliceai_raw"),
+    experiment=snakemake.params.experiment,
 )

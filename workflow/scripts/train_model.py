@@ -22,6 +22,6 @@ run_rule(
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
     model_name=snakemake.params.model,
-    settings=dict(snakemake.params.settings or {}),
+    settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )

@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from .rule_io import UserError
+from .errors import UserError
 
 
 def main(argv=None) -> int:

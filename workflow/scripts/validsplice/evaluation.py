@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
 from .metrics import (
     BASELINE,
     CLASSES,
@@ -31,7 +32,6 @@ from .metrics import (
     rate_above,
     roc_auc,
 )
-from .rule_io import UserError
 
 log = logging.getLogger("validsplice.evaluation")
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots
+from .errors import UserError
 from .evaluation import load_predictions
 from .metrics import BASELINE
-from .rule_io import UserError
 
 log = logging.getLogger("validsplice.report")
 

@@ -14,36 +14,19 @@
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 
 import jsonschema
 
-from .models.registry import KNOWN_MODELS, MODEL_SETTINGS, UNTRAINED_MODELS
-from .rule_io import UserError
+from .errors import UserError, closest, unknown_key_error
+from .models import registry
+from .settings import general_settings
 
 BUILTIN_ANNOTATIONS = ("grch37", "grch38")
 
 
 # ------------------------------------------------------------------ unknown keys
-def closest(key: str, valid) -> str | None:
-    """The valid key most like ``key`` (difflib), or None when nothing is close."""
-    valid = sorted(map(str, valid))
-    lowered = {v.lower(): v for v in valid}
-    if str(key).lower() in lowered:
-        return lowered[str(key).lower()]
-    match = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def unknown_key_error(key: str, where: str, valid, also: str = "") -> UserError:
-    best = closest(key, valid)
-    hint = f"; did you mean {best!r}?" if best else "."
-    return UserError(
-        f"config {where}: unknown key {key!r}{hint}{also} Valid keys there: {', '.join(sorted(valid))}. "
-        "Fix the spelling or remove the key."
-    )
 
 
 def _check_closed(config, schema: dict, where: str) -> None:
@@ -54,30 +37,25 @@ def _check_closed(config, schema: dict, where: str) -> None:
     if schema.get("additionalProperties") is False:
         for key in config:
             if key not in properties:
-                raise unknown_key_error(key, where or "(top level)", properties)
+                raise unknown_key_error(key, f"config {where or '(top level)'}", properties)
     for key, sub in properties.items():
         if key in config:
             _check_closed(config[key], sub, f"{where}.{key}" if where else key)
 
 
-def general_settings(schema: dict) -> dict:
-    """The keys of training.defaults, with their JSON schemas (the one list of general keys)."""
-    return schema["properties"]["training"]["properties"]["defaults"]["properties"]
-
-
 def _model_error(model, where: str) -> UserError:
-    best = closest(model, KNOWN_MODELS)
+    best = closest(model, registry.KNOWN_MODELS)
     hint = f" Did you mean {best!r}?" if best else ""
     return UserError(
-        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(KNOWN_MODELS)}."
+        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(registry.KNOWN_MODELS)}."
     )
 
 
 def _check_settings(settings, model: str, where: str, general: dict, allow_model_key: bool, label: str = "") -> None:
     if not isinstance(settings, dict):
         raise UserError(f"config {where}: expected a mapping of settings, got {settings!r}.")
-    own = MODEL_SETTINGS[model]
-    if model in UNTRAINED_MODELS:
+    own = registry.MODEL_SETTINGS[model]
+    if model in registry.UNTRAINED_MODELS:
         valid = {"model"} if allow_model_key else set()
         for key in settings:
             if key not in valid:
@@ -90,9 +68,9 @@ def _check_settings(settings, model: str, where: str, general: dict, allow_model
         if key == "model" and allow_model_key:
             continue
         if key not in valid:
-            owners = [m for m, keys in MODEL_SETTINGS.items() if key in keys]
+            owners = [m for m, keys in registry.MODEL_SETTINGS.items() if key in keys]
             also = f" ({key!r} is a setting of {', '.join(owners)} only.)" if owners else ""
-            raise unknown_key_error(key, where + label, [*valid, *(["model"] if allow_model_key else [])], also)
+            raise unknown_key_error(key, f"config {where}{label}", [*valid, *(["model"] if allow_model_key else [])], also)
     values = {k: v for k, v in settings.items() if k != "model"}
     validator = jsonschema.Draft202012Validator({"type": "object", "properties": valid})
     for error in validator.iter_errors(values):
@@ -107,17 +85,17 @@ def check_config_keys(config: dict, schema: dict) -> None:
     training = config.get("training") or {}
     for model, settings in (training.get("model_defaults") or {}).items():
         where = f"training.model_defaults.{model}"
-        if model not in KNOWN_MODELS:
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, "training.model_defaults")
         _check_settings(settings or {}, model, where, general, allow_model_key=False)
     for name, spec in (config.get("experiments") or {}).items():
         where = f"experiments.{name}"
         model = (spec or {}).get("model") if isinstance(spec, dict) else None
         if model is None:
-            raise UserError(f"config {where}: no `model:`; name one of {', '.join(KNOWN_MODELS)}.")
-        if model not in KNOWN_MODELS:
+            raise UserError(f"config {where}: no `model:`; name one of {', '.join(registry.KNOWN_MODELS)}.")
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, where)
-        if model in UNTRAINED_MODELS and name != model:
+        if model in registry.UNTRAINED_MODELS and name != model:
             raise UserError(
                 f"config {where}: uses the untrained model {model!r}; it must be named {model!r} "
                 "(it is the baseline, added automatically)."

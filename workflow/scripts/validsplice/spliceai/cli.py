@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 import time
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +25,8 @@ import torch
 
 from .. import __version__
 from ..annotation import GeneAnnotation
-from ..rule_io import UserError
+from ..device import resolve_device
+from ..errors import UserError
 from .scoring import Reference, VariantRecord, info_entries, score_records
 from .vcf_stream import VcfInput, htslib_quiet
 
@@ -40,23 +40,6 @@ MAX_DISTANCE = 4999  # the original's choices=range(0, 5000)
 # skip reasons that apply to the whole record (the others apply to one ALT allele)
 RECORD_SKIPS = ("no gene", "fasta issue", "ref mismatch", "near contig end", "ref too long")
 
-
-def resolve_device(device: str) -> str:
-    """'auto' -> cuda when available else cpu (quietly); 'cuda' without a GPU is an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's "CUDA initialization: no driver" on CPU-only hosts
-        cuda = torch.cuda.is_available()
-    if device == "auto":
-        if cuda:
-            return "cuda"
-        log.debug("no CUDA device available; running on CPU")
-        return "cpu"
-    if device.startswith("cuda") and not cuda:
-        raise UserError(f"--device {device} was requested but no CUDA device is available "
-                        "(torch.cuda.is_available() is False). Use --device cpu or auto.")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise UserError(f"Unknown device {device!r}; use auto, cpu or cuda.")
-    return device
 
 
 def distance_arg(text: str) -> int:
@@ -210,7 +193,7 @@ def read_chunk(vcf_iter, size: int, counts: Counts, contigs: set[str], has_end: 
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from .fast import FastEngine
+    from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
     with htslib_quiet(1):  # errors only; the problems htslib would warn about are checked here
@@ -218,7 +201,7 @@ def run_score(args: argparse.Namespace) -> int:
         model = resolve_model(args.model, args.model_dir)
         if args.threads:
             torch.set_num_threads(args.threads)
-        device = resolve_device(args.device)
+        device = resolve_device(args.device, where="--device")
         annotation = GeneAnnotation.load(args.A)
         with htslib_quiet():
             reference = Reference(args.R)
@@ -240,7 +223,7 @@ def run_score(args: argparse.Namespace) -> int:
             failed = True
             try:
                 nets = load_ensemble(model, args.model_dir, device)
-                engine = FastEngine(nets, reference, device=device, batch_size=args.batch_size)
+                engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
                 if engine.fallbacks or engine.errors:
                     log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "

@@ -16,7 +16,7 @@ Two ways to run the same weights:
   this is the plain reference path.
 - ``forward_valid``: unpadded ("valid") convolutions. The receptive field radius is exactly
   5,000, so the outputs of a 10,000+k window are identical to ``forward_same``'s, and only the cone
-  of positions that feeds them is ever computed. ``validsplice.spliceai.fast`` builds on this.
+  of positions that feeds them is ever computed. ``validsplice.spliceai.incremental`` builds on this.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 CONTEXT = 10_000  # total flank (5,000 each side) consumed by the network
-HALF_CONTEXT = CONTEXT // 2
 SPLICEAI_UNITS = [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4
 SKIP_TAPS = (0, 4, 8, 12, 16)  # trunk tensors t_k feeding a skip conv
 

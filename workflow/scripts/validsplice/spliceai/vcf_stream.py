@@ -18,7 +18,7 @@ import zlib
 
 import pysam
 
-from ..rule_io import UserError
+from ..errors import UserError
 
 GZIP_MAGIC = b"\x1f\x8b"
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")

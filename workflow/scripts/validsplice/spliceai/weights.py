@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..annotation import spliceai_package_dir
-from ..rule_io import UserError
+from ..errors import UserError
 from .network import SpliceAINet
 
 log = logging.getLogger(__name__)

@@ -237,7 +237,7 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
     return net.head(s)
 
 
-class FastEngine:
+class IncrementalEngine:
     """Batched, shared, incremental evaluation; same interface as ``scoring.PlainEngine``."""
 
     def __init__(self, nets: list[SpliceAINet], reference: Reference, device="cpu", batch_size: int = 64,
