@@ -12,6 +12,9 @@ configfile: "config/config.yaml"
 validate(config, schema="config/schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/reference.smk"
 include: "rules/variants.smk"

@@ -23,6 +23,8 @@ rule score_shard:
         device=config["base_model"]["device"],
     log:
         "logs/scores/shard_{shard}.log",
+    message:
+        "Scoring base-model shard {wildcards.shard} (progress and ETA: {log})"
     benchmark:
         "benchmarks/scores/shard_{shard}.tsv"
     threads: config["base_model"]["threads"]

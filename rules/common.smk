@@ -1,6 +1,7 @@
 # Input functions and helpers shared by the rule files.
 import re
 import sys
+import time
 from pathlib import Path
 
 WORKFLOW_ROOT = Path(workflow.basedir)
@@ -143,11 +144,28 @@ def final_targets():
     ]
 
 
+RUN_STARTED = time.time()  # when Snakemake read the workflow: files written later belong to this run
+REPORT_OUTPUTS = (
+    ("results/report/summary.tsv", "results table, every column and interval"),
+    ("results/report/predictions.tsv", "one row per test variant with every model's score"),
+    ("results/report/breakdown.tsv", "metrics by region, splice site, distance and variant type"),
+    ("results/report/", "the report's pages and figures (HTML, SVG)"),
+)
+
+
 def print_summary_table():
-    """Print the results-summary table at the end of a successful run."""
-    table = WORKFLOW_ROOT / "results" / "report" / "summary.md"
-    table = Path("results/report/summary.md") if not table.exists() else table
-    if table.exists():
-        print("\nResults summary (results/report/summary.md):\n")
-        print(table.read_text())
-        print("Full report: snakemake --report results/report.html")
+    """At the end of a run that rebuilt the report: the terminal table (<= 120 characters) and where things are.
+
+    The table is results/report/summary.txt, written by make_report (validsplice.report.format_terminal).
+    Nothing is printed when this run did not rebuild it (e.g. a run of single targets).
+    """
+    table = Path("results/report/summary.txt")
+    if not table.exists() or table.stat().st_mtime < RUN_STARTED:
+        return
+    print("\nResults summary (test split):\n")
+    print(table.read_text())
+    print("Files:")
+    for path, what in REPORT_OUTPUTS:
+        print(f"  {path:<34} {what}")
+    print("Self-contained HTML report (landing page, tables, plots):  snakemake --report results/report.html")
+    print("Logs per rule: logs/   timings: benchmarks/")

@@ -19,6 +19,8 @@ rule evaluate_model:
         detection_threshold=config["evaluation"]["detection_threshold"],
     log:
         "logs/eval/{experiment}.log",
+    message:
+        "Evaluating {wildcards.experiment} on the test split, bootstrap intervals (log: {log})"
     benchmark:
         "benchmarks/eval/{experiment}.tsv"
     conda:

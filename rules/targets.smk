@@ -22,6 +22,8 @@ rule build_targets:
         distance=config["base_model"]["distance"],
     log:
         "logs/targets/build.log",
+    message:
+        "Building validated targets and the train/val/test tables (log: {log})"
     benchmark:
         "benchmarks/targets/build.tsv"
     resources:

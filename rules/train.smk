@@ -39,6 +39,8 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             settings=settings_of,
         log:
             "logs/models/{experiment}.log",
+        message:
+            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
         benchmark:
             "benchmarks/models/{experiment}.tsv"
         threads: training_threads()

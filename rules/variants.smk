@@ -40,6 +40,8 @@ rule normalize_variants:
         max_ref_mismatch_fraction=config["variants"]["max_ref_mismatch_fraction"],
     log:
         "logs/variants/normalize.log",
+    message:
+        "Normalizing variants with bcftools norm, REF check, gene choice (log: {log})"
     benchmark:
         "benchmarks/variants/normalize.tsv"
     threads: 1

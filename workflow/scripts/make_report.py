@@ -1,4 +1,5 @@
-"""Rule make_report: results-summary table (TSV/MD/HTML), data summary and the report figures."""
+"""Rule make_report: results-summary table (TSV/MD/text/HTML), cut-off and breakdown pages, per-variant table,
+data summary and the report figures."""
 from validsplice.report import make_report
 from validsplice.rule_io import run_rule, setup_logging
 
@@ -13,9 +14,16 @@ run_rule(
     score_summary=snakemake.input.score_summary,  # noqa: F821
     target_summary=snakemake.input.target_summary,  # noqa: F821
     rejected=snakemake.input.rejected,  # noqa: F821
+    variants=snakemake.input.variants,  # noqa: F821
+    scores=snakemake.input.scores,  # noqa: F821
     tsv=snakemake.output.tsv,  # noqa: F821
     md=snakemake.output.md,  # noqa: F821
+    txt=snakemake.output.txt,  # noqa: F821
     html_path=snakemake.output.html,  # noqa: F821
+    cutoffs=snakemake.output.cutoffs,  # noqa: F821
+    breakdown=snakemake.output.breakdown,  # noqa: F821
+    breakdown_tsv=snakemake.output.breakdown_tsv,  # noqa: F821
+    predictions_tsv=snakemake.output.predictions_tsv,  # noqa: F821
     data_summary=snakemake.output.data_summary,  # noqa: F821
     roc=snakemake.output.roc,  # noqa: F821
     pr=snakemake.output.pr,  # noqa: F821
@@ -24,4 +32,6 @@ run_rule(
     distributions=snakemake.output.distributions,  # noqa: F821
     experiments=list(snakemake.params.experiments),  # noqa: F821
     data_description=snakemake.params.data_description,  # noqa: F821
+    n_bootstrap=snakemake.params.n_bootstrap,  # noqa: F821
+    seed=snakemake.params.seed,  # noqa: F821
 )
