@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import queue
@@ -57,18 +58,20 @@ class Browser:
     def __init__(self, chromium: str, profile_dir: str):
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
+        # copies above fd 4, so that dup2 onto 3 and 4 below always makes a new, inheritable descriptor
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_browser_r, from_browser_w)]
 
         def child_fds():
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
 
         args = [chromium, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
                 f"--user-data-dir={profile_dir}", f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}", "about:blank"]
         self.proc = subprocess.Popen(args, preexec_fn=child_fds, close_fds=False, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        os.close(to_browser_r)
-        os.close(from_browser_w)
+        for fd in (to_browser_r, from_browser_w, *high):
+            os.close(fd)
         self._next_id = 0
         self._replies: dict[int, dict] = {}
         self.events: "queue.Queue[dict]" = queue.Queue()
@@ -198,9 +201,11 @@ def show_result(browser: Browser, path: str) -> None:
         const path = {json.dumps(path)};
         const category = Object.keys(categories).find(c =>
             Object.values(categories[c]).some(paths => paths.includes(path)));
-        app.showCategory(category);
+        const subcategory = Object.keys(categories[category]).find(s => categories[category][s].includes(path));
         const kind = results[path].mime_type === "image/svg+xml" ? "img" : "html";
-        app.setView({{content: kind, contentPath: results[path].data_uri, resultPath: path}});
+        // one setView: the menu as after clicking the category (a quarter of the window), the entry beside it
+        app.setView({{navbarMode: "subcategory", category: category, subcategory: subcategory, content: kind,
+                      contentPath: results[path].data_uri, resultPath: path}});
         return true;
     }})()""")
 
@@ -246,7 +251,9 @@ def check_html_entry(browser: Browser, path: str, screenshots: Path, readme_png:
         const t = document.querySelector('table');
         if (!t || document.readyState !== 'complete') return null;
         const r = t.getBoundingClientRect();
-        return {rows: t.rows.length, tableRight: r.right, tableTop: r.top, tableBottom: r.bottom,
+        const notes = document.querySelector('ol.notes');  // the table's footnotes belong in its picture
+        const bottom = notes ? notes.getBoundingClientRect().bottom : r.bottom;
+        return {rows: t.rows.length, tableRight: r.right, tableTop: r.top, tableBottom: bottom,
                 scrollWidth: document.documentElement.scrollWidth, viewWidth: window.innerWidth};
     })()""", context=context)
     frame = browser.evaluate("""(() => { const r = document.querySelector('iframe').getBoundingClientRect();
@@ -263,10 +270,22 @@ def check_html_entry(browser: Browser, path: str, screenshots: Path, readme_png:
         if frame["x"] + frame["width"] > VIEWPORT[0] + 1:
             failures.append(f"{path}: the result panel extends past the {VIEWPORT[0]} px window")
         if readme_png is not None:
-            height = min(frame["height"], info["tableBottom"] + 12)
+            height = min(frame["height"], info["tableBottom"] + 4)
             browser.screenshot(readme_png, {"x": frame["x"], "y": frame["y"], "width": min(frame["width"],
                                info["tableRight"] + 12), "height": height})
+            shrink_png(readme_png)
     return failures
+
+
+def shrink_png(path: Path, colors: int = 64) -> None:
+    """A committed screenshot should be small: a 64-colour palette PNG (Pillow comes with matplotlib)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=colors)
+    small.save(path, optimize=True)
 
 
 def check_figure(browser: Browser, path: str, screenshots: Path) -> list[str]:

@@ -305,7 +305,7 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], trainings: dict[str
     handles = [Line2D([], [], color="#1f77b4", marker="o", ms=3, label="training loss"),
                Line2D([], [], color="#ff7f0e", ls="--", marker="o", ms=3, label="validation loss"),
                Line2D([], [], label="epoch whose weights were kept", **REFERENCE_STYLE)]
-    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     fig.suptitle("Training curves (loss per epoch; MSE for delta models, BCE for classifiers)")
     _save(fig, path)
 
@@ -343,6 +343,6 @@ def plot_score_distributions(predictions: dict[str, pd.DataFrame], path,
     handles = [Line2D([], [], color=CLASS_COLORS[c], lw=1.4, label=f"{c} (n={counts[c]})") for c in CLASSES
                if counts[c]]
     handles.append(Line2D([], [], color="black", ls="--", lw=1, label="the model's calling threshold"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     fig.suptitle("Score distributions per class, test split")
     _save(fig, path)

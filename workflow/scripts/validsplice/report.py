@@ -223,7 +223,9 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, b
     return header, rows
 
 
-def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
+def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -> list[str]:
+    """Lines under the table. ``compact``: for the HTML table, whose footnotes already carry the
+    per-row notes (thresholds, the reads-target mark, undefined values)."""
     det_col = next((c for c in table.columns if c.startswith("Detection@")), "Detection@0.1")
     cut = det_col.split("@", 1)[1]
     lines = [f"Data: {data_description.strip()}",
@@ -233,14 +235,15 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
              "the base model's delta, so this measures agreement with the base model's delta, not with validated "
              f"effects. {DELTA_COLUMN}: paired DeLong test on the same variants.",
              f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
-             f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, shown in "
-             "the cell as (@threshold, val-chosen).",
+             f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, "
+             + ("given in a numbered note." if compact else "shown in the cell as (@threshold, val-chosen)."),
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
              "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
              "not among models that read the target."]
-    if "Correlation note" in table and (table["Correlation note"] == "reads the target as an input").any():
+    if not compact and "Correlation note" in table and (table["Correlation note"] == "reads the target as an "
+                                                                                   "input").any():
         lines.append(READS_TARGET_NOTE + ".")
     if "Detection threshold source" in table:
         for _, r in table[table["Detection threshold source"] == "validation-chosen"].iterrows():
@@ -252,7 +255,7 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
             lines.append(f"{r['Experiment']}: probability score; threshold {r['Detection threshold']:.3f} chosen "
                          f"{how}.")
     notes = [f"{r['Experiment']}: {r['Notes']}" for _, r in table.iterrows() if r["Notes"]]
-    if notes:
+    if notes and not compact:
         lines.append("Undefined or special values: " + " | ".join(notes))
     return lines
 
@@ -437,7 +440,7 @@ def format_html(table: pd.DataFrame, data_description: str) -> str:
               "DeLong p below; Epochs = stopped / maximum epochs. Bold: best value of a column (rules below). "
               "Intervals and every column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
-                    for line in [legend, *_footer(table, data_description)])
+                    for line in [legend, *_footer(table, data_description, compact=True)])
     return _html_page("Results summary", compact_html(compact) + notes)
 
 
