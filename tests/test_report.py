@@ -476,3 +476,14 @@ def test_many_experiments_highlight_the_best(tmp_path):
     svg = (tmp_path / "roc.svg").read_text()
     hidden = plots.HIGHLIGHT_FROM - 1 - plots.TOP_N
     assert f"{hidden} more (light grey" in svg and "m11 (AUC" in svg and "m01 (AUC" not in svg
+
+
+def test_classifier_threshold_equal_to_a_spliceai_cutoff_still_shown():
+    from validsplice import report_tables
+
+    est = {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 10}
+    cutoffs = [{"cutoff": c, "source": "SpliceAI cut-off", "sensitivity": est, "specificity": est}
+               for c in (0.2, 0.5, 0.8, 0.5)]
+    metrics = {"score_scale": "probability", "definitions": {"detection_threshold": 0.5}, "cutoffs": cutoffs}
+    table = report_tables.cutoff_table(["clf"], [metrics])
+    assert table["Cut-off"].tolist() == [0.5] and table["Source"].tolist() == ["validation threshold"]

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from .metrics import (  # noqa: E402
     BASELINE, CLASSES, NEGATIVE, POSITIVE, average_precision, pearson_r, pr_curve, roc_auc, roc_curve,
@@ -89,7 +89,8 @@ def _plain_ticks(ax, log_y: bool = False) -> None:
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_major_formatter(plain)
     ax.yaxis.set_major_formatter(plain)
-    if log_y:
+    if log_y:  # 1, 2, 5, 10, 20 ...: at least two labels even when the data span less than a decade
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 

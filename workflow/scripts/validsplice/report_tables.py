@@ -57,10 +57,15 @@ def cutoff_table(experiments: list[str], metrics: list[dict]) -> pd.DataFrame:
     rows = []
     for name, m in zip(experiments, metrics):
         scale = m.get("score_scale") or "delta"
+        own = (m.get("definitions") or {}).get("detection_threshold")  # a probability model's val-chosen one
+        seen = set()
         for c in m.get("cutoffs") or []:
             source = c.get("source", "")
-            if scale == "probability" and source != "validation threshold":
-                continue
+            if scale == "probability":  # its own threshold only, even where it equals a SpliceAI cut-off
+                if own is None or c.get("cutoff") != own or own in seen:
+                    continue
+                seen.add(own)
+                source = "validation threshold"
             row = {"Experiment": name, "Score scale": scale, "Cut-off": c.get("cutoff"), "Source": source}
             for key, title in (("sensitivity", "Sensitivity"), ("specificity", "Specificity")):
                 e = c.get(key) or {}
