@@ -213,7 +213,7 @@ def _draw_curves(ax, curves: list[_Curve], metric: str, step: bool) -> None:
     _plain_ticks(ax)
 
 
-def plot_roc(predictions: dict[str, pd.DataFrame], path, baseline: str = BASELINE) -> None:
+def plot_roc(predictions: dict[str, pd.DataFrame], path) -> None:
     """All models' ROC curves on one axis; the legend (outside) gives each ROC-AUC, best first."""
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.62, FIGURE_WIDTH * 0.5))
     ax.plot([0, 1], [0, 1], label="chance", **REFERENCE_STYLE)
@@ -224,7 +224,7 @@ def plot_roc(predictions: dict[str, pd.DataFrame], path, baseline: str = BASELIN
     _save(fig, path)
 
 
-def plot_pr(predictions: dict[str, pd.DataFrame], path, baseline: str = BASELINE) -> None:
+def plot_pr(predictions: dict[str, pd.DataFrame], path) -> None:
     """All models' precision-recall curves; the legend (outside) gives average precision, best first."""
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH * 0.62, FIGURE_WIDTH * 0.5))
     prevalence = next((y.mean() for y, _ in map(_headline, predictions.values()) if y.size), math.nan)

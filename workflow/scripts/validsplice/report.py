@@ -1,4 +1,8 @@
-"""The comparison report: results-summary table (TSV, Markdown, HTML), data summary, figures.
+"""The comparison report: results-summary table (TSV, Markdown, HTML, terminal text), data summary, figures.
+
+The HTML page and the terminal text use the compact form (``compact_table``): value, interval on a
+second line, notes as numbered footnotes, so the table fits a 1280 px window and 120 columns.
+The cut-off, breakdown and per-variant tables are built in ``report_tables``.
 
 One row per experiment in config order with ``spliceai_raw`` first. Metric cells carry
 their 95 % bootstrap interval; the best value of each metric column is marked (bold in
@@ -323,7 +327,6 @@ class CompactTable:
     header: list[tuple[str, str]]   # (title, second line)
     rows: list[list[Cell]]
     footnotes: list[str]
-    columns: list[str]              # summary.tsv column behind each display column
 
 
 def interval_columns(table: pd.DataFrame) -> list[str]:
@@ -371,8 +374,7 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         cells.append(Cell(str(r["Stopped epoch / max epochs"]).replace(" / ", "/")))
         cells.append(Cell(str(r["Training time"])))
         rows.append(cells)
-    return CompactTable(header, rows, footnotes, ["Experiment", *metrics, DELTA_COLUMN,
-                                                  "Stopped epoch / max epochs", "Training time"])
+    return CompactTable(header, rows, footnotes)
 
 
 def _compact_metric_cell(r, col: str, note) -> Cell:
@@ -381,8 +383,7 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
     base = col.partition("@")[0]
     corr_note = r.get("Correlation note", "") or ""
     if base == "Correlation" and corr_note.startswith("n/a"):
-        return Cell("n/a", notes=[note(f"{BASELINE if r['Experiment'] == BASELINE else r['Experiment']}: "
-                                       f"Correlation {corr_note}")])
+        return Cell("n/a", notes=[note(f"{r['Experiment']}: Correlation {corr_note}")])
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
     cell = Cell(f"{value:.3f}", _interval(r.get(f"{col}_ci", "")), best)
@@ -757,8 +758,8 @@ def make_report(
 
     log.info("plotting %d experiments", len(experiments))
     rules = {e: plots.CallRule.from_metrics(m) for e, m in zip(experiments, metric_dicts)}
-    plots.plot_roc(preds, roc, baseline=BASELINE)
-    plots.plot_pr(preds, pr, baseline=BASELINE)
+    plots.plot_roc(preds, roc)
+    plots.plot_pr(preds, pr)
     plots.plot_scatter(preds, scatter)
     plots.plot_training_curves(hists, dict(zip(experiments, training_dicts)), training_curves)
     plots.plot_score_distributions(preds, distributions, rules=rules)
