@@ -11,7 +11,8 @@ websocket library is needed) and asserts:
 
 - the landing page shows the workflow description (and the demo warning for the demo);
 - every report entry opens: each HTML table page renders its table, each figure loads;
-- the results table is not wider than its panel at a 1280 px window (no horizontal scroll);
+- the results table (and every other table page) is not wider than its panel at a 1280 px window
+  (no horizontal scroll);
 - no JavaScript error or uncaught exception happened on the way.
 
 Screenshots go to ``--screenshots`` (default ``results/report_check/``, ignored by git);
@@ -263,10 +264,10 @@ def check_html_entry(browser: Browser, path: str, screenshots: Path, readme_png:
     failures = []
     if info["rows"] < 2:
         failures.append(f"{path}: the table has no data rows")
+    if info["scrollWidth"] > info["viewWidth"] or info["tableRight"] > info["viewWidth"]:
+        failures.append(f"{path}: the table is {info['tableRight']:.0f} px wide in a {info['viewWidth']} px panel "
+                        f"at a {VIEWPORT[0]} px window (horizontal scroll)")
     if path == SUMMARY:
-        if info["scrollWidth"] > info["viewWidth"] or info["tableRight"] > info["viewWidth"]:
-            failures.append(f"{path}: the results table is {info['tableRight']:.0f} px wide in a "
-                            f"{info['viewWidth']} px panel at a {VIEWPORT[0]} px window (horizontal scroll)")
         if frame["x"] + frame["width"] > VIEWPORT[0] + 1:
             failures.append(f"{path}: the result panel extends past the {VIEWPORT[0]} px window")
         if readme_png is not None:

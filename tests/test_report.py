@@ -416,7 +416,8 @@ def test_cutoff_page_delta_models_at_spliceai_cutoffs_classifier_at_its_threshol
     assert cut["binary_cnn"] == [0.4]
     assert (table["Sensitivity_low"] <= table["Sensitivity"]).all()
     html = open(out["cutoffs"]).read()
-    assert "validation threshold" in html and "SpliceAI cut-off" in html
+    assert "Sens. ≥0.2" in html and "Spec. ≥0.8" in html and "validation-chosen" in html
+    assert html.count("<tr>") == 1 + len(names)  # one row per model
 
 
 def test_breakdown_by_region_site_distance_and_type_with_intervals(run_dir):

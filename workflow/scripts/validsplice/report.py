@@ -642,33 +642,52 @@ def _value_cell(value, low, high, reason: str = "") -> Cell:
     return Cell(f"{value:.3f}", "" if math.isnan(low) else f"{low:.3f}–{high:.3f}")
 
 
-def _cells_html(header: list[tuple[str, str]], rows: list[list[Cell]]) -> str:
+def _cells_html(header: list[tuple[str, str]], rows: list[list[Cell]], label_columns: int = 2) -> str:
+    """A table of Cells; the first ``label_columns`` columns hold text, the rest numbers (right-aligned)."""
     num = ' class="num"'
-    head = "".join(f'<th{num if i >= 2 else ""}>{html.escape(t)}<span class="sub">{html.escape(s)}</span></th>'
-                   for i, (t, s) in enumerate(header))
+    head = "".join(f'<th{num if i >= label_columns else ""}>{html.escape(t)}<span class="sub">{html.escape(s)}'
+                   '</span></th>' for i, (t, s) in enumerate(header))
     body = "".join("<tr>" + "".join(_html_cell(c, first=(i == 0)) for i, c in enumerate(cells)) + "</tr>\n"
                    for cells in rows)
     return f"<table>\n<tr>{head}</tr>\n{body}</table>\n"
 
 
 def cutoffs_html(cutoffs: pd.DataFrame) -> str:
-    """Sensitivity / specificity per model and cut-off, intervals on a second line."""
+    """One row per model: sensitivity / specificity at each SpliceAI cut-off, then at its own
+    validation-chosen threshold; intervals on a second line."""
     intro = ("<p class=\"note\">A variant is called Splice-altering when its score is at or above the cut-off. "
              "Delta-scale models (SpliceAI and the delta regressors) at SpliceAI's published cut-offs; "
-             "probability-scale models (classifiers) only at their own threshold chosen on the validation split. "
-             "Sensitivity = share of Splice-altering variants called, specificity = share of Normal variants not "
-             "called; second line: 95% bootstrap interval.</p>")
+             "probability-scale models (classifiers) only at their own threshold chosen on the validation split "
+             "(a |Δ| cut-off means nothing for a probability). Sens. = sensitivity, the share of Splice-altering "
+             "variants called; Spec. = specificity, the share of Normal variants not called; second line: 95% "
+             "bootstrap interval.</p>")
     if not len(cutoffs):
         return _html_page("Cut-off metrics", intro + "<p>No cut-off metrics in metrics.json.</p>")
-    header = [("Experiment", ""), ("Cut-off", "score ≥"), ("Source", ""), ("Sensitivity", "Splice-altering"),
-              ("Specificity", "Normal")]
+    fixed = cutoffs[cutoffs["Source"] != "validation threshold"]
+    levels = sorted(fixed["Cut-off"].unique())
+    header = [("Experiment", "")]
+    for c in levels:
+        header += [(f"Sens. ≥{c:g}", ""), (f"Spec. ≥{c:g}", "")]
+    header += [("Threshold", "validation-chosen"), ("Sens.", "at threshold"), ("Spec.", "at threshold")]
     rows = []
-    for _, r in cutoffs.iterrows():
-        rows.append([Cell(r["Experiment"], numeric=False), Cell(f"{r['Cut-off']:.3g}"),
-                     Cell(r["Source"], numeric=False),
-                     _value_cell(r["Sensitivity"], r["Sensitivity_low"], r["Sensitivity_high"]),
-                     _value_cell(r["Specificity"], r["Specificity_low"], r["Specificity_high"])])
-    return _html_page("Cut-off metrics", intro + _cells_html(header, rows))
+    for name, grp in cutoffs.groupby("Experiment", sort=False):
+        cells = [Cell(name, numeric=False)]
+        for c in levels:
+            hit = grp[(grp["Cut-off"] == c) & (grp["Source"] != "validation threshold")]
+            cells += _sens_spec_cells(hit)
+        own = grp[grp["Source"] == "validation threshold"]
+        cells.append(Cell(f"{own['Cut-off'].iloc[0]:.3g}" if len(own) else "—"))
+        cells += _sens_spec_cells(own)
+        rows.append(cells)
+    return _html_page("Cut-off metrics", intro + _cells_html(header, rows, label_columns=1))
+
+
+def _sens_spec_cells(hit: pd.DataFrame) -> list[Cell]:
+    if not len(hit):
+        return [Cell(""), Cell("")]
+    r = hit.iloc[0]
+    return [_value_cell(r["Sensitivity"], r["Sensitivity_low"], r["Sensitivity_high"]),
+            _value_cell(r["Specificity"], r["Specificity_low"], r["Specificity_high"])]
 
 
 def breakdown_html(breakdown: pd.DataFrame, experiments: list[str]) -> str:
