@@ -151,7 +151,8 @@ def test_terminal_output_is_quiet_and_ends_with_a_narrow_table(demo_run):
     output = (demo_run / "run_output.txt").read_text()
     assert "Shell command: None" not in output  # no printshellcmds in the default profile
     assert "(progress and ETA: logs/scores/shard_0.log)" in output  # message: points to the log
-    table = output[output.index("Results summary (test split):"):]
+    start = output.index("Results summary (test split):")
+    table = output[start:output.index("Logs per rule:", start)]  # what print_summary_table printed
     assert "results/report/predictions.tsv" in table and "snakemake --report results/report.html" in table
     assert max(len(line) for line in table.splitlines()) <= 120
 
