@@ -68,6 +68,7 @@ def run_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     baseline = _predictions(*EXPERIMENTS["spliceai_raw"][1:4])
     paths = {"metrics": [], "predictions": [], "histories": [], "trainings": []}
+    calibrated_experiments = []
     # give the lists in config order with the baseline NOT first: the report must reorder
     for name in ["cnn_quick", "spliceai_raw", "binary_cnn"]:
         model, seed, strength, delta, extra = EXPERIMENTS[name]
@@ -83,8 +84,14 @@ def run_dir(tmp_path_factory):
             epochs = np.arange(1, extra["stopped_epoch"] + 1)
             pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1 / epochs + 0.1,
                           "val_metric": 0.8, "learning_rate": 1e-3, "seconds": 10.0}).to_csv(hist, sep="\t", index=False)
+        calibrated = None
+        if name != "spliceai_raw":  # the baseline's calibrated form is its own row
+            calibrated = pred[["variant_id", "label", "split", "score"]].assign(p_sa=pred["score"].clip(0, 1))
+            calibrated.to_parquet(d / f"{name}.calibrated.parquet")
+            paths.setdefault("calibrated", []).append(str(d / f"{name}.calibrated.parquet"))
+            calibrated_experiments.append(name)
         result = E.evaluate_predictions(pred, baseline=baseline, training=training, experiment=name,
-                                        n_bootstrap=100, seed=1)
+                                        n_bootstrap=100, seed=1, calibrated=calibrated)
         (d / f"{name}.metrics.json").write_text(json.dumps(result, allow_nan=False))
         paths["metrics"].append(str(d / f"{name}.metrics.json"))
         paths["predictions"].append(str(p))
@@ -108,10 +115,13 @@ def run_dir(tmp_path_factory):
         "cutoffs": "cutoffs.html", "breakdown": "breakdown.html", "breakdown_tsv": "breakdown.tsv",
         "predictions_tsv": "predictions.tsv", "data_summary": "data_summary.html",
         "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
-        "distributions": "score_distributions.svg"}.items()}
-    table = R.make_report(**paths, variant_summary=str(d / "variants.json"), score_summary=str(d / "scores.json"),
-                          target_summary=str(d / "targets.json"), rejected=str(d / "rejected.tsv"),
-                          variants=str(d / "variants.parquet"), scores=str(d / "scores.parquet"), **outputs,
+        "distributions": "score_distributions.svg", "reliability": "reliability.svg"}.items()}
+    table = R.make_report(calibrated_experiments=calibrated_experiments,
+                          split_description="Split: test chromosomes 21, 22 (preset research_log). Caveat: SpliceAI "
+                                            "saw them.", **paths, variant_summary=str(d / "variants.json"),
+                          score_summary=str(d / "scores.json"), target_summary=str(d / "targets.json"),
+                          rejected=str(d / "rejected.tsv"), variants=str(d / "variants.parquet"),
+                          scores=str(d / "scores.parquet"), **outputs,
                           experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
                           data_description="Synthetic test data; not a performance claim.", n_bootstrap=50)
     return d, outputs, table
@@ -138,7 +148,7 @@ def test_best_marked(run_dir):
     # cnn_quick has the strongest signal: best ROC-AUC
     assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
     # the binary model has the lowest FP rate, but at its threshold it detects under half of the
-    # Splice-altering variants: not "best FP" (bolding rule in report/summary.rst)
+    # Splice-altering variants: not "best FP" (bolding rule in workflow/report/summary.rst)
     assert tsv.loc[tsv["FP@0.1"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection@0.1"] < 0.5
     assert tsv["best_FP@0.1"].tolist() == [True, False, False]
     md = open(out["md"]).read()
@@ -266,7 +276,7 @@ def test_caption_and_readme_state_the_rules():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    caption = " ".join((root / "report" / "summary.rst").read_text().split())
+    caption = " ".join((root / "workflow" / "report" / "summary.rst").read_text().split())
     readme = " ".join((root / "README.md").read_text().split())
     for text in (caption, readme):
         assert "agreement with the base model's delta, not with validated effects" in text
@@ -402,6 +412,10 @@ def test_predictions_tsv_has_one_row_per_test_variant(run_dir):
     assert tsv.loc[tsv["gene"].isna(), "DS_AG"].isna().all()
     pred = pd.read_parquet(d / "cnn_quick.parquet").set_index("variant_id")["score"]
     assert np.allclose(tsv.set_index("variant_id")["cnn_quick_score"], pred.reindex(tsv["variant_id"]), atol=1e-5)
+    # each calibrated experiment's P(SA) from its calibrated.parquet; the raw baseline has none
+    assert "cnn_quick_p_sa" in tsv and "binary_cnn_p_sa" in tsv and "spliceai_raw_p_sa" not in tsv
+    p_sa = pd.read_parquet(d / "cnn_quick.calibrated.parquet").set_index("variant_id")["p_sa"]
+    assert np.allclose(tsv.set_index("variant_id")["cnn_quick_p_sa"], p_sa.reindex(tsv["variant_id"]), atol=1e-5)
 
 
 def test_cutoff_page_delta_models_at_spliceai_cutoffs_classifier_at_its_threshold(run_dir):
@@ -488,3 +502,40 @@ def test_classifier_threshold_equal_to_a_spliceai_cutoff_still_shown():
     metrics = {"score_scale": "probability", "definitions": {"detection_threshold": 0.5}, "cutoffs": cutoffs}
     table = report_tables.cutoff_table(["clf"], [metrics])
     assert table["Cut-off"].tolist() == [0.5] and table["Source"].tolist() == ["validation threshold"]
+
+
+def test_brier_ece_columns_split_header_and_reliability_diagram(run_dir):
+    _, out, table = run_dir
+    tsv = pd.read_csv(out["tsv"], sep="\t").set_index("Experiment")
+    for col in ("Brier", "ECE"):
+        assert np.isnan(tsv.loc["spliceai_raw", col]) and 0 < tsv.loc["cnn_quick", col] < 1
+        assert tsv.loc["cnn_quick", f"{col}_ci"].startswith("[") and f"best_{col}" in tsv
+    md = open(out["md"]).read()
+    assert md.startswith("Split: test chromosomes 21, 22 (preset research_log). Caveat")
+    assert "| Brier | ECE |" in md and "n/a (raw delta; see spliceai_calibrated)" in md
+    assert "10 equal-width bins" in md
+    html = open(out["html_path"]).read()
+    assert html.index("Split: test chromosomes") < html.index("<table")
+    head = html[html.index("<table"):html.index("</tr>")]
+    assert "Brier" in head and "ECE" in head  # the compact table shows them, interval on the second line
+    assert "n/a<sup>" in html and "not a probability" in html  # the baseline's Brier / ECE: a footnote
+    text = open(out["txt"]).read()
+    assert "Brier" in text and "ECE" in text and max(len(line) for line in text.splitlines()) <= 120
+    svg = open(out["reliability"]).read()
+    assert "cnn_quick" in svg and "binary_cnn" in svg and "spliceai_raw" not in svg
+
+
+def test_constant_probability_is_never_best_calibrated():
+    def with_calibration(m, brier, ece, constant=False):
+        reason = "P(SA) is constant: the calibrator's slope is 0" if constant else None
+        m = json.loads(json.dumps(m))
+        m["headline"]["brier"] = {"value": brier, "ci_low": brier, "ci_high": brier, "n": 50, "reason": reason}
+        m["headline"]["ece"] = {"value": ece, "ci_low": ece, "ci_high": ece, "n": 50, "reason": reason}
+        return m
+    rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
+            "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
+    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows])
+    best = dict(zip(table["Experiment"], table["best_ECE"]))
+    assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
+    assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
+    assert table.set_index("Experiment").loc["flat", "Constant probability"]

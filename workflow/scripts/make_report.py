@@ -1,5 +1,8 @@
 """Rule make_report: results-summary table (TSV/MD/text/HTML), cut-off and breakdown pages, per-variant table,
 data summary and the report figures."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.report import make_report
 from validsplice.rule_io import run_rule, setup_logging
 
@@ -34,4 +37,8 @@ run_rule(
     data_description=snakemake.params.data_description,  # noqa: F821
     n_bootstrap=snakemake.params.n_bootstrap,  # noqa: F821
     seed=snakemake.params.seed,  # noqa: F821
+    calibrated=list(snakemake.input.calibrated),  # noqa: F821
+    calibrated_experiments=list(snakemake.params.calibrated_experiments),  # noqa: F821
+    reliability=snakemake.output.reliability,  # noqa: F821
+    split_description=snakemake.params.split_description,  # noqa: F821
 )

@@ -1,4 +1,5 @@
-"""Report figures (SVG, matplotlib Agg): ROC, PR, predicted-vs-target, training curves, scores.
+"""Report figures (SVG, matplotlib Agg): ROC, PR, predicted-vs-target, training curves, scores,
+reliability.
 
 Every function takes predictions as {experiment: DataFrame} in report order and writes one
 SVG. Headline curves use Splice-altering vs Normal only, like the metrics. A figure with
@@ -29,7 +30,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from .metrics import (  # noqa: E402
-    BASELINE, CLASSES, NEGATIVE, POSITIVE, average_precision, pearson_r, pr_curve, roc_auc, roc_curve,
+    BASELINE, CLASSES, ECE_BINS, NEGATIVE, POSITIVE, average_precision, calibration_bins, pearson_r, pr_curve,
+    roc_auc, roc_curve,
 )
 
 plt.rcParams["svg.hashsalt"] = "validsplice"
@@ -346,4 +348,34 @@ def plot_score_distributions(predictions: dict[str, pd.DataFrame], path,
     handles.append(Line2D([], [], color="black", ls="--", lw=1, label="the model's calling threshold"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     fig.suptitle("Score distributions per class, test split")
+    _save(fig, path)
+
+
+def plot_reliability(calibrated: dict[str, pd.DataFrame], path, n_bins: int = ECE_BINS) -> None:
+    """Reliability diagram per row: observed Splice-altering share vs mean calibrated P(SA).
+
+    Test split, Splice-altering vs Normal, in the ECE's ``n_bins`` equal-width bins; marker area
+    grows with the number of variants in the bin; the diagonal is perfect calibration.
+    """
+    if not calibrated:
+        _message_figure(path, "Reliability diagram", "No calibrated probabilities in this run.")
+        return
+    fig, axes = _grid(len(calibrated))
+    for ax, (name, df) in zip(axes, calibrated.items()):
+        head = df[df["label"].isin((POSITIVE, NEGATIVE)) & df["p_sa"].notna()]
+        p, y = head["p_sa"].to_numpy(np.float64), (head["label"] == POSITIVE).to_numpy(np.float64)
+        bins = calibration_bins(p, n_bins)
+        count = np.bincount(bins, minlength=n_bins)
+        used = count > 0
+        mean_p = np.bincount(bins, p, n_bins)[used] / count[used]
+        observed = np.bincount(bins, y, n_bins)[used] / count[used]
+        ax.plot([0, 1], [0, 1], **REFERENCE_STYLE)
+        ax.plot(mean_p, observed, "-", color="#444", lw=1)
+        ax.scatter(mean_p, observed, s=12 + 200 * count[used] / max(count.max(), 1), color="#d62728", alpha=0.7,
+                   edgecolors="none")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="Mean calibrated P(splice-altering)",
+               ylabel="Observed share Splice-altering", title=f"{name} (n = {len(head)})")
+        ax.title.set_fontsize(9)
+        _plain_ticks(ax)
+    fig.suptitle(f"Reliability: calibrated probabilities on the test split ({n_bins} equal-width bins)")
     _save(fig, path)

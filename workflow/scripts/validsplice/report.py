@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, reasons, report_tables
-from .evaluation import load_predictions
+from .evaluation import NOT_A_PROBABILITY, load_predictions
 from .metrics import BASELINE
 from .rule_io import UserError
 
@@ -41,14 +41,17 @@ METRIC_COLUMNS = (
     ("PR-AUC", "pr_auc", True),
     ("Detection", "detection_rate", True),
     ("FP", "fp_rate", False),
+    ("Brier", "brier", False),
+    ("ECE", "ece", False),
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 
-# Bolding rule (stated in report/summary.rst and under the table). A detection rate bought by
+# Bolding rule (stated in workflow/report/summary.rst and under the table). A detection rate bought by
 # flagging the Normal variants too is not "best", nor is a false-positive rate bought by
 # flagging nothing: Detection is compared only among models whose FP rate is at most
 # MAX_FP_FOR_BEST_DETECTION, FP only among models whose detection rate is at least
-# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target. Values are
+# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target; Brier and ECE not
+# among rows whose calibrated probability is constant (ECE rewards a constant). Values are
 # compared at the displayed precision; a tie for the best value, an undefined value, or a
 # column with fewer than two comparable (eligible) values gets no bold.
 MAX_FP_FOR_BEST_DETECTION = 0.2
@@ -124,6 +127,8 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         row["Status"] = f"{status}; {note}" if note else status
         row["Notes"] = "; ".join(reasons)
         row.update(_score_meaning(m))
+        brier = (m.get("headline") or {}).get("brier") or {}
+        row["Constant probability"] = brier.get("value") is not None and "constant" in (brier.get("reason") or "")
         rows.append(row)
     table = pd.DataFrame(rows)
     for col, flags in best_flags(table, names).items():
@@ -167,6 +172,8 @@ def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Serie
             eligible &= detection.notna() & (detection >= MIN_DETECTION_FOR_BEST_FP)
         elif col == "Correlation" and "Correlation note" in table:
             eligible &= table["Correlation note"] == ""
+        elif col in ("Brier", "ECE") and "Constant probability" in table:
+            eligible &= ~table["Constant probability"].astype(bool)  # a constant is not "best calibrated"
         flag = pd.Series(False, index=table.index)
         if eligible.sum() >= 2:
             best = values[eligible].max() if higher else values[eligible].min()
@@ -194,6 +201,8 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     text = _cell(r[display_col], r[f"{display_col}_ci"])
     if col == "Correlation" and note and text != "undefined":
         return f"{text} {READS_TARGET_MARK}"
+    if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
+        return "n/a (raw delta; see spliceai_calibrated)"
     if col in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen" \
             and text != "undefined":
         return f"{text} (@{r['Detection threshold']:.3f}, val-chosen)"
@@ -241,11 +250,14 @@ def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -
              f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
              f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, "
              + ("given in a numbered note." if compact else "shown in the cell as (@threshold, val-chosen)."),
+             "Brier / ECE: of the calibrated P(splice-altering) (Platt scaling fitted on the validation split "
+             "only, corrected to the labelled training data's prevalence); ECE over 10 equal-width bins. Lower is "
+             "better; spliceai_raw's raw delta is not a probability: its calibrated form is spliceai_calibrated.",
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
              "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
-             "not among models that read the target."]
+             "not among models that read the target; Brier and ECE not among rows whose P(SA) is constant."]
     if not compact and "Correlation note" in table and (table["Correlation note"] == "reads the target as an "
                                                                                    "input").any():
         lines.append(READS_TARGET_NOTE + ".")
@@ -264,9 +276,10 @@ def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -
     return lines
 
 
-def format_markdown(table: pd.DataFrame, data_description: str) -> str:
+def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
     header, rows = display_rows(table)
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out = [split_description, ""] if split_description else []
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cells in rows:
         out.append("| " + " | ".join(f"**{t}**" if best else str(t) for t, best in cells) + " |")
     return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description)) + "\n"
@@ -284,6 +297,7 @@ td.best { font-weight: bold; background: #eef7ee; }
 sup { font-size: 10px; color: #a33; margin-left: 1px; }
 p.note, ol.notes { color: #444; max-width: 70em; margin: 0.3em 0; }
 ol.notes { padding-left: 1.6em; }
+p.split { font-weight: bold; max-width: 70em; }
 h3 { margin: 1em 0 0.3em 0; }
 """
 
@@ -364,9 +378,11 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         status = str(r.get("Status", "") or "")
         if status not in NORMAL_STATUSES:
             name.notes.append(note(status.removeprefix("trained; ")))  # shared by the rows it applies to
-        undefined = [n for n in str(r.get("Notes") or "").split("; ") if n and "n/a (target" not in n]
-        if undefined:  # the n/a Correlation of the baseline has its own note on the cell
-            name.notes.append(note(f"{r['Experiment']}, undefined values: {'; '.join(undefined)}"))
+        # the baseline's n/a Correlation, Brier and ECE have their own notes on the cells
+        special = [n for n in str(r.get("Notes") or "").split("; ")
+                   if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
+        if special:
+            name.notes.append(note(f"{r['Experiment']}: {'; '.join(special)}"))
         cells = [name]
         for col in metrics:
             cells.append(_compact_metric_cell(r, col, note))
@@ -384,6 +400,8 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
     corr_note = r.get("Correlation note", "") or ""
     if base == "Correlation" and corr_note.startswith("n/a"):
         return Cell("n/a", notes=[note(f"{r['Experiment']}: Correlation {corr_note}")])
+    if base in ("Brier", "ECE") and NOT_A_PROBABILITY in str(r.get("Notes") or ""):
+        return Cell("n/a", notes=[note(f"{r['Experiment']}: Brier / ECE n/a: {NOT_A_PROBABILITY}")])
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
     cell = Cell(f"{value:.3f}", _interval(r.get(f"{col}_ci", "")), best)
@@ -432,17 +450,20 @@ def compact_html(compact: CompactTable) -> str:
             + (f'<ol class="notes">{notes}</ol>\n' if notes else ""))
 
 
-def format_html(table: pd.DataFrame, data_description: str) -> str:
-    """The report's results page: the compact table, its footnotes, then how to read it."""
+def format_html(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
+    """The report's results page: the split it was judged on, the compact table, its footnotes, then how to
+    read it."""
     compact = compact_table(table)
     legend = ("Each cell: the value on the first line, its 95% bootstrap interval below. Corr. = Pearson r of "
               "predicted vs target max |Δ| on Splice-altering variants; Det. / FP = share of Splice-altering / "
-              "Normal variants called; ΔAUC = ROC-AUC minus that of spliceai_raw on the same variants, paired "
-              "DeLong p below; Epochs = stopped / maximum epochs. Bold: best value of a column (rules below). "
-              "Intervals and every column in full: results/report/summary.tsv.")
+              "Normal variants called; Brier / ECE = Brier score / expected calibration error of the calibrated "
+              "P(splice-altering), lower is better; ΔAUC = ROC-AUC minus that of spliceai_raw on the same "
+              "variants, paired DeLong p below; Epochs = stopped / maximum epochs. Bold: best value of a column "
+              "(rules below). Intervals and every column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
                     for line in [legend, *_footer(table, data_description, compact=True)])
-    return _html_page("Results summary", compact_html(compact) + notes)
+    split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
+    return _html_page("Results summary", split + compact_html(compact) + notes)
 
 
 def format_terminal(table: pd.DataFrame, width: int = TERMINAL_WIDTH) -> str:
@@ -727,16 +748,33 @@ def _read_parquet(path, what: str) -> pd.DataFrame:
         raise UserError(f"{path}: cannot read the {what} ({exc}); re-run the rule that writes it.") from None
 
 
+def _read_calibrated(calibrated: list[str], calibrated_experiments: list[str],
+                     experiments: list[str]) -> dict[str, pd.DataFrame]:
+    """{experiment: calibrated.parquet table} in report order (reliability diagram, per-variant P(SA))."""
+    if len(calibrated) != len(calibrated_experiments):
+        raise UserError(f"make_report: {len(calibrated)} calibrated file(s) for {len(calibrated_experiments)} "
+                        "calibrated experiments; the lists must match.")
+    rank = {e: i for i, e in enumerate(experiments)}
+    pairs = sorted(zip(calibrated_experiments, calibrated), key=lambda pair: rank.get(pair[0], len(rank)))
+    return {e: _read_parquet(p, "calibrated probabilities") for e, p in pairs}
+
+
 def make_report(
     metrics: list[str], predictions: list[str], histories: list[str], trainings: list[str],
     variant_summary: str, score_summary: str, target_summary: str, rejected: str, variants: str, scores: str,
     *, tsv: str, md: str, txt: str, html_path: str, cutoffs: str, breakdown: str, breakdown_tsv: str,
     predictions_tsv: str, data_summary: str, roc: str, pr: str, scatter: str, training_curves: str,
     distributions: str, experiments: list[str], data_description: str = "", n_bootstrap: int = 1000,
-    seed: int = 0,
+    seed: int = 0, calibrated: list[str] = (), calibrated_experiments: list[str] = (), reliability: str | None = None,
+    split_description: str = "",
 ) -> pd.DataFrame:
     """Rule entry point: the summary table (TSV, Markdown, terminal text, HTML), the cut-off and
-    breakdown pages, the per-variant table, the data summary and five SVGs."""
+    breakdown pages, the per-variant table, the data summary and six SVGs.
+
+    ``calibrated`` (calibrated.parquet files of ``calibrated_experiments``) feed the reliability
+    diagram and the per-variant table's P(SA) columns; ``split_description``
+    (``split.describe_split``) heads the table.
+    """
     experiments = list(experiments)
     lists = {"metrics": metrics, "predictions": predictions, "histories": histories, "trainings": trainings}
     for key, paths in lists.items():
@@ -750,17 +788,18 @@ def make_report(
     preds = {e: load_predictions(predictions[i])[0] for e, i in zip(experiments, order)}
     hists = {e: _read_history(histories[i]) for e, i in zip(experiments, order)}
     variant_table = _read_parquet(variants, "variant table")
+    calibrated_by_experiment = _read_calibrated(calibrated, calibrated_experiments, experiments)
 
     outputs = (tsv, md, txt, html_path, cutoffs, breakdown, breakdown_tsv, predictions_tsv, data_summary, roc, pr,
-               scatter, training_curves, distributions)
+               scatter, training_curves, distributions) + ((reliability,) if reliability else ())
     for path in outputs:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table = summary_table(experiments, metric_dicts, training_dicts)
     table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-    Path(md).write_text(format_markdown(table, data_description))
+    Path(md).write_text(format_markdown(table, data_description, split_description))
     terminal = format_terminal(table)
     Path(txt).write_text(terminal)
-    Path(html_path).write_text(format_html(table, data_description))
+    Path(html_path).write_text(format_html(table, data_description, split_description))
 
     Path(cutoffs).write_text(cutoffs_html(report_tables.cutoff_table(experiments, metric_dicts)))
     log.info("breakdowns: %d experiments, %d bootstrap resamples per group", len(experiments), n_bootstrap)
@@ -768,7 +807,8 @@ def make_report(
                                            n_bootstrap=n_bootstrap, seed=seed)
     groups.to_csv(breakdown_tsv, sep="\t", index=False, float_format="%.6g")
     Path(breakdown).write_text(breakdown_html(groups, experiments))
-    per_variant = report_tables.predictions_table(variant_table, _read_parquet(scores, "base-model scores"), preds)
+    per_variant = report_tables.predictions_table(variant_table, _read_parquet(scores, "base-model scores"), preds,
+                                                  calibrated_by_experiment)
     per_variant.to_csv(predictions_tsv, sep="\t", index=False, float_format="%.6g")
     log.info("per-variant table: %d test variants, %d columns -> %s", len(per_variant), per_variant.shape[1],
              predictions_tsv)
@@ -782,6 +822,8 @@ def make_report(
     plots.plot_scatter(preds, scatter)
     plots.plot_training_curves(hists, dict(zip(experiments, training_dicts)), training_curves)
     plots.plot_score_distributions(preds, distributions, rules=rules)
+    if reliability is not None:
+        plots.plot_reliability(calibrated_by_experiment, reliability)
     log.info("results summary written to %s", md)
     print("\n" + terminal, file=sys.stderr)  # stderr is the rule's log file
     return table

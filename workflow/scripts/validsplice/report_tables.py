@@ -128,14 +128,16 @@ def breakdown_table(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame
 
 
 # ----------------------------------------------------------------- per-variant table
-def predictions_table(variants: pd.DataFrame, scores: pd.DataFrame,
-                      predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def predictions_table(variants: pd.DataFrame, scores: pd.DataFrame, predictions: dict[str, pd.DataFrame],
+                      calibrated: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """One row per test variant: coordinates, gene, class, split, DS_* of its gene, each experiment's score.
 
     ``<experiment>_score`` is the model's ranking score (delta scale or probability, see the
-    summary's Score scale); ``<experiment>_probability`` is added where a predictions table
-    carries a calibrated ``probability`` column. Missing values are empty: the base model did
-    not score the variant's gene, or the model left the variant out (reason in its log).
+    summary's Score scale); ``<experiment>_p_sa`` is its calibrated P(splice-altering) from
+    ``calibrated`` ({experiment: calibrated.parquet}) where the experiment has one (rows built from
+    calibrated probabilities, spliceai_calibrated and ensembles, have P(SA) as their score too).
+    Missing values are empty: the base model did not score the variant's gene, or the model left
+    the variant out (reason in its log).
     """
     test = variants[variants["split"] == "test"] if "split" in variants else variants
     table = test[[c for c in VARIANT_COLUMNS if c in test.columns]].rename(columns={"label": "class"})
@@ -148,9 +150,10 @@ def predictions_table(variants: pd.DataFrame, scores: pd.DataFrame,
             table[col] = np.nan
     for name, pred in predictions.items():
         keep = pred[["variant_id", "score"]].rename(columns={"score": f"{name}_score"})
-        if "probability" in pred.columns:
-            keep[f"{name}_probability"] = pred["probability"].to_numpy()
         table = table.merge(keep.drop_duplicates("variant_id"), on="variant_id", how="left")
+        if calibrated and name in calibrated:
+            p_sa = calibrated[name][["variant_id", "p_sa"]].rename(columns={"p_sa": f"{name}_p_sa"})
+            table = table.merge(p_sa.drop_duplicates("variant_id"), on="variant_id", how="left")
     return table.reset_index(drop=True)
 
 
