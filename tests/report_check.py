@@ -41,7 +41,8 @@ DEMO_WARNING = "Demo run: the labels follow a rule"
 SUMMARY = "results/report/summary.html"
 EXPECTED_HTML = (SUMMARY, "results/report/cutoffs.html", "results/report/breakdown.html",
                  "results/report/data_summary.html")
-EXPECTED_FIGURES = ("roc.svg", "pr.svg", "scatter.svg", "training_curves.svg", "score_distributions.svg")
+EXPECTED_FIGURES = ("roc.svg", "pr.svg", "scatter.svg", "training_curves.svg", "score_distributions.svg",
+                    "reliability.svg")
 PREDICTIONS = "results/report/predictions.tsv"
 
 
