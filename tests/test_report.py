@@ -343,6 +343,11 @@ def test_html_table_fits_the_panel_at_1280_px():
         assert all(len(c.sub) <= 14 for c in row)
 
 
+def test_a_reason_shared_by_columns_is_said_once():
+    notes = ["Brier: P(SA) is constant", "ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
+    assert R._columns_per_reason(notes) == ["Brier, ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
+
+
 def test_status_notes_become_footnotes():
     compact = R.compact_table(_many_experiments())
     html = R.compact_html(compact)

@@ -382,7 +382,7 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         special = [n for n in str(r.get("Notes") or "").split("; ")
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
         if special:
-            name.notes.append(note(f"{r['Experiment']}: {'; '.join(special)}"))
+            name.notes.append(note(f"{r['Experiment']}: {'; '.join(_columns_per_reason(special))}"))
         cells = [name]
         for col in metrics:
             cells.append(_compact_metric_cell(r, col, note))
@@ -391,6 +391,18 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         cells.append(Cell(str(r["Training time"])))
         rows.append(cells)
     return CompactTable(header, rows, footnotes)
+
+
+def _columns_per_reason(notes: list[str]) -> list[str]:
+    """"Brier: r; ECE: r" -> "Brier, ECE: r": one reason said once, with every column it applies to."""
+    columns: dict[str, list[str]] = {}
+    for n in notes:
+        col, sep, reason = n.partition(": ")
+        if not sep:
+            col, reason = "", n
+        columns.setdefault(reason, []).append(col)
+    return [f"{', '.join(c for c in cols if c)}: {reason}" if any(cols) else reason
+            for reason, cols in columns.items()]
 
 
 def _compact_metric_cell(r, col: str, note) -> Cell:
