@@ -128,15 +128,15 @@ def demo_run(tmp_path_factory):
     """The whole demo workflow, run once."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
     proc = snakemake(work)
-    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)
+    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)  # what the terminal showed
     return work
 
 
 @pytest.mark.slow
 def test_demo_run_ends_with_the_table_it_built(demo_run):
     text = (demo_run / "demo_run_output.txt").read_text()
-    assert "Results summary (results/report/summary.md):" in text
-    assert (demo_run / "results/report/summary.md").read_text().strip() in text
+    assert "Results summary (test split):" in text
+    assert (demo_run / "results/report/summary.txt").read_text().strip() in text
 
 
 @pytest.mark.slow
@@ -152,6 +152,10 @@ def test_demo_run_produces_every_stage(demo_run):
         "results/report/summary.tsv",
         "results/report/summary.html",
         "results/report/roc.svg",
+        "results/report/predictions.tsv",
+        "results/report/cutoffs.html",
+        "results/report/breakdown.html",
+        "results/report/summary.txt",
         "results/report/reliability.svg",
         "results/models/paired_cnn/val_predictions.parquet",
         "results/models/paired_cnn/calibrator.json",
@@ -168,6 +172,17 @@ def test_demo_run_produces_every_stage(demo_run):
     assert rows.loc[["spliceai_calibrated", "cnn_hyenadna", "paired_cnn"], ["Brier", "ECE"]].notna().all().all()
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
+
+
+@pytest.mark.slow
+def test_terminal_output_is_quiet_and_ends_with_a_narrow_table(demo_run):
+    output = (demo_run / "demo_run_output.txt").read_text()
+    assert "Shell command: None" not in output  # no printshellcmds in the default profile
+    assert "(progress and ETA: logs/scores/shard_0.log)" in output  # message: points to the log
+    start = output.index("Results summary (test split):")
+    table = output[start:output.index("Logs per rule:", start)]  # what print_summary_table printed
+    assert "results/report/predictions.tsv" in table and "snakemake --report results/report.html" in table
+    assert max(len(line) for line in table.splitlines()) <= 120
 
 
 @pytest.mark.slow
@@ -220,3 +235,14 @@ def test_shipped_configs_validate_against_the_schema(name):
     config = yaml.safe_load((ROOT / "config" / name).read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["training"]["defaults"]["epochs"] >= 1
+
+
+@pytest.mark.slow
+def test_report_in_a_real_browser(demo_run, tmp_path):
+    """The demo's report opened in headless Chromium: landing text, every table and figure, width, no JS errors."""
+    if not shutil.which("chromium") and not shutil.which("chromium-browser"):
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); `make report-check` runs this check")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "report_check.py"), "--workdir", str(demo_run),
+                           "--screenshots", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert (tmp_path / "summary.png").stat().st_size > 1000

@@ -24,6 +24,8 @@ rule score_shard:
         code=script_code("score_shard.py"),
     log:
         "logs/scores/shard_{shard}.log",
+    message:
+        "Scoring base-model shard {wildcards.shard} (progress and ETA: {log})"
     benchmark:
         "benchmarks/scores/shard_{shard}.tsv"
     threads: config["base_model"]["threads"]

@@ -262,7 +262,13 @@ def final_targets():
     ]
 
 
-SUMMARY_TABLE = Path("results/report/summary.md")
+SUMMARY_TABLE = Path("results/report/summary.txt")  # the terminal table (<= 120 characters), by make_report
+REPORT_OUTPUTS = (
+    ("results/report/summary.tsv", "results table, every column and interval"),
+    ("results/report/predictions.tsv", "one row per test variant with every model's score"),
+    ("results/report/breakdown.tsv", "metrics by region, splice site, distance and variant type"),
+    ("results/report/", "the report's pages and figures (HTML, SVG)"),
+)
 
 
 def _mtime(path):
@@ -273,10 +279,19 @@ SUMMARY_TABLE_AT_START = _mtime(SUMMARY_TABLE)
 
 
 def print_summary_table():
-    """Print the results-summary table at the end of a successful run, only when this run
-    (re)wrote it: a table left from an earlier run or other inputs never passes for this one's."""
+    """At the end of a successful run that (re)wrote the terminal table: that table and where things are.
+
+    The table is results/report/summary.txt, written by make_report (validsplice.report.format_terminal).
+    A table left from an earlier run or other inputs never passes for this one's, so nothing is printed
+    when this run did not rebuild it (e.g. a run of single targets).
+    """
     table = SUMMARY_TABLE
-    if table.exists() and _mtime(table) != SUMMARY_TABLE_AT_START:
-        print("\nResults summary (results/report/summary.md):\n")
-        print(table.read_text())
-        print("Full report: snakemake --report results/report.html")
+    if not table.exists() or _mtime(table) == SUMMARY_TABLE_AT_START:
+        return
+    print("\nResults summary (test split):\n")
+    print(table.read_text())
+    print("Files:")
+    for path, what in REPORT_OUTPUTS:
+        print(f"  {path:<34} {what}")
+    print("Self-contained HTML report (landing page, tables, plots):  snakemake --report results/report.html")
+    print("Logs per rule: logs/   timings: benchmarks/")

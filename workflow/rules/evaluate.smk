@@ -20,6 +20,8 @@ rule evaluate_model:
         code=script_code("evaluate_model.py"),
     log:
         "logs/eval/{experiment}.log",
+    message:
+        "Evaluating {wildcards.experiment} on the test split, bootstrap intervals (log: {log})"
     benchmark:
         "benchmarks/eval/{experiment}.tsv"
     conda:

@@ -22,6 +22,8 @@ rule build_targets:
         code=script_code("build_targets.py"),
     log:
         "logs/targets/build.log",
+    message:
+        "Building validated targets and the train/val/test tables (log: {log})"
     benchmark:
         "benchmarks/targets/build.tsv"
     resources:

@@ -34,6 +34,8 @@ for model_name, model_entry in registry.MODELS.items():
             code=script_code("train_model.py", model_module(model_name)),
         log:
             "logs/models/{experiment}.log",
+        message:
+            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
         benchmark:
             "benchmarks/models/{experiment}.tsv"
         threads: training_threads()

@@ -44,6 +44,8 @@ rule normalize_variants:
         code=script_code("normalize_variants.py"),
     log:
         "logs/variants/normalize.log",
+    message:
+        "Normalizing variants with bcftools norm, REF check, gene choice (log: {log})"
     benchmark:
         "benchmarks/variants/normalize.tsv"
     threads: 1
