@@ -21,6 +21,7 @@ include: "rules/targets.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:

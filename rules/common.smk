@@ -140,6 +140,8 @@ def final_targets():
         "results/report/summary.tsv",
         "results/report/summary.md",
         "results/report/summary.html",
+        *predict_targets(),
+        *external_targets(),
     ]
 
 
@@ -151,3 +153,55 @@ def print_summary_table():
         print("\nResults summary (results/report/summary.md):\n")
         print(table.read_text())
         print("Full report: snakemake --report results/report.html")
+
+
+# ---------------------------------------------------------------- predict (VCFs) and external test sets
+from validsplice.models.registry import MODEL_BUILDERS  # noqa: E402
+
+
+def predictable_experiments():
+    """Experiments a model folder can carry for `validsplice predict`: networks and the raw base-model score."""
+    return [n for n in experiment_names() if experiment_model(n) in MODEL_BUILDERS or n == BASELINE]
+
+
+def _check_predict_config():
+    known = predictable_experiments()
+    for name, spec in config.get("predict", {}).items():
+        unknown = [e for e in spec["experiments"] if e not in known]
+        if unknown:
+            raise ValueError(f"config predict: {name!r} names experiment(s) {unknown} that have no model folder; "
+                             f"choose among {', '.join(known)}.")
+
+
+_check_predict_config()
+
+
+def model_folder_files(experiment):
+    """What `validsplice predict` reads from results/models/{experiment}/."""
+    files = [f"results/models/{experiment}/model.json", f"results/models/{experiment}/calibrator.json"]
+    if experiment != BASELINE:
+        files.append(f"results/models/{experiment}/model.pt")
+    return files
+
+
+def model_folders(experiments):
+    return [f"results/models/{e}" for e in experiments]
+
+
+def predict_experiments(wildcards):
+    return config["predict"][wildcards.name]["experiments"]
+
+
+def predict_targets():
+    return [f"results/predict/{name}.vcf.gz" for name in config.get("predict", {})]
+
+
+def external_spec(name):
+    spec = dict(config["external_test"][name])
+    spec.setdefault("label_field", config["variants"]["label_field"])
+    spec.setdefault("coordinate_column", config["variants"]["coordinate_column"])
+    return spec
+
+
+def external_targets():
+    return [f"results/external/{name}/summary.tsv" for name in config.get("external_test", {})]
