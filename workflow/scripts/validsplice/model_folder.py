@@ -171,7 +171,14 @@ def _load_network(folder: Path, manifest: dict, device) -> torch.nn.Module:
         raise UserError(f"{weights} holds model {name!r} but {MANIFEST} says {manifest['model']!r}; the files come "
                         "from different runs. Re-run the training and model_manifest rules.")
     config = checkpoint.get("config") or {}
-    network = registry.build_model(name, dict(checkpoint.get("params") or {}),
+    params = dict(checkpoint.get("params") or {})
+    pretrained = str(params.get("checkpoint") or "")
+    if pretrained and not Path(pretrained).is_dir():
+        # HyenaDNA builds its encoder from the checkpoint folder's config (the weights then come from model.pt)
+        raise UserError(f"{weights}: model {name!r} was built from the HyenaDNA checkpoint folder {pretrained!r}, "
+                        "which is not there. Run predict from the folder the workflow ran in, or copy the "
+                        "checkpoint folder to that path.")
+    network = registry.build_model(name, params,
                                    window_length=int(config["window_length"]),
                                    profile_length=int(config["profile_length"]))
     network.load_state_dict(checkpoint["state_dict"])
