@@ -163,7 +163,7 @@ def _load_network(folder: Path, manifest: dict, device) -> torch.nn.Module:
     if not weights.is_file():
         raise UserError(f"{folder}: no weights file {weights.name}; re-run the experiment's training rule.")
     try:
-        checkpoint = torch.load(weights, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(weights, map_location="cpu", weights_only=True)  # no code from a pickle
     except Exception as exc:  # torch raises many types for a truncated or foreign file
         raise UserError(f"{weights}: cannot load ({type(exc).__name__}: {exc}); re-run the training rule.") from None
     name = checkpoint.get("model")
