@@ -167,7 +167,7 @@ def test_demo_predict_and_external_outputs(demo_run):
     with pysam.VariantFile(str(demo_run / "results/predict/cohort.vcf.gz")) as vcf:
         entries = {rec.id: list(rec.info.get("VALIDSPLICE", ())) for rec in vcf}
     assert entries["intergenic"] == [] and entries["ref_mismatch"] == []  # skipped like `score`
-    tpo = [e.split("|") for e in entries["tpo_site"]]
+    tpo = [e.split("|") for e in entries["tpo_exon1"]]
     assert {e[4] for e in tpo} == {"spliceai_raw", "paired_cnn_spliceai", "binary_cnn"}
     assert all(0.0 <= float(e[2]) <= 1.0 for e in tpo)
     assert len(entries["sntg2_multiallelic"]) == 2 * 3  # two ALTs x three experiments

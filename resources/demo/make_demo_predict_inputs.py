@@ -74,8 +74,8 @@ def cohort_records(g: Generator) -> list[str]:
         g.used.update(range(pos, pos + 2))
         return pos, ref, alt, vid
 
-    for name, offset, vid in (("TPO", 1, "tpo_site"), ("TPO", 300, "tpo_deep"), ("SH3YL1", 2, "sh3yl1_site"),
-                              ("ACP1", 150, "acp1_intronic"), ("PXDN", 1, "pxdn_site")):
+    for name, offset, vid in (("TPO", 1, "tpo_exon1"), ("TPO", 300, "tpo_deep"), ("SH3YL1", 2, "sh3yl1_exon1"),
+                              ("ACP1", 150, "acp1_intronic"), ("PXDN", 1, "pxdn_exon1")):
         pos, ref, alt, vid = snv_near(name, offset, vid)
         lines.append(f"chr2\t{pos}\t{vid}\t{ref}\t{alt[0]}")
     pos, ref, alt, _ = snv_near("SNTG2", 1, "")
