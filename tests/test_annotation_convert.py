@@ -213,7 +213,7 @@ def test_config_schema_accepts_a_converted_table(tmp_path):
     write_table(convert(GTF)[0], out)
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["annotation"] = str(out)
-    validate(config, str(ROOT / "config" / "schema.yaml"))
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["annotation"] == str(out)
 
 

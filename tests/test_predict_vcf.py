@@ -242,7 +242,7 @@ def test_bad_inputs_give_clear_errors(workflow, tmp_path):
     (other / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="distance 100 differs"):
         predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder), str(other)])
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(UserError, match="does not exist"):
         predict_vcf(tmp_path / "absent.vcf", tmp_path / "o.vcf", FASTA, "grch38", [str(folder)])
     with pytest.raises(UserError, match="overwrite the input"):
         predict_vcf(vcf, vcf, FASTA, "grch38", [str(folder)])

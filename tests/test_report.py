@@ -105,7 +105,7 @@ def test_best_marked(run_dir):
     # cnn_quick has the strongest signal: best ROC-AUC
     assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
     # the binary model has the lowest FP rate, but at its threshold it detects under half of the
-    # Splice-altering variants: not "best FP" (bolding rule in report/summary.rst)
+    # Splice-altering variants: not "best FP" (bolding rule in workflow/report/summary.rst)
     assert tsv.loc[tsv["FP@0.1"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection@0.1"] < 0.5
     assert tsv["best_FP@0.1"].tolist() == [True, False, False]
     md = open(out["md"]).read()
@@ -227,7 +227,7 @@ def test_caption_and_readme_state_the_rules():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    caption = " ".join((root / "report" / "summary.rst").read_text().split())
+    caption = " ".join((root / "workflow" / "report" / "summary.rst").read_text().split())
     readme = " ".join((root / "README.md").read_text().split())
     for text in (caption, readme):
         assert "agreement with the base model's delta, not with validated effects" in text

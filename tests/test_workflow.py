@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-COPIED = ["Snakefile", "rules", "config", "envs", "profiles", "report", "resources", "workflow"]
+COPIED = ["workflow", "config", "profiles", "resources"]
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -133,8 +133,16 @@ def test_hyenadna_model_id_adds_a_download_job(tmp_path):
 def demo_run(tmp_path_factory):
     """The whole demo workflow, run once."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
-    snakemake(work)
+    proc = snakemake(work)
+    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)
     return work
+
+
+@pytest.mark.slow
+def test_demo_run_ends_with_the_table_it_built(demo_run):
+    text = (demo_run / "demo_run_output.txt").read_text()
+    assert "Results summary (results/report/summary.md):" in text
+    assert (demo_run / "results/report/summary.md").read_text().strip() in text
 
 
 @pytest.mark.slow
@@ -225,5 +233,5 @@ def test_shipped_configs_validate_against_the_schema(name):
     from snakemake.utils import validate
 
     config = yaml.safe_load((ROOT / "config" / name).read_text())
-    validate(config, str(ROOT / "config" / "schema.yaml"))
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["training"]["defaults"]["epochs"] >= 1

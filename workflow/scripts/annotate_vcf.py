@@ -1,4 +1,7 @@
 """Rule predict_vcf: a VCF annotated with SpliceAI= and VALIDSPLICE= by trained experiments."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.predict_vcf import predict_vcf
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Rule evaluate_model: metrics with bootstrap intervals and a paired test vs spliceai_raw."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.evaluation import evaluate_model
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Rule external_summary: the results-summary table of one external test set."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.external import external_summary
 from validsplice.rule_io import run_rule, setup_logging
 

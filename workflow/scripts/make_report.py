@@ -1,4 +1,7 @@
 """Rule make_report: results-summary table (TSV/MD/HTML), data summary and the report figures."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.report import make_report
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Rule predict_external: base model once, then every experiment's score and P_SA on an external set."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.external import predict_external
 from validsplice.rule_io import run_rule, setup_logging
 

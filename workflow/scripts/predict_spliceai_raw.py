@@ -1,4 +1,7 @@
 """Rule predict_spliceai_raw: the untrained baseline's prediction table (see validsplice.predict)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.predict import predict_spliceai_raw
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Rule normalize_external: normalize an external test set (all variants in test), drop training variants."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.external import prepare_external
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Rule train_{model}: train one experiment and predict its test split (see validsplice.training)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.training import train_experiment
 

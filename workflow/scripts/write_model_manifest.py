@@ -1,4 +1,7 @@
 """Rule model_manifest: model.json, what `validsplice predict` needs besides weights and calibrator."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.model_folder import write_manifest
 from validsplice.rule_io import run_rule, setup_logging
 

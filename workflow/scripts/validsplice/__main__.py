@@ -13,7 +13,9 @@ from .rule_io import UserError
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-I", metavar="input", required=True, help="input VCF (plain or gzipped)")
+    from .spliceai.cli import positive_int
+
+    parser.add_argument("-I", metavar="input", required=True, help="input VCF: plain, gzip or bgzip, or '-' (stdin)")
     parser.add_argument("-O", metavar="output", default="-", help="output VCF; .gz writes bgzipped (default: stdout)")
     parser.add_argument("-R", metavar="reference", required=True, help="reference FASTA (indexed)")
     parser.add_argument("-A", metavar="annotation", required=True,
@@ -22,7 +24,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a trained experiment's folder (results/models/<experiment>); repeat for several")
     parser.add_argument("--tsv", metavar="PATH", help="also write one row per allele and gene as a TSV")
     parser.add_argument("--openspliceai-dir", default="", help="OpenSpliceAI checkpoints, when the models used them")
-    parser.add_argument("--batch-size", type=int, default=64, help="variants per forward pass")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="variants per forward pass")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
 

@@ -12,7 +12,8 @@ Output: the input records with ``SpliceAI=`` (as ``score`` writes it) and
 ``VALIDSPLICE=ALLELE|SYMBOL|P_SA|SCORE|EXPERIMENT``, one entry per allele, gene and experiment
 (the first three fields are fixed). ``P_SA`` is ``.`` where a model needs the base model's delta
 and the base model could not score that allele and gene (e.g. a multi-base REF and ALT).
-Records are read, scored and written in chunks, so memory does not grow with the VCF.
+Records are read (as ``score`` reads them: plain, gzip, bgzip or stdin, the same record checks),
+scored and written in chunks of 1,000, so memory does not grow with the VCF.
 """
 from __future__ import annotations
 
@@ -213,56 +214,75 @@ TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "status", "
                "DP_AG", "DP_AL", "DP_DG", "DP_DL", "max_ds"]
 
 
-def _check_paths(input_path, output_path, tsv_path) -> None:
-    if str(input_path) != "-" and not Path(input_path).is_file():
-        raise UserError(f"-I {input_path}: no such file.")
+def _check_outputs(input_path, output_path, tsv_path) -> None:
+    from .spliceai.cli import check_writable
+
     for out in (output_path, tsv_path):
         if out and str(out) != "-":
-            if Path(out).resolve() == Path(str(input_path)).resolve():
+            if str(input_path) != "-" and Path(out).resolve() == Path(str(input_path)).resolve():
                 raise UserError(f"{out}: the output would overwrite the input VCF; choose another path.")
-            parent = Path(out).parent
-            if not parent.is_dir():
-                raise UserError(f"{out}: the folder {parent} does not exist; create it first.")
+            check_writable(str(out))
 
 
 def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_path=None, batch_size: int = 64,
                 device: str = "auto", threads: int = 0, openspliceai_dir="",
                 chunk_records: int = CHUNK_RECORDS) -> dict:
-    """Annotate ``input_path`` with SpliceAI= and VALIDSPLICE= (see the module docstring)."""
-    from .spliceai.cli import resolve_device
+    """Annotate ``input_path`` ('-': stdin; plain, gzip or bgzip) with SpliceAI= and VALIDSPLICE= (module
+    docstring). Input reading and its checks are those of ``score`` (``spliceai.vcf_stream``, ``read_chunk``)."""
+    from .spliceai.cli import Counts, read_chunk, resolve_device
+    from .spliceai.vcf_stream import VcfInput, htslib_quiet
 
     if not model_dirs:
         raise UserError("--model: give at least one trained experiment folder (results/models/<experiment>).")
-    _check_paths(input_path, output_path, tsv_path)
+    _check_outputs(input_path, output_path, tsv_path)
     if threads:
         torch.set_num_threads(int(threads))
     device = resolve_device(device)
     models = load_models(model_dirs, device)
     base = shared_base_model(models, annotation)
-    reference = Reference(fasta)
+    with htslib_quiet():
+        reference = Reference(fasta)
     gene_table = GeneAnnotation.load(annotation)
     engine = base_model_engine(base, reference, device=device, batch_size=batch_size,
                                openspliceai_dir=openspliceai_dir)
+    source = VcfInput(str(input_path))
     try:
-        vcf = pysam.VariantFile(str(input_path))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot read VCF {input_path}: {exc}") from None
-    header = vcf.header
-    had_spliceai = "SpliceAI" in header.info
-    for line in header_lines(models, base):
-        if not (had_spliceai and line.startswith("##INFO=<ID=SpliceAI")):
-            header.add_line(line)
+        if source.warning:
+            log.warning(source.warning)
+        header = source.vcf.header
+        contigs, has_end = set(header.contigs), "END" in header.info
+        had_spliceai = "SpliceAI" in header.info
+        for line in header_lines(models, base):
+            if not (had_spliceai and line.startswith("##INFO=<ID=SpliceAI")):
+                header.add_line(line)
+        try:
+            with htslib_quiet():
+                out = pysam.VariantFile(str(output_path), mode="wz" if str(output_path).endswith(".gz") else "w",
+                                        header=header)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"Cannot write {output_path}: {exc}") from None
+        with out:
+            counts = _stream(source, out, contigs, has_end, reference, gene_table, engine, models, fasta, base,
+                             batch_size=batch_size, device=device, tsv_path=tsv_path, chunk_records=chunk_records,
+                             had_spliceai=had_spliceai, reading=Counts(), read_chunk=read_chunk)
+    finally:
+        source.close()
+    for reason, n in counts["skipped"].items():
+        log.info("not predicted: %d allele row(s), %s", n, reason)
+    log.info("wrote %s: %d records in %.1f s", output_path, counts["records"], counts["seconds"])
+    return counts
+
+
+def _stream(source, out, contigs, has_end, reference, gene_table, engine, models, fasta, base, *, batch_size, device,
+            tsv_path, chunk_records, had_spliceai, reading, read_chunk) -> dict:
     experiments = [m.experiment for m in models]
-    mode = "wz" if str(output_path).endswith(".gz") else "w"
     counts = {"records": 0, "alleles": 0, "allele_gene_rows": 0, "with_p_sa": 0, "skipped": {}}
     start = time.perf_counter()
+    vcf_iter, at_end = iter(source.vcf), False
     tsv_first = True
-    try:
-        out = pysam.VariantFile(str(output_path), mode=mode, header=header)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot write {output_path}: {exc}") from None
-    with vcf, out:
-        for chunk in _chunks(vcf, chunk_records):
+    while not at_end:
+        chunk, error, at_end = read_chunk(vcf_iter, chunk_records, reading, contigs, has_end, source.name)
+        if chunk:
             table, spliceai = predict_chunk(chunk, reference, gene_table, engine, models, fasta, base=base,
                                             batch_size=batch_size, device=device)
             entries = validsplice_entries(table, experiments, len(chunk))
@@ -280,24 +300,13 @@ def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_p
             _count(counts, chunk, table, experiments)
             log.info("%d records, %d (allele, gene) rows predicted, %.1f records/s", counts["records"],
                      counts["allele_gene_rows"], counts["records"] / max(time.perf_counter() - start, 1e-9))
+        if error is not None:
+            raise error
+    source.check_complete(reading.read)
     if tsv_path and tsv_first:
         _write_tsv(predict_empty_table(experiments), experiments, tsv_path, first=True)
     counts["seconds"] = round(time.perf_counter() - start, 3)
-    for reason, n in counts["skipped"].items():
-        log.info("not predicted: %d allele row(s), %s", n, reason)
-    log.info("wrote %s: %d records in %.1f s", output_path, counts["records"], counts["seconds"])
     return counts
-
-
-def _chunks(vcf, size: int):
-    chunk = []
-    for rec in vcf:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _count(counts: dict, chunk, table: pd.DataFrame, experiments) -> None:

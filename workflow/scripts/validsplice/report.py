@@ -38,7 +38,7 @@ METRIC_COLUMNS = (
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 
-# Bolding rule (stated in report/summary.rst and under the table). A detection rate bought by
+# Bolding rule (stated in workflow/report/summary.rst and under the table). A detection rate bought by
 # flagging the Normal variants too is not "best", nor is a false-positive rate bought by
 # flagging nothing: Detection is compared only among models whose FP rate is at most
 # MAX_FP_FOR_BEST_DETECTION, FP only among models whose detection rate is at least

@@ -48,7 +48,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
         conda:
             model_env
         script:
-            "../workflow/scripts/train_model.py"
+            "../scripts/train_model.py"
 
 
 rule predict_spliceai_raw:
@@ -64,12 +64,14 @@ rule predict_spliceai_raw:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/predict_spliceai_raw.py"
+        "../scripts/predict_spliceai_raw.py"
 
 
 rule download_hyenadna:
     output:
         checkpoint=directory("resources/hyenadna/{model_dir}"),
+    wildcard_constraints:
+        model_dir=r"[^/]+",
     params:
         model_id=lambda wildcards: wildcards.model_dir.replace("--", "/"),
     log:
@@ -77,4 +79,4 @@ rule download_hyenadna:
     conda:
         "../envs/hyenadna.yaml"
     script:
-        "../workflow/scripts/download_hyenadna.py"
+        "../scripts/download_hyenadna.py"

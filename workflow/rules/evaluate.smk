@@ -24,4 +24,4 @@ rule evaluate_model:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/evaluate_model.py"
+        "../scripts/evaluate_model.py"

@@ -55,4 +55,4 @@ rule make_report:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/make_report.py"
+        "../scripts/make_report.py"

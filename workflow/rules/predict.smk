@@ -18,7 +18,7 @@ rule model_manifest:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/write_model_manifest.py"
+        "../scripts/write_model_manifest.py"
 
 
 PREDICT_CODE = ["model_folder.py", "predict_vcf.py", "predict.py", "datasets.py", "windows.py", "targets.py",
@@ -30,12 +30,15 @@ rule predict_vcf:
         vcf=lambda wildcards: config["predict"][wildcards.name]["vcf"],
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
+        annotation=annotation_inputs(),
+        weights=openspliceai_checkpoints(),
         models=lambda wildcards: [f for e in predict_experiments(wildcards) for f in model_folder_files(e)],
         code=library_files(*PREDICT_CODE),
     output:
         vcf="results/predict/{name}.vcf.gz",
         tsv="results/predict/{name}.tsv",
     params:
+        input_sha256=lambda wildcards: file_digest(config["predict"][wildcards.name]["vcf"]),
         model_dirs=lambda wildcards: model_folders(predict_experiments(wildcards)),
         annotation=config["annotation"],
         openspliceai_dir=config["base_model"]["openspliceai_dir"],
@@ -52,7 +55,7 @@ rule predict_vcf:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/annotate_vcf.py"
+        "../scripts/annotate_vcf.py"
 
 
 rule ingest_external:
@@ -65,6 +68,7 @@ rule ingest_external:
         vcf="results/external/{name}/ingested.vcf.gz",
         rejected="results/external/{name}/ingest_rejected.tsv",
     params:
+        input_sha256=lambda wildcards: file_digest(config["external_test"][wildcards.name]["path"]),
         source=lambda wildcards: external_spec(wildcards.name)["source"],
         label_field=lambda wildcards: external_spec(wildcards.name)["label_field"],
         coordinate_column=lambda wildcards: external_spec(wildcards.name)["coordinate_column"],
@@ -73,7 +77,7 @@ rule ingest_external:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/ingest_variants.py"
+        "../scripts/ingest_variants.py"
 
 
 rule normalize_external:
@@ -83,6 +87,7 @@ rule normalize_external:
         fasta_index=reference_files()[1:],
         ingest_rejected="results/external/{name}/ingest_rejected.tsv",
         training_variants="results/variants/variants.parquet",
+        annotation=annotation_inputs(),
         code=library_files("io", "normalize.py", "annotation.py", "split.py", "external.py"),
     output:
         vcf="results/external/{name}/normalized.vcf.gz",
@@ -100,7 +105,7 @@ rule normalize_external:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/prepare_external.py"
+        "../scripts/prepare_external.py"
 
 
 rule predict_external:
@@ -108,6 +113,8 @@ rule predict_external:
         variants="results/external/{name}/variants.parquet",
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
+        annotation=annotation_inputs(),
+        weights=openspliceai_checkpoints(),
         models=[f for e in predictable_experiments() for f in model_folder_files(e)],
         code=library_files("external.py", *PREDICT_CODE),
     output:
@@ -131,7 +138,7 @@ rule predict_external:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/predict_external.py"
+        "../scripts/predict_external.py"
 
 
 rule evaluate_external:
@@ -156,7 +163,7 @@ rule evaluate_external:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/evaluate_model.py"
+        "../scripts/evaluate_model.py"
 
 
 rule external_summary:
@@ -183,4 +190,4 @@ rule external_summary:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/external_summary.py"
+        "../scripts/external_summary.py"

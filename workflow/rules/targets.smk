@@ -29,4 +29,4 @@ rule build_targets:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/build_targets.py"
+        "../scripts/build_targets.py"
