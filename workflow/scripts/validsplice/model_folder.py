@@ -19,11 +19,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import torch
 
 from .rule_io import UserError
+
+if TYPE_CHECKING:  # torch is imported where a network is loaded or run, not to write a manifest
+    import torch
 
 log = logging.getLogger("validsplice.model_folder")
 
@@ -84,7 +88,7 @@ class ModelFolder:
     path: Path
     manifest: dict
     calibrator: object
-    network: torch.nn.Module | None = field(default=None, repr=False)
+    network: "torch.nn.Module | None" = field(default=None, repr=False)
 
     @property
     def experiment(self) -> str:
@@ -103,10 +107,12 @@ class ModelFolder:
         """True when the score means nothing without the base model's delta for the allele and gene."""
         return self.manifest["kind"] == "base_model_score" or bool(self.manifest["reads_base_model_delta"])
 
-    def scores(self, inputs: dict, batch_size: int = 64, device: str | torch.device = "cpu") -> np.ndarray:
+    def scores(self, inputs: dict, batch_size: int = 64, device="cpu") -> np.ndarray:
         """The model's score per row of ``inputs`` (see ``predict_vcf.model_inputs``)."""
         if self.network is None:
             return np.where(np.isnan(inputs["base_max_ds"]), 0.0, inputs["base_max_ds"])  # as spliceai_raw
+        import torch
+
         from .datasets import SplitData, crop_windows
         from .predict import run_model
 
@@ -127,7 +133,7 @@ class ModelFolder:
         return np.asarray(self.calibrator.apply(np.asarray(scores, dtype=np.float64)), dtype=np.float64)
 
 
-def load_model_folder(path, device: str | torch.device = "cpu") -> ModelFolder:
+def load_model_folder(path, device="cpu") -> ModelFolder:
     """Read and check a model folder; every missing or inconsistent piece is a ``UserError``."""
     folder = Path(path)
     if not folder.is_dir():
@@ -156,7 +162,9 @@ def load_model_folder(path, device: str | torch.device = "cpu") -> ModelFolder:
     return ModelFolder(folder, manifest, _load_calibrator(calibrator_path), network)
 
 
-def _load_network(folder: Path, manifest: dict, device) -> torch.nn.Module:
+def _load_network(folder: Path, manifest: dict, device):
+    import torch
+
     from .models import registry
 
     weights = folder / manifest["files"]["weights"]
