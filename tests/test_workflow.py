@@ -81,6 +81,8 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "train_binary_cnn",
         "train_hyenadna_frozen",
         "train_hyenadna_finetune",
+        "calibrate_model",
+        "combine_calibrated",
         "evaluate_model",
         "make_report",
         "model_manifest",
@@ -94,8 +96,19 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
     ]:
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
+    # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
+    assert jobs["calibrate_model"] == 9 and jobs["combine_calibrated"] == 2
     # the base model runs once per VCF and once per external set, whatever the number of experiments
     assert jobs["predict_vcf"] == 1 and jobs["predict_external"] == 1
+
+
+def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    (work / "config" / "config.yaml").write_text(cfg.replace("    - hyenadna_finetune\n", "    - hyenadna_typo\n"))
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "config ensembles: 'cnn_hyenadna' lists unknown experiment(s) 'hyenadna_typo'" in proc.stderr + proc.stdout
 
 
 def test_unknown_model_in_config_is_a_clear_error(tmp_path):
@@ -158,12 +171,20 @@ def test_demo_run_produces_every_stage(demo_run):
         "results/report/summary.tsv",
         "results/report/summary.html",
         "results/report/roc.svg",
+        "results/report/reliability.svg",
+        "results/models/paired_cnn/val_predictions.parquet",
+        "results/models/paired_cnn/calibrator.json",
+        "results/models/paired_cnn/calibrated.parquet",
     ]:
         assert (work / path).exists(), path
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    assert len(summary) == 9  # spliceai_raw + the eight experiments of the demo config
+    # spliceai_raw + the eight experiments of the demo config + spliceai_calibrated + one ensemble
+    assert len(summary) == 11
+    rows = summary.set_index("Experiment")
+    assert rows.loc["spliceai_calibrated", "ROC-AUC"] == pytest.approx(rows.loc["spliceai_raw", "ROC-AUC"])
+    assert rows.loc[["spliceai_calibrated", "cnn_hyenadna", "paired_cnn"], ["Brier", "ECE"]].notna().all().all()
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
 

@@ -22,6 +22,8 @@ from validsplice.workflow_config import (  # noqa: E402
     file_digest,
     require_file,
 )
+from validsplice.ensemble import CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
+from validsplice.split import describe_split  # noqa: E402
 
 if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
     raise ImportError(
@@ -86,6 +88,39 @@ def experiment_names():
     return [BASELINE] + names
 
 
+# ---------------------------------------------------------------- calibrated rows and ensembles
+ENSEMBLES = check_ensembles(config.get("ensembles"), experiment_names())
+
+
+def table_rows():
+    """Rows of the results table: experiments, the calibrated baseline, then the ensembles."""
+    return experiment_names() + [CALIBRATED_BASELINE] + list(ENSEMBLES)
+
+
+def combined_members(name):
+    """Members of a row made from calibrated probabilities (spliceai_calibrated: the baseline alone)."""
+    members = [BASELINE] if name == CALIBRATED_BASELINE else ENSEMBLES[name]
+    return [member_experiment(m) for m in members]
+
+
+def combined_inputs(kind):
+    """Input function: one file of each member's experiment folder (calibrator, predictions, ...)."""
+    return lambda wildcards: [f"results/models/{m}/{kind}" for m in combined_members(wildcards.experiment)]
+
+
+def calibrated_of(wildcards):
+    """calibrated.parquet of an evaluated row; none for spliceai_raw (its calibrated row is separate)."""
+    return [] if wildcards.experiment == BASELINE else [f"results/models/{wildcards.experiment}/calibrated.parquet"]
+
+
+def calibrated_rows():
+    return [n for n in table_rows() if n != BASELINE]
+
+
+def name_pattern(names):
+    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
+
+
 def experiment_model(name):
     if name == BASELINE and name not in config["experiments"]:
         return BASELINE
@@ -142,8 +177,7 @@ def experiments_of(model):
 
 def experiment_pattern(model):
     """Wildcard constraint matching exactly the experiments of one model."""
-    names = experiments_of(model)
-    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
+    return name_pattern(experiments_of(model))
 
 
 def settings_of(wildcards):

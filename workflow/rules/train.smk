@@ -1,7 +1,7 @@
 # One training rule per model; each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
-TRAINING_CODE = ["training.py", "predict.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
+TRAINING_CODE = ["training.py", "predict.py", "prevalence.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
 
 # model name -> (its code, its conda env)
 TRAINED_MODELS = {
@@ -23,6 +23,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             test="results/targets/test.parquet",
             profiles="results/targets/profiles.npy",
             base_profiles="results/targets/base_profiles.npy",
+            target_summary="results/targets/summary.json",
             windows="results/windows/windows.npz",
             code=library_files(*TRAINING_CODE, *model_code),
             checkpoint=checkpoint_inputs,
@@ -30,6 +31,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             model="results/models/{experiment}/model.pt",
             history="results/models/{experiment}/history.tsv",
             predictions="results/models/{experiment}/predictions.parquet",
+            val_predictions="results/models/{experiment}/val_predictions.parquet",
             training="results/models/{experiment}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
@@ -54,9 +56,11 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
 rule predict_spliceai_raw:
     input:
         test="results/targets/test.parquet",
+        val="results/targets/val.parquet",
         code=library_files("predict.py"),
     output:
         predictions=f"results/models/{BASELINE}/predictions.parquet",
+        val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
         history=f"results/models/{BASELINE}/history.tsv",
         training=f"results/models/{BASELINE}/training.json",
     log:

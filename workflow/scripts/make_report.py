@@ -27,4 +27,8 @@ run_rule(
     distributions=snakemake.output.distributions,  # noqa: F821
     experiments=list(snakemake.params.experiments),  # noqa: F821
     data_description=snakemake.params.data_description,  # noqa: F821
+    calibrated=list(snakemake.input.calibrated),  # noqa: F821
+    calibrated_experiments=list(snakemake.params.calibrated_experiments),  # noqa: F821
+    reliability=snakemake.output.reliability,  # noqa: F821
+    split_description=snakemake.params.split_description,  # noqa: F821
 )

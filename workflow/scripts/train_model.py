@@ -17,6 +17,8 @@ run_rule(
     model_path=snakemake.output.model,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     predictions_path=snakemake.output.predictions,  # noqa: F821
+    val_predictions_path=snakemake.output.val_predictions,  # noqa: F821
+    target_summary_path=snakemake.input.target_summary,  # noqa: F821
     training_path=snakemake.output.training,  # noqa: F821
     experiment=snakemake.params.experiment,  # noqa: F821
     model_name=snakemake.params.model,  # noqa: F821
