@@ -85,12 +85,21 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "combine_calibrated",
         "evaluate_model",
         "make_report",
+        "model_manifest",
+        "predict_vcf",
+        "ingest_external",
+        "normalize_external",
+        "predict_external",
+        "evaluate_external",
+        "external_summary",
         "all",
     ]:
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
     # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
     assert jobs["calibrate_model"] == 9 and jobs["combine_calibrated"] == 2
+    # the base model runs once per VCF and once per external set, whatever the number of experiments
+    assert jobs["predict_vcf"] == 1 and jobs["predict_external"] == 1
 
 
 def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
@@ -110,6 +119,16 @@ def test_unknown_model_in_config_is_a_clear_error(tmp_path):
     proc = snakemake(work, "-n", check=False)
     assert proc.returncode != 0
     assert "transformer_xl" in proc.stderr + proc.stdout
+
+
+def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model]")
+    (work / "config" / "config.yaml").write_text(cfg)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "no_such_model" in proc.stderr + proc.stdout and "have no model folder" in proc.stderr + proc.stdout
 
 
 def test_hyenadna_model_id_adds_a_download_job(tmp_path):
@@ -183,6 +202,22 @@ def test_terminal_output_is_quiet_and_ends_with_a_narrow_table(demo_run):
     table = output[start:output.index("Logs per rule:", start)]  # what print_summary_table printed
     assert "results/report/predictions.tsv" in table and "snakemake --report results/report.html" in table
     assert max(len(line) for line in table.splitlines()) <= 120
+
+
+def test_demo_predict_and_external_outputs(demo_run):
+    import pysam
+
+    with pysam.VariantFile(str(demo_run / "results/predict/cohort.vcf.gz")) as vcf:
+        entries = {rec.id: list(rec.info.get("VALIDSPLICE", ())) for rec in vcf}
+    assert entries["intergenic"] == [] and entries["ref_mismatch"] == []  # skipped like `score`
+    tpo = [e.split("|") for e in entries["tpo_exon1"]]
+    assert {e[4] for e in tpo} == {"spliceai_raw", "paired_cnn_spliceai", "binary_cnn"}
+    assert all(0.0 <= float(e[2]) <= 1.0 for e in tpo)
+    assert len(entries["sntg2_multiallelic"]) == 2 * 3  # two ALTs x three experiments
+    summary = pd.read_csv(demo_run / "results/external/rule_labelled_2/summary.tsv", sep="\t")
+    assert len(summary) == 9 and summary["ROC-AUC"].notna().any()
+    removed = pd.read_csv(demo_run / "results/external/rule_labelled_2/in_training.tsv", sep="\t")
+    assert len(removed) == 4  # the demo set's copies of training variants
 
 
 @pytest.mark.slow

@@ -259,6 +259,8 @@ def final_targets():
         "results/report/summary.tsv",
         "results/report/summary.md",
         "results/report/summary.html",
+        *predict_targets(),
+        *external_targets(),
     ]
 
 
@@ -295,3 +297,67 @@ def print_summary_table():
         print(f"  {path:<34} {what}")
     print("Self-contained HTML report (landing page, tables, plots):  snakemake --report results/report.html")
     print("Logs per rule: logs/   timings: benchmarks/")
+
+
+# ---------------------------------------------------------------- predict (VCFs) and external test sets
+
+
+def predictable_experiments():
+    """Experiments a model folder can carry for `validsplice predict`: networks and the raw base-model score."""
+    return [n for n in experiment_names() if registry.MODELS[experiment_model(n)].builder or n == BASELINE]
+
+
+def _check_predict_config():
+    """Experiments named in `predict` must have a model folder; VCFs and external sets must exist."""
+    known = predictable_experiments()
+    try:
+        for name, spec in config.get("predict", {}).items():
+            unknown = [e for e in spec["experiments"] if e not in known]
+            if unknown:
+                raise UserError(
+                    f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
+                    f"{', '.join(known)} (trained networks and spliceai_raw)."
+                )
+            require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
+        for name, spec in config.get("external_test", {}).items():
+            require_file(
+                spec["path"],
+                f"external_test.{name}.path",
+                "Set it to the labelled set (SpliceVarDB export or labelled VCF).",
+            )
+    except UserError as error:
+        raise UserError(str(error)) from None
+
+
+_check_predict_config()
+
+
+def model_folder_files(experiment):
+    """What `validsplice predict` reads from results/models/{experiment}/."""
+    files = [f"results/models/{experiment}/model.json", f"results/models/{experiment}/calibrator.json"]
+    if experiment != BASELINE:
+        files.append(f"results/models/{experiment}/model.pt")
+    return files
+
+
+def model_folders(experiments):
+    return [f"results/models/{e}" for e in experiments]
+
+
+def predict_experiments(wildcards):
+    return config["predict"][wildcards.name]["experiments"]
+
+
+def predict_targets():
+    return [f"results/predict/{name}.vcf.gz" for name in config.get("predict", {})]
+
+
+def external_spec(name):
+    spec = dict(config["external_test"][name])
+    spec.setdefault("label_field", config["variants"]["label_field"])
+    spec.setdefault("coordinate_column", config["variants"]["coordinate_column"])
+    return spec
+
+
+def external_targets():
+    return [f"results/external/{name}/summary.tsv" for name in config.get("external_test", {})]
