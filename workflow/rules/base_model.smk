@@ -47,6 +47,8 @@ rule gather_scores:
         summary="results/scores/summary.json",
     log:
         "logs/scores/gather.log",
+    benchmark:
+        "benchmarks/scores/gather.tsv"
     conda:
         "../envs/base_model.yaml"
     script:

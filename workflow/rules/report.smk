@@ -52,6 +52,8 @@ rule make_report:
         data_description=config["report"]["data_description"],
     log:
         "logs/report/make_report.log",
+    benchmark:
+        "benchmarks/report/make_report.tsv"
     conda:
         "../envs/evaluate.yaml"
     script:

@@ -61,6 +61,8 @@ rule predict_spliceai_raw:
         training=f"results/models/{BASELINE}/training.json",
     log:
         f"logs/models/{BASELINE}.log",
+    benchmark:
+        f"benchmarks/models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:

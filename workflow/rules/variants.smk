@@ -18,6 +18,8 @@ rule ingest_variants:
         coordinate_column=config["variants"]["coordinate_column"],
     log:
         "logs/variants/ingest.log",
+    benchmark:
+        "benchmarks/variants/ingest.tsv"
     conda:
         "../envs/variants.yaml"
     script:
