@@ -50,6 +50,8 @@ rule gather_scores:
         code=script_code("gather_scores.py"),
     log:
         "logs/scores/gather.log",
+    benchmark:
+        "benchmarks/scores/gather.tsv"
     conda:
         "../envs/base_model.yaml"
     script:

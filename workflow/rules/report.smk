@@ -89,6 +89,8 @@ rule make_report:
         code=script_code("make_report.py"),
     log:
         "logs/report/make_report.log",
+    benchmark:
+        "benchmarks/report/make_report.tsv"
     message:
         "Writing the report tables and figures to results/report/ (log: {log})"
     conda:

@@ -62,6 +62,8 @@ rule predict_spliceai_raw:
         code=script_code("predict_spliceai_raw.py"),
     log:
         f"logs/models/{BASELINE}.log",
+    benchmark:
+        f"benchmarks/models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:

@@ -18,6 +18,8 @@ rule ingest_variants:
         code=script_code("ingest_variants.py"),
     log:
         "logs/variants/ingest.log",
+    benchmark:
+        "benchmarks/variants/ingest.tsv"
     conda:
         "../envs/variants.yaml"
     script:
