@@ -2,11 +2,15 @@
 
 Plain path = the verbatim computation (one variant at a time, full 'same'-padded passes over the
 10,000+2D+1 window, no sharing). Optimized = ``FastEngine`` (cone cropping, shared references,
-incremental SNV alternates, batching). Prints both rates, their ratio, and whether the
+incremental alternates, batching). Prints both rates, their ratio, and whether the
 ``SpliceAI=`` strings are identical. ``--original-venv`` also times the original ``spliceai``
 command from a separate virtual environment (see bench/README.md for how to make one).
 
-    python bench/bench_scoring.py [--vcf V] [--fasta F] [-D 50] [--threads 2] [--limit N]
+``--set`` picks the variants: ``parity`` (tests/data/spliceai/spliceai_cli_input.vcf, the
+default), or ``spread`` / ``clustered`` (made by ``make_speed_sets.py``, seeded: variants over
+every gene of the demo fragment, or over 20 kb of one gene); ``--vcf`` gives any other file.
+
+    python bench/bench_scoring.py [--set spread] [--vcf V] [-D 50] [--threads 2] [--limit N]
 """
 from __future__ import annotations
 
@@ -32,23 +36,33 @@ from validsplice.spliceai.weights import load_ensemble  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vcf", default=str(ROOT / "tests/data/spliceai/spliceai_cli_input.vcf"))
+    ap.add_argument("--set", choices=["parity", "spread", "clustered"], default="parity")
+    ap.add_argument("-n", type=int, default=40, help="records of a spread/clustered set (40)")
+    ap.add_argument("--vcf", default="", help="score this VCF instead of a --set")
     ap.add_argument("--fasta", default=str(ROOT / "resources/demo/chr2_1-2333275.fa.gz"))
     ap.add_argument("--annotation", default="grch38")
     ap.add_argument("-D", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=0, help="alternates per batch (0: the engine's default)")
+    ap.add_argument("--workers", type=int, default=0, help="engine worker threads (0: --threads)")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N records (0: all)")
     ap.add_argument("--skip-plain", action="store_true")
     ap.add_argument("--original-venv", default="", help="venv with the original spliceai (tensorflow) installed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if not args.vcf:
+        args.vcf = str(ROOT / "tests/data/spliceai/spliceai_cli_input.vcf")
+        if args.set != "parity":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from make_speed_sets import make
+            args.vcf = str(Path(tempfile.mkdtemp()) / f"{args.set}.vcf")
+            make(args.set, args.n, args.vcf)
     ref, ann, nets = Reference(args.fasta), GeneAnnotation.load(args.annotation), load_ensemble()
     raw = list(pysam.VariantFile(args.vcf))
     if args.limit:
         raw = raw[:args.limit]
     records = [VariantRecord(r.chrom, r.pos, r.ref, tuple(r.alts)) for r in raw]
-    print(f"{len(records)} records, D={args.D}, threads={torch.get_num_threads()}, "
+    print(f"{args.vcf}: {len(records)} records, D={args.D}, threads={torch.get_num_threads()}, "
           f"cpu={torch.backends.cpu.get_cpu_capability()}, cores={os.cpu_count()}, "
           f"load average at start {os.getloadavg()[0]:.2f}")
 
@@ -60,7 +74,10 @@ def main() -> None:
         return [info_entries(rec) for rec in slots], seconds, n
 
     # order: optimized, original (adjacent, so they see similar load), then the slow plain path
-    fast_txt, fast_s, n = run(FastEngine(nets, ref, batch_size=args.batch_size))
+    options = {k: v for k, v in (("batch_size", args.batch_size), ("workers", args.workers)) if v}
+    engine = FastEngine(nets, ref, **options)
+    fast_txt, fast_s, n = run(engine)
+    print(f"optimized engine: batch {engine.batch_size}, {engine._workers()} workers, fallbacks {engine.fallbacks}")
     print(f"optimized: {n} scored in {fast_s:.1f} s = {n / fast_s:.3f} variants/s")
     if args.original_venv:
         orig_txt, orig_s, startup_s = run_original(args, raw)
