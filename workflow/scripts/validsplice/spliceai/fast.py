@@ -26,10 +26,11 @@ run in model order afterwards, so results do not depend on scheduling.
 
 Work proceeds in units of clusters bounded by ``max_unit_positions`` and batches of ``batch_size``
 alternates. Memory: each running job holds its cluster's cached activations (33 tensors of 32
-channels, ~4.2 kB per position: ~210 MB for a cluster of the maximum span, 40,000 + 10,000
+channels, ~4.2 kB per position: ~150 MB for a cluster of the maximum span, 25,000 + 10,000
 positions) and one batch's (~1.2 MB per alternate per tensor, a handful alive); ``workers`` jobs
 run at a time. 60,000 spans and batches of 64 peaked at ~1.8 GB with two workers; a cluster of
-40,000 still spends 80% of its reference pass on its own positions, not on the 10,000 of context.
+25,000 still spends 70% of its reference pass on its own positions, not on the 10,000 of context,
+and the reference is the smaller share of a dense cluster's time (bench/README.md).
 
 Fallback: an error in the fast path (a cluster's reference pass or one batch of alternates) must
 not stop a run of tens of thousands of variants, nor may it leave a partial score. The variants
@@ -70,7 +71,7 @@ class Cluster:
         return self.end - self.start + 1
 
 
-def make_clusters(tasks: list[ScoreTask], share: bool = True, max_span: int = 40_000) -> list[Cluster]:
+def make_clusters(tasks: list[ScoreTask], share: bool = True, max_span: int = 25_000) -> list[Cluster]:
     """Sort tasks by (key, pos) and chain those whose windows overlap into clusters."""
     order = sorted(range(len(tasks)), key=lambda i: (str(tasks[i].cluster_key), tasks[i].pos))
     clusters: list[Cluster] = []
@@ -248,7 +249,7 @@ class FastEngine:
 
     def __init__(self, nets: list[SpliceAINet], reference: Reference, device="cpu", batch_size: int = 0,
                  share: bool = True, incremental: bool = True, max_unit_positions: int = 120_000,
-                 max_cluster_span: int = 40_000, workers: int = 0):
+                 max_cluster_span: int = 25_000, workers: int = 0):
         self.workers = workers  # 0: torch.get_num_threads()
         self.nets, self.reference, self.device = nets, reference, torch.device(device)
         # 0: 16 alternates per batch on CPU (as fast as 64 there, and a quarter of the memory: each
