@@ -1,5 +1,5 @@
 """Benchmark: `validsplice predict` throughput (variants/s) against `validsplice score` on the same VCF,
-same engine settings (FastEngine, batch size, threads, device), so the ratio is the cost of windows,
+same engine settings (IncrementalEngine, batch size, threads, device), so the ratio is the cost of windows,
 models and calibration on top of the base model.
 
 Needs trained model folders (model.pt, model.json, calibrator.json), e.g. from the demo run:

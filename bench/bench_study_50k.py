@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO / "resources" / "demo"))
 import make_demo_variants as demo  # noqa: E402
 
 from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.models.registry import MODEL_BUILDERS  # noqa: E402
+from validsplice.models.registry import TRAINED_MODELS  # noqa: E402
 from validsplice.spliceai.shards import rows_from_slots, shard_rows  # noqa: E402
 
 FASTA = REPO / "resources" / "demo" / "chr2_1-2333275.fa.gz"
@@ -191,7 +191,8 @@ def snakemake(workdir: Path, config: Path, cores: int, extra: list[str], log_nam
 def rule_names() -> list[str]:
     """The rules of a bench run: everything but score_shard (replaced by the synthetic shard)."""
     return ["ingest_variants", "normalize_variants", "extract_windows", "gather_scores", "build_targets",
-            "predict_spliceai_raw", *[f"train_{m}" for m in MODEL_BUILDERS], "evaluate_model", "make_report", "all"]
+            "predict_spliceai_raw", *[f"train_{m}" for m in TRAINED_MODELS], "calibrate_model", "combine_calibrated",
+            "model_manifest", "evaluate_model", "make_report", "all"]
 
 
 # ------------------------------------------------------------------ 5. the table and the projection
@@ -237,9 +238,9 @@ def parse_model_seconds(text: str | None) -> dict[str, float]:
     if not text:
         return {}
     pairs = dict(item.split("=", 1) for item in text.split(",") if item.strip())
-    unknown = set(pairs) - set(MODEL_BUILDERS)
+    unknown = set(pairs) - set(TRAINED_MODELS)
     if unknown:
-        sys.exit(f"--gpu-epoch-seconds: unknown model(s) {sorted(unknown)}; models: {', '.join(MODEL_BUILDERS)}")
+        sys.exit(f"--gpu-epoch-seconds: unknown model(s) {sorted(unknown)}; models: {', '.join(TRAINED_MODELS)}")
     return {k: float(v) for k, v in pairs.items()}
 
 
@@ -253,7 +254,7 @@ def projection(table: pd.DataFrame, info: dict, args, n_variants: int) -> list[s
              f"  stages other than scoring and training (measured here, CPU): {other_cpu / 3600:.2f} h",
              f"  base-model scoring at {args.scoring_rate:g} variants/s (GPU, --scoring-rate): {scoring / 3600:.2f} h"]
     total = other_cpu + scoring
-    for model in MODEL_BUILDERS:
+    for model in TRAINED_MODELS:
         if model not in gpu and model not in info["cpu_epoch_seconds"]:
             lines.append(f"  train {model}: NOT TIMED (not in --models; pass --gpu-epoch-seconds {model}=S)")
             continue
@@ -266,7 +267,7 @@ def projection(table: pd.DataFrame, info: dict, args, n_variants: int) -> list[s
             cpu = info["cpu_epoch_seconds"][model] * args.epochs
             lines.append(f"  train {model}: GPU EPOCH TIME NOT GIVEN (placeholder; pass --gpu-epoch-seconds "
                          f"{model}=S); on this CPU {args.epochs} epochs ~ {cpu / 3600:.2f} h, not counted")
-    complete = all(m in gpu for m in MODEL_BUILDERS)
+    complete = all(m in gpu for m in TRAINED_MODELS)
     lines.append(f"  total: {total / 3600:.2f} h{'' if complete else ' + the missing GPU training terms'}"
                  f" (research log: ~{args.research_gpu_hours:g} GPU-hours)")
     return lines
@@ -282,17 +283,17 @@ def main(argv=None):
     ap.add_argument("--workdir", help="work folder (default: a temporary one, removed unless --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     ap.add_argument("--scoring-rate", type=float, default=240.0,
-                    help="base-model variants/s on the GPU (default 240: H100, FastEngine batch 64, bench/README.md)")
+                    help="base-model variants/s on the GPU (default 240: H100, IncrementalEngine batch 64, bench/README.md)")
     ap.add_argument("--gpu-epoch-seconds", help="PLACEHOLDER to fill from a GPU run: model=seconds,... per full epoch")
     ap.add_argument("--epochs", type=int, default=30, help="epochs per experiment in the projection (research log: 30)")
     ap.add_argument("--research-gpu-hours", type=float, default=4.0)
-    ap.add_argument("--models", default=",".join(MODEL_BUILDERS),
+    ap.add_argument("--models", default=",".join(TRAINED_MODELS),
                     help="trained models to time, comma-separated (default: every model of the registry)")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
-    unknown = set(models) - set(MODEL_BUILDERS)
+    unknown = set(models) - set(TRAINED_MODELS)
     if unknown:
-        sys.exit(f"--models: unknown model(s) {sorted(unknown)}; models: {', '.join(MODEL_BUILDERS)}")
+        sys.exit(f"--models: unknown model(s) {sorted(unknown)}; models: {', '.join(TRAINED_MODELS)}")
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_study_"))
     workdir.mkdir(parents=True, exist_ok=True)

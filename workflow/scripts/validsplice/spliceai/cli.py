@@ -77,7 +77,8 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the models of the installed PyPI spliceai)")
     parser.add_argument("--chunk-size", type=positive_int, default=1000,
                         help="records read, scored and written at a time (1000)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="variants per forward pass")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="alternates per forward pass (default: 16 on CPU, 64 on a GPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
 
@@ -142,7 +143,7 @@ def run_score(args: argparse.Namespace) -> int:
             failed = True
             try:
                 nets = load_ensemble(model, args.model_dir, device)
-                engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size)
+                engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size or 0)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
                 if engine.fallbacks or engine.errors:
                     log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "
