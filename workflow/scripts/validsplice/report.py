@@ -445,7 +445,7 @@ def _html_cell(cell: Cell, tag: str = "td", first: bool = False) -> str:
     classes = [c for c, on in (("num", cell.numeric), ("best", cell.best)) if on]
     attr = f' class="{" ".join(classes)}"' if classes else ""
     text = _breakable(cell.text) if first else html.escape(cell.text)
-    sups = "".join(f"<sup>{n}</sup>" for n in cell.notes)
+    sups = f"<sup>{','.join(str(n) for n in cell.notes)}</sup>" if cell.notes else ""  # one mark: "11,12", not "1112"
     sub = f'<span class="sub">{html.escape(cell.sub)}</span>' if cell.sub else ""
     return f"<{tag}{attr}>{text}{sups}{sub}</{tag}>"
 
