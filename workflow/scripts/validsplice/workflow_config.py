@@ -173,6 +173,10 @@ def _configured_inputs(config: dict):
     base = config.get("base_model") or {}
     if base.get("name") == "openspliceai":
         yield base, "openspliceai_dir", "base_model.openspliceai_dir"
+    for name, spec in (config.get("predict") or {}).items():
+        yield spec, "vcf", f"predict.{name}.vcf"
+    for name, spec in (config.get("external_test") or {}).items():
+        yield spec, "path", f"external_test.{name}.path"
 
 
 def resolve_from_checkout(config: dict, checkout: Path, workdir: Path | None = None) -> list[str]:
