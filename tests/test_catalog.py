@@ -43,7 +43,7 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 # ------------------------------------------------------------------ catalog files
 def test_catalog_files():
     assert "MIT License" in (ROOT / "LICENSE").read_text()
-    assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
     notice = (ROOT / "NOTICE").read_text()
     for phrase in ["CC BY-NC 4.0", "spliceai", "grch38", "bfairkun/my_utils"]:
         assert phrase in notice, phrase
