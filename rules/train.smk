@@ -51,6 +51,41 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             "../workflow/scripts/train_model.py"
 
 
+# Not a network: trees on the cached base-model scores and the variant table (no windows, no GPU).
+# Trained on all labelled train rows (class-weighted), so it reads variants.parquet, not train.parquet.
+rule train_spliceai_features_gbm:
+    input:
+        variants="results/variants/variants.parquet",
+        scores="results/scores/scores.parquet",
+        delta_profiles="results/scores/delta_profiles.npy",
+        val="results/targets/val.parquet",
+        test="results/targets/test.parquet",
+        code=library_files("training.py", "predict.py", "targets.py", "models/spliceai_features_gbm.py"),
+    output:
+        model="results/models/{experiment}/model.joblib",
+        history="results/models/{experiment}/history.tsv",
+        predictions="results/models/{experiment}/predictions.parquet",
+        val_predictions="results/models/{experiment}/val_predictions.parquet",
+        training="results/models/{experiment}/training.json",
+    wildcard_constraints:
+        experiment=experiment_pattern("spliceai_features_gbm"),
+    params:
+        experiment=lambda wildcards: wildcards.experiment,
+        settings=settings_of,
+        distance=config["base_model"]["distance"],
+    log:
+        "logs/models/{experiment}.log",
+    benchmark:
+        "benchmarks/models/{experiment}.tsv"
+    threads: training_threads()
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/train_gbm.py"
+
+
 rule predict_spliceai_raw:
     input:
         test="results/targets/test.parquet",

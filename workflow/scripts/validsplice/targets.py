@@ -95,8 +95,9 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
     variant without a gene (``gene`` "") matches the extended mode's no-gene row (gene "").
 
     Returns a frame indexed like ``variants`` with columns profile_row (-1 if that gene's row
-    is not scored), spliceai_max_ds (NaN then) and score_status ("scored", the skip reason of
-    the gene's row or of the variant, or "no score row for gene <gene>").
+    is not scored), spliceai_max_ds (NaN then), score_status ("scored", the skip reason of
+    the gene's row or of the variant, or "no score row for gene <gene>") and score_row (the
+    chosen row's position in ``scores``, -1 when the gene has none).
     """
     unknown = sorted(set(scores["variant_id"].astype(str)) - set(variants["variant_id"].astype(str)))
     if unknown:
@@ -134,6 +135,7 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
     out = pd.DataFrame(index=variants.index)
     out["profile_row"] = np.where(is_scored, best["profile_row"].fillna(-1), -1).astype(np.int64)
     out["spliceai_max_ds"] = np.where(is_scored, best["max_ds"].astype(float), np.nan)
+    out["score_row"] = best["_order"].fillna(-1).to_numpy().astype(np.int64)
     # why a variant has no score: its gene's skip reason; else a whole-variant skip (one row, gene "",
     # e.g. "skipped: no gene"); else no row for its gene at all (scores from another annotation)
     whole = s[s["gene"] == ""].drop_duplicates("variant_id").set_index("variant_id")["status"]
@@ -150,6 +152,19 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
             status.append("no score row")
     out["score_status"] = status
     return out
+
+
+def base_profile_usable(profile_row: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """True where the variant's gene was scored (``profile_row`` >= 0) and its profile has no NaN.
+
+    The one rule, independent of the label, for which Splice-altering / Normal variants may
+    enter train/val (``make_targets``; the feature models apply it to their own rows too).
+    """
+    profile_row = np.asarray(profile_row)
+    scored = profile_row >= 0
+    base_nan = np.zeros(len(profile_row), dtype=bool)
+    base_nan[scored] = np.isnan(np.asarray(base[profile_row[scored]], dtype=np.float32)).any(axis=(1, 2))
+    return scored & ~base_nan
 
 
 def seed_from_profiles(profiles: np.ndarray) -> np.ndarray:
@@ -257,9 +272,8 @@ def make_targets(
     # no target; otherwise "no base score" would itself mean Normal to any model that reads the
     # base profile (Normal used to be kept with target 0 while Splice-altering was dropped).
     scored = row >= 0
-    base_nan = np.zeros(n, dtype=bool)
-    base_nan[scored] = np.isnan(np.asarray(base[row[scored]], dtype=np.float32)).any(axis=(1, 2))
-    base_ok = scored & ~base_nan
+    base_ok = base_profile_usable(row, base)
+    base_nan = scored & ~base_ok
     is_sa = labels == SA
     validated = np.isin(labels, (SA, NORMAL))
     profiles[is_sa & base_ok] = base[row[is_sa & base_ok]].astype(np.float32)

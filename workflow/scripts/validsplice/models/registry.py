@@ -22,7 +22,13 @@ MODEL_BUILDERS: dict[str, str] = {
 # Models that are not trained: their predictions come from the base model's scores.
 UNTRAINED_MODELS = ("spliceai_raw",)
 
-KNOWN_MODELS = tuple(MODEL_BUILDERS) + UNTRAINED_MODELS
+# Models that are not networks: each has its own training function (``module:function``) and rule,
+# reading the cached base-model scores (no windows, no training loop).
+FEATURE_MODEL_TRAINERS: dict[str, str] = {
+    "spliceai_features_gbm": "validsplice.models.spliceai_features_gbm:train_gbm_experiment",
+}
+
+KNOWN_MODELS = tuple(MODEL_BUILDERS) + tuple(FEATURE_MODEL_TRAINERS) + UNTRAINED_MODELS
 
 
 def check_model_name(name: str, where: str = "config") -> None:
@@ -37,6 +43,8 @@ def build_model(name: str, params: dict, *, window_length: int, profile_length: 
     check_model_name(name)
     if name in UNTRAINED_MODELS:
         raise UserError(f"Model {name!r} is not trained; it has no network to build.")
+    if name in FEATURE_MODEL_TRAINERS:
+        raise UserError(f"Model {name!r} is not a network; it is trained by its own rule (train_{name}).")
     module_name, func_name = MODEL_BUILDERS[name].split(":")
     builder = getattr(importlib.import_module(module_name), func_name)
     return builder(params, window_length=window_length, profile_length=profile_length)

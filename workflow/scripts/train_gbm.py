@@ -1,0 +1,22 @@
+"""Rule train_spliceai_features_gbm: gradient-boosted trees on SpliceAI and position features."""
+from validsplice.models.spliceai_features_gbm import train_gbm_experiment
+from validsplice.rule_io import run_rule, setup_logging
+
+log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+run_rule(
+    train_gbm_experiment,
+    variants_path=snakemake.input.variants,  # noqa: F821
+    scores_path=snakemake.input.scores,  # noqa: F821
+    delta_profiles_path=snakemake.input.delta_profiles,  # noqa: F821
+    val_path=snakemake.input.val,  # noqa: F821
+    test_path=snakemake.input.test,  # noqa: F821
+    model_path=snakemake.output.model,  # noqa: F821
+    history_path=snakemake.output.history,  # noqa: F821
+    predictions_path=snakemake.output.predictions,  # noqa: F821
+    val_predictions_path=snakemake.output.val_predictions,  # noqa: F821
+    training_path=snakemake.output.training,  # noqa: F821
+    experiment=snakemake.params.experiment,  # noqa: F821
+    settings=dict(snakemake.params.settings or {}),  # noqa: F821
+    distance=snakemake.params.distance,  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
+)
