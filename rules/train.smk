@@ -8,6 +8,7 @@ TRAINED_MODELS = {
     "gated_cnn": (["models/gated_cnn.py"], "../envs/train.yaml"),
     "gated_cnn_paired": (["models/gated_cnn.py"], "../envs/train.yaml"),
     "binary_cnn": (["models/binary_cnn.py"], "../envs/train.yaml"),
+    "paired_cnn_classifier": (["models/paired_classifier.py"], "../envs/train.yaml"),
     "hyenadna_frozen": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
     "hyenadna_finetune": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
 }

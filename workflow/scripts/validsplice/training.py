@@ -340,6 +340,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     del windows
 
     model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
+    if hasattr(model, "set_class_balance"):  # class weighting from the training table's class counts
+        model.set_class_balance(data["train"].label)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s (%s): %d parameters (%d trainable), window %d, profile %d, device %s; train %d, val %d, test %d",

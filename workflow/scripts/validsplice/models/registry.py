@@ -15,6 +15,7 @@ MODEL_BUILDERS: dict[str, str] = {
     "gated_cnn": "validsplice.models.gated_cnn:build_gated_cnn",
     "gated_cnn_paired": "validsplice.models.gated_cnn:build_gated_cnn_paired",
     "binary_cnn": "validsplice.models.binary_cnn:build_binary_cnn",
+    "paired_cnn_classifier": "validsplice.models.paired_classifier:build_paired_cnn_classifier",
     "hyenadna_frozen": "validsplice.models.hyenadna_heads:build_hyenadna_frozen",
     "hyenadna_finetune": "validsplice.models.hyenadna_heads:build_hyenadna_finetune",
 }
