@@ -22,6 +22,8 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             train="results/targets/train.parquet",
             val="results/targets/val.parquet",
             test="results/targets/test.parquet",
+            train_labelled="results/targets/train_labelled.parquet",
+            val_labelled="results/targets/val_labelled.parquet",
             profiles="results/targets/profiles.npy",
             base_profiles="results/targets/base_profiles.npy",
             windows="results/windows/windows.npz",
@@ -53,12 +55,14 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
 
 
 # Not a network: trees on the cached base-model scores and the variant table (no windows, no GPU).
-# Trained on all labelled train rows (class-weighted), so it reads variants.parquet, not train.parquet.
+# Trained on all labelled train rows (class-weighted: train_labelled.parquet, not the balanced train.parquet);
+# features come from variants.parquet and the cached scores.parquet.
 rule train_spliceai_features_gbm:
     input:
         variants="results/variants/variants.parquet",
         scores="results/scores/scores.parquet",
-        delta_profiles="results/scores/delta_profiles.npy",
+        train_labelled="results/targets/train_labelled.parquet",
+        val_labelled="results/targets/val_labelled.parquet",
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
         code=library_files("training.py", "predict.py", "targets.py", "models/spliceai_features_gbm.py"),
@@ -73,7 +77,6 @@ rule train_spliceai_features_gbm:
     params:
         experiment=lambda wildcards: wildcards.experiment,
         settings=settings_of,
-        distance=config["base_model"]["distance"],
     log:
         "logs/models/{experiment}.log",
     benchmark:

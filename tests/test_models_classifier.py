@@ -88,3 +88,22 @@ def test_trains_on_the_label_through_the_shared_loop(tmp_path, aux):
     assert "pos_weight 1" in saved["note"]  # the targets' train table is balanced here
     assert ("auxiliary delta loss weight 1" in saved["note"]) == (aux > 0)
     assert pred["pred_max_abs_delta"].notna().all() == (aux > 0)  # the aux head's predicted delta
+
+
+def test_all_labelled_rows_weighted_instead_of_discarding_normals(tmp_path):
+    """training_rows all_labelled: the loop reads every labelled row (1 Splice-altering in 4) and the
+    classifier weighs Splice-altering by n_Normal / n_Splice-altering = 3 instead of dropping Normals."""
+    paths = write_task(tmp_path, n_genes=(4, 2, 2), sa_every=4)
+    seen = {}
+    info, files = run_experiment(paths, tmp_path, model="paired_cnn_classifier",
+                                 settings={"training_rows": "all_labelled", "epochs": 1},
+                                 on_epoch_end=lambda epoch, model, record: seen.update(pos_weight=float(model.pos_weight)))
+    labelled = pd.read_parquet(paths["train_labelled"])
+    assert len(labelled) > len(pd.read_parquet(paths["train"]))  # the balanced table dropped Normals
+    assert seen["pos_weight"] == pytest.approx((labelled["label"] == "Normal").sum()
+                                               / (labelled["label"] == "Splice-altering").sum()) == pytest.approx(3.0)
+    saved = json.loads(files["training_path"].read_text())
+    assert saved["config"]["training_rows"] == "all_labelled" and "pos_weight 3" in saved["note"]
+    assert saved["threshold_selection"]["n_validation"] == len(pd.read_parquet(paths["val_labelled"]))
+    with pytest.raises(UserError, match="training_rows"):
+        run_experiment(paths, tmp_path, model="paired_cnn_classifier", settings={"training_rows": "some"})

@@ -37,7 +37,7 @@ def synthetic(n=1200, seed=0):
     variants = pd.DataFrame({
         "variant_id": [f"v{i}" for i in range(n)], "label": np.where(sa, "Splice-altering", "Normal"),
         "split": split, "chrom": "chr2", "pos": np.arange(n) + 1000, "ref": "A", "alt": "G", "strand": strand,
-        "gene": [f"G{i % 40}" for i in range(n)], "variant_type": "SNV", "indel_length": 0,
+        "gene": [f"{s}{i % 13}" for i, s in enumerate(split)], "variant_type": "SNV", "indel_length": 0,
         "exon_distance": distance, "region": region, "nearest_site": site,
     })
     scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"], "strand": strand,
@@ -59,8 +59,8 @@ def synthetic(n=1200, seed=0):
     return variants, scores, profiles
 
 
-def features_of(variants, scores, profiles):
-    return gbm.variant_features(variants, scores, profiles, distance=D)
+def features_of(variants, scores, profiles=None):
+    return gbm.variant_features(variants, scores)
 
 
 def test_features_take_masked_and_unmasked_ds_of_the_own_gene():
@@ -70,7 +70,7 @@ def test_features_take_masked_and_unmasked_ds_of_the_own_gene():
     for kind in KINDS:
         other[f"DS_{kind}_masked"] = other[f"DS_{kind}_unmasked"] = 0.99
     feats = features_of(variants, pd.concat([scores, other], ignore_index=True), profiles)
-    assert list(feats.columns) == gbm.FEATURES + ["base_model_usable"]
+    assert list(feats.columns) == gbm.FEATURES
     scored = (scores["status"] == "scored").to_numpy()
     for kind in KINDS:
         for setting in ("masked", "unmasked"):
@@ -79,7 +79,6 @@ def test_features_take_masked_and_unmasked_ds_of_the_own_gene():
             assert feats[col].isna().to_numpy()[~scored].all()  # unscored gene row: missing, not 0
     assert (feats["DS_DL_masked"] != feats["DS_DL_unmasked"]).any()
     assert feats.loc[5, "DS_AG_masked"] != 0.99
-    np.testing.assert_array_equal(feats["base_model_usable"].to_numpy(), scored)
     # distance along the transcript flips sign on the minus strand; side = site + region
     minus = variants["strand"] == "-"
     np.testing.assert_array_equal(feats["exon_distance_transcript"][minus], -variants["exon_distance"][minus])
@@ -100,9 +99,15 @@ def test_unknown_categories_are_missing_and_old_scores_are_refused():
         features_of(variants, scores.drop(columns=["DS_AG_masked"]), profiles)
 
 
-def split_xy(variants, feats, split):
-    rows = gbm.labelled_rows(variants, feats, split)
-    return feats[gbm.FEATURES].iloc[rows], (variants["label"].to_numpy()[rows] == "Splice-altering").astype(int)
+def labelled(variants, scores, profiles):
+    """The targets stage's tables: train/val balanced, train_labelled/val_labelled all labelled rows."""
+    tables, _, _ = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    return tables
+
+
+def split_xy(feats, table):
+    rows = table["window_row"].to_numpy()
+    return feats.iloc[rows], (table["label"] == "Splice-altering").to_numpy(dtype=int)
 
 
 def test_balanced_weights_give_each_class_half():
@@ -119,9 +124,9 @@ SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0}
 
 def test_early_stopping_reads_the_given_validation_rows_only():
     variants, scores, profiles = synthetic()
-    feats = features_of(variants, scores, profiles)
-    x_train, y_train = split_xy(variants, feats, "train")
-    x_val, y_val = split_xy(variants, feats, "val")
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    x_train, y_train = split_xy(feats, tables["train_labelled"])
+    x_val, y_val = split_xy(feats, tables["val_labelled"])
     est, history, info = gbm.fit_gbm(x_train, y_train, x_val, y_val, SETTINGS)
     assert est.validation_fraction is None  # nothing carved out of train
     best = info["best_iteration"]
@@ -144,12 +149,14 @@ def test_early_stopping_reads_the_given_validation_rows_only():
 
 def test_learns_what_spliceai_misses():
     variants, scores, profiles = synthetic(n=3000)
-    feats = features_of(variants, scores, profiles)
-    est, _, _ = gbm.fit_gbm(*split_xy(variants, feats, "train"), *split_xy(variants, feats, "val"), SETTINGS)
-    x_test, y_test = split_xy(variants, feats, "test")
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    est, _, _ = gbm.fit_gbm(*split_xy(feats, tables["train_labelled"]), *split_xy(feats, tables["val_labelled"]),
+                            SETTINGS)
+    test = tables["test"][tables["test"]["label"].isin(["Splice-altering", "Normal"])]
+    x_test, y_test = split_xy(feats, test)
     p = est.predict_proba(x_test)[:, 1]
     auc_gbm = roc_auc_score(y_test, p)
-    auc_ds = roc_auc_score(y_test, x_test["DS_DL_unmasked"])
+    auc_ds = roc_auc_score(y_test, x_test["DS_DL_unmasked"].fillna(0.0))  # unscored: 0, as spliceai_raw
     assert auc_gbm > 0.85 and auc_gbm > auc_ds + 0.1
     # balanced weighting: probabilities are not pulled towards the majority class
     assert p[y_test == 1].mean() > 0.7
@@ -157,24 +164,24 @@ def test_learns_what_spliceai_misses():
 
 def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     variants, scores, profiles = synthetic()
-    tables, _, _ = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
-    paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet",
-             "delta": tmp_path / "delta_profiles.npy", "val": tmp_path / "val.parquet",
-             "test": tmp_path / "test.parquet"}
+    tables = labelled(variants, scores, profiles)
+    paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet"}
     variants.to_parquet(paths["variants"])
     scores.to_parquet(paths["scores"])
-    np.save(paths["delta"], profiles)
-    tables["val"].to_parquet(paths["val"])
-    tables["test"].to_parquet(paths["test"])
+    for name in ("train_labelled", "val_labelled", "val", "test"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        tables[name].to_parquet(paths[name])
     out = tmp_path / "models" / "gbm"
     info = gbm.train_gbm_experiment(
-        variants_path=paths["variants"], scores_path=paths["scores"], delta_profiles_path=paths["delta"],
-        val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
-        history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
-        val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
-        experiment="gbm", settings={**SETTINGS, "epochs": 3, "hidden_dim": 8}, distance=D, threads=1)
+        variants_path=paths["variants"], scores_path=paths["scores"], train_labelled_path=paths["train_labelled"],
+        val_labelled_path=paths["val_labelled"], val_path=paths["val"], test_path=paths["test"],
+        model_path=out / "model.joblib", history_path=out / "history.tsv",
+        predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
+        training_path=out / "training.json", experiment="gbm", settings={**SETTINGS, "epochs": 3, "hidden_dim": 8},
+        threads=1)
     labelled_train = variants[(variants["split"] == "train")].iloc[1:]  # row 0 of train is unscored
-    assert info["class_weighting"]["n_train"] == len(labelled_train) > len(tables["train"])  # not the balanced sample
+    # every labelled train row, not the balanced sample (which drops Normals)
+    assert info["class_weighting"]["n_train"] == len(labelled_train) > len(tables["train"])
     assert "epochs" not in info["config"]  # network settings are not the trees' settings
     predictions = pd.read_parquet(out / "predictions.parquet")
     val_predictions = pd.read_parquet(out / "val_predictions.parquet")
@@ -189,6 +196,6 @@ def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     # the saved file alone rebuilds the model: same scores from the features
     bundle = gbm.load_model(out / "model.joblib")
     assert bundle["features"] == gbm.FEATURES and bundle["versions"]["scikit-learn"]
-    feats = features_of(variants, scores, profiles)
+    feats = features_of(variants, scores)
     again = gbm.predict_scores(bundle, feats.iloc[tables["test"]["window_row"].to_numpy()])
     np.testing.assert_allclose(again, predictions["score"].to_numpy())

@@ -15,6 +15,8 @@ run_rule(
     out_profiles_path=snakemake.output.profiles,  # noqa: F821
     summary_path=snakemake.output.summary,  # noqa: F821
     base_profiles_path=snakemake.output.base_profiles,  # noqa: F821
+    train_labelled_path=snakemake.output.train_labelled,  # noqa: F821
+    val_labelled_path=snakemake.output.val_labelled,  # noqa: F821
     seed=snakemake.params.seed,  # noqa: F821
     balance=snakemake.params.balance,  # noqa: F821
     max_train_samples=snakemake.params.max_train_samples,  # noqa: F821

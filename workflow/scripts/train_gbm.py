@@ -7,7 +7,8 @@ run_rule(
     train_gbm_experiment,
     variants_path=snakemake.input.variants,  # noqa: F821
     scores_path=snakemake.input.scores,  # noqa: F821
-    delta_profiles_path=snakemake.input.delta_profiles,  # noqa: F821
+    train_labelled_path=snakemake.input.train_labelled,  # noqa: F821
+    val_labelled_path=snakemake.input.val_labelled,  # noqa: F821
     val_path=snakemake.input.val,  # noqa: F821
     test_path=snakemake.input.test,  # noqa: F821
     model_path=snakemake.output.model,  # noqa: F821
@@ -17,6 +18,5 @@ run_rule(
     training_path=snakemake.output.training,  # noqa: F821
     experiment=snakemake.params.experiment,  # noqa: F821
     settings=dict(snakemake.params.settings or {}),  # noqa: F821
-    distance=snakemake.params.distance,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
 )

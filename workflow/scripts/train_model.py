@@ -11,6 +11,8 @@ run_rule(
     profiles_path=snakemake.input.profiles,  # noqa: F821
     windows_path=snakemake.input.windows,  # noqa: F821
     base_profiles_path=snakemake.input.base_profiles,  # noqa: F821
+    train_labelled_path=snakemake.input.train_labelled,  # noqa: F821
+    val_labelled_path=snakemake.input.val_labelled,  # noqa: F821
     model_path=snakemake.output.model,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     predictions_path=snakemake.output.predictions,  # noqa: F821

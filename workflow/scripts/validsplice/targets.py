@@ -41,6 +41,9 @@ SA, NORMAL = "Splice-altering", "Normal"
 CLASSES = (SA, NORMAL, "Low-frequency", "Conflicting")
 TRAINING_SPLITS = ("train", "val")
 SPLITS = ("train", "val", "test")
+# Every Splice-altering / Normal row of train and val that has a target, before balancing and
+# capping: for models that handle the class imbalance by weighting instead of discarding Normals.
+LABELLED_TABLES = {"train_labelled": "train", "val_labelled": "val"}
 
 VARIANT_COLUMNS = ["variant_id", "label", "gene", "split", "variant_type", "indel_length", "region", "nearest_site"]
 SCORE_COLUMNS = ["variant_id", "gene", "max_ds", "status", "profile_row"]
@@ -154,19 +157,6 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
     return out
 
 
-def base_profile_usable(profile_row: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """True where the variant's gene was scored (``profile_row`` >= 0) and its profile has no NaN.
-
-    The one rule, independent of the label, for which Splice-altering / Normal variants may
-    enter train/val (``make_targets``; the feature models apply it to their own rows too).
-    """
-    profile_row = np.asarray(profile_row)
-    scored = profile_row >= 0
-    base_nan = np.zeros(len(profile_row), dtype=bool)
-    base_nan[scored] = np.isnan(np.asarray(base[profile_row[scored]], dtype=np.float32)).any(axis=(1, 2))
-    return scored & ~base_nan
-
-
 def seed_from_profiles(profiles: np.ndarray) -> np.ndarray:
     """(n, P, 2) [acceptor, donor] -> (n, 3) (neither, acceptor, donor) at the position of
     largest |delta| (ties: first position). Values are copied, never re-normalised."""
@@ -231,7 +221,8 @@ def make_targets(
 ):
     """Build the three target tables, the profile array and the summary (no file I/O).
 
-    Returns ``(tables: {split: DataFrame}, profiles: float32 (n, 2D+1, 2), summary: dict)``.
+    Returns ``(tables: {name: DataFrame}, profiles: float32 (n, 2D+1, 2), summary: dict)``; names
+    are the splits (train and val balanced / capped as asked) and ``LABELLED_TABLES``.
     """
     paths = {"variants": "variants.parquet", "windows": "windows.npz", "scores": "scores.parquet",
              "profiles": "delta_profiles.npy", **(paths or {})}
@@ -272,8 +263,9 @@ def make_targets(
     # no target; otherwise "no base score" would itself mean Normal to any model that reads the
     # base profile (Normal used to be kept with target 0 while Splice-altering was dropped).
     scored = row >= 0
-    base_ok = base_profile_usable(row, base)
-    base_nan = scored & ~base_ok
+    base_nan = np.zeros(n, dtype=bool)
+    base_nan[scored] = np.isnan(np.asarray(base[row[scored]], dtype=np.float32)).any(axis=(1, 2))
+    base_ok = scored & ~base_nan
     is_sa = labels == SA
     validated = np.isin(labels, (SA, NORMAL))
     profiles[is_sa & base_ok] = base[row[is_sa & base_ok]].astype(np.float32)
@@ -318,6 +310,7 @@ def make_targets(
         part = table[split == name]
         if name in TRAINING_SPLITS:
             part = part[has_target[split == name]]
+            tables[f"{name}_labelled"] = part
         before[name] = _counts(part)
         if name in TRAINING_SPLITS:
             for cls in (SA, NORMAL):
@@ -343,9 +336,10 @@ def make_targets(
     summary["per_split_before_balancing"] = before
     summary["per_split"] = after
 
-    # profiles.npy holds the rows of train, val, test in that order.
+    # profiles.npy holds the rows of train, val, test, train_labelled, val_labelled in that order
+    # (a labelled table repeats the profiles of its rows that the balanced table also holds).
     out_profiles, offset = [], 0
-    for name in SPLITS:
+    for name in (*SPLITS, *LABELLED_TABLES):
         part = tables[name].drop(columns="_reason").copy()
         targeted = has_target[part["window_row"].to_numpy()]
         rows = np.full(len(part), -1, dtype=np.int64)
@@ -391,6 +385,7 @@ def base_model_inputs(variants: pd.DataFrame, scores: pd.DataFrame, delta_profil
 def build_targets(
     *, variants_path, windows_path, scores_path, profiles_path,
     train_path, val_path, test_path, out_profiles_path, summary_path, base_profiles_path=None,
+    train_labelled_path=None, val_labelled_path=None,
     seed: int = 0, balance: bool = True, max_train_samples: int | None = None, distance: int = 50,
 ) -> dict:
     """File-level wrapper of ``make_targets`` for the build_targets rule."""
@@ -409,10 +404,13 @@ def build_targets(
         paths={"variants": str(variants_path), "windows": str(windows_path), "scores": str(scores_path),
                "profiles": str(profiles_path)},
     )
-    for name, path in (("train", train_path), ("val", val_path), ("test", test_path)):
+    for name, path in (("train", train_path), ("val", val_path), ("test", test_path),
+                       ("train_labelled", train_labelled_path), ("val_labelled", val_labelled_path)):
+        if path is None:
+            continue
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         tables[name].to_parquet(path, index=False)
-        log.info("%s: %d rows %s", name, len(tables[name]), summary["per_split"][name])
+        log.info("%s: %d rows %s", name, len(tables[name]), _counts(tables[name]))
     np.save(out_profiles_path, profiles)
     if base_profiles_path is not None:
         np.save(base_profiles_path, base_model_inputs(variants, scores, delta_profiles, distance=int(distance)))

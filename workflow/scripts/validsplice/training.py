@@ -41,8 +41,12 @@ DEFAULTS = {
     "early_stopping": True, "patience": 5, "min_delta": 0.0, "max_train_samples": None,
     "grad_clip": 1.0, "window_length": None, "hidden_dim": 128, "n_layers": 6, "dropout": 0.1,
     "kernel_size": 15, "seed": 0, "device": "auto", "num_workers": 0, "threshold_rule": "f1",
-    "progress_seconds": 60.0,
+    "progress_seconds": 60.0, "training_rows": "balanced",
 }
+# Which train/val tables an experiment reads: "balanced" = targets' train/val.parquet (balanced by
+# sampling when targets.balance is true); "all_labelled" = every Splice-altering / Normal row with a
+# target (train_labelled / val_labelled.parquet), for models that weight classes instead.
+TRAINING_ROWS = ("balanced", "all_labelled")
 
 
 def resolve_settings(settings: dict | None) -> dict:
@@ -308,6 +312,7 @@ def _read_table(path, name) -> pd.DataFrame:
 
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
                      model_path, history_path, predictions_path, training_path, base_profiles_path=None,
+                     train_labelled_path=None, val_labelled_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet, training.json."""
@@ -315,6 +320,14 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     if model_name in registry.UNTRAINED_MODELS:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
     config = resolve_settings(settings)
+    if config["training_rows"] not in TRAINING_ROWS:
+        raise UserError(f"experiment {experiment!r}: training_rows {config['training_rows']!r} unknown; "
+                        f"use one of {', '.join(TRAINING_ROWS)}.")
+    if config["training_rows"] == "all_labelled":
+        if train_labelled_path is None or val_labelled_path is None:
+            raise UserError(f"experiment {experiment!r}: training_rows all_labelled needs train_labelled.parquet "
+                            "and val_labelled.parquet from build_targets.")
+        train_path, val_path = train_labelled_path, val_labelled_path
     model_path = Path(model_path)
     if model_path.exists():
         model_path.unlink()  # a stale checkpoint must not survive a failed rerun

@@ -15,9 +15,9 @@ again:
   variant lies (``boundary_side``: e.g. ``donor_intronic``), region and strand.
 
 Training choices (recorded in training.json):
-- rows: **all** labelled (Splice-altering / Normal) train-split variants of variants.parquet,
-  not the balanced sample of targets/train.parquet; the same label-independent exclusion as
-  the targets (``targets.base_profile_usable``: the gene's score row must exist and be finite);
+- rows: **all** labelled (Splice-altering / Normal) train-split variants with a target
+  (targets/train_labelled.parquet, the targets' label-independent exclusions applied), not the
+  balanced sample of targets/train.parquet; validation likewise (val_labelled.parquet);
 - class imbalance by weighting: ``compute_sample_weight("balanced")`` (each class weighs half
   of the total), no Normal is discarded;
 - early stopping on the validation split only, passed explicitly (``X_val``; scikit-learn's
@@ -128,17 +128,15 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return out[FEATURES]
 
 
-def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, delta_profiles: np.ndarray, *, distance: int,
-                     paths: dict | None = None) -> pd.DataFrame:
-    """Per row of the variant table: its features, plus ``base_model_usable`` (the targets' rule).
+def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, paths: dict | None = None) -> pd.DataFrame:
+    """Per row of the variant table: its features (``feature_matrix``).
 
     The score columns are those of the variant's own ``gene`` row (``choose_score_rows``); NaN
     where that gene was not scored.
     """
-    from ..targets import base_profile_usable, check_columns, choose_score_rows, crop_profiles
+    from ..targets import check_columns, choose_score_rows
 
-    paths = {"variants": "variants.parquet", "scores": "scores.parquet", "profiles": "delta_profiles.npy",
-             **(paths or {})}
+    paths = {"variants": "variants.parquet", "scores": "scores.parquet", **(paths or {})}
     check_columns(variants, VARIANT_COLUMNS, paths["variants"])
     check_score_columns(scores, paths["scores"])
     variants = variants.reset_index(drop=True)
@@ -150,10 +148,7 @@ def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, delta_profile
         values = np.full(len(variants), np.nan)
         values[scored] = pd.to_numeric(scores[column].iloc[row[scored]], errors="coerce").to_numpy(dtype=float)
         frame[column] = values
-    out = feature_matrix(frame)
-    base = crop_profiles(np.asarray(delta_profiles), int(distance), paths["profiles"])
-    out["base_model_usable"] = base_profile_usable(chosen["profile_row"].to_numpy(), base)
-    return out
+    return feature_matrix(frame)
 
 
 # ------------------------------------------------------------------ model
@@ -279,19 +274,28 @@ def load_model(path) -> dict:
 
 
 # ------------------------------------------------------------------ the rule
-def labelled_rows(variants: pd.DataFrame, features: pd.DataFrame, split: str) -> np.ndarray:
-    """Positions of the Splice-altering / Normal rows of ``split`` with a usable base-model score."""
-    from ..targets import NORMAL, SA
+def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
+    """Variant-table rows of a targets table (its ``window_row``), checked to name the same variants."""
+    rows = table["window_row"].to_numpy(dtype=np.int64)
+    ids = variants["variant_id"].astype(str).to_numpy()
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(ids)
+                      or (ids[rows] != table["variant_id"].astype(str).to_numpy()).any()):
+        raise UserError(f"{path}: window_row does not point at the same variants in variants.parquet; "
+                        "re-run build_targets.")
+    return rows
 
-    keep = (variants["split"].to_numpy() == split) & variants["label"].isin([SA, NORMAL]).to_numpy()
-    return np.flatnonzero(keep & features["base_model_usable"].to_numpy())
 
-
-def train_gbm_experiment(*, variants_path, scores_path, delta_profiles_path, val_path, test_path, model_path,
-                         history_path, predictions_path, val_predictions_path, training_path, experiment: str,
-                         settings: dict | None = None, distance: int = 50, threads: int | None = None) -> dict:
+def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
+                         model_path, history_path, predictions_path, val_predictions_path, training_path,
+                         experiment: str, settings: dict | None = None, threads: int | None = None) -> dict:
     """Train one spliceai_features_gbm experiment; write model.joblib, history.tsv, predictions.parquet,
-    val_predictions.parquet (rows of targets/val.parquet, for calibration) and training.json."""
+    val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
+
+    Rows: train_labelled / val_labelled.parquet, every Splice-altering / Normal variant of the split
+    with a target (the targets' label-independent exclusions apply), not the balanced sample.
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
+
     from ..predict import prediction_table, write_history
     from ..targets import SA, cap_rows
     from ..training import select_threshold
@@ -301,62 +305,51 @@ def train_gbm_experiment(*, variants_path, scores_path, delta_profiles_path, val
     if model_path.exists():
         model_path.unlink()  # a stale model must not survive a failed rerun
     variants = pd.read_parquet(variants_path).reset_index(drop=True)
-    scores = pd.read_parquet(scores_path)
-    delta_profiles = np.load(delta_profiles_path, mmap_mode="r")
-    features = variant_features(variants, scores, delta_profiles, distance=int(distance),
-                                paths={"variants": str(variants_path), "scores": str(scores_path),
-                                       "profiles": str(delta_profiles_path)})
-    train_rows = labelled_rows(variants, features, "train")
+    x = variant_features(variants, pd.read_parquet(scores_path),
+                         paths={"variants": str(variants_path), "scores": str(scores_path)})
+    tables = {name: pd.read_parquet(path) for name, path in (
+        ("train", train_labelled_path), ("val", val_labelled_path), ("val_table", val_path), ("test", test_path))}
     if config["max_train_samples"] is not None:
-        capped = cap_rows(variants.iloc[train_rows], int(config["max_train_samples"]),
-                          np.random.default_rng(int(config["seed"])))
-        train_rows = capped.index.to_numpy()
-    val_rows = labelled_rows(variants, features, "val")
-    y_train = (variants["label"].to_numpy()[train_rows] == SA).astype(int)
-    y_val = (variants["label"].to_numpy()[val_rows] == SA).astype(int)
-    x = features[FEATURES]
+        tables["train"] = cap_rows(tables["train"], int(config["max_train_samples"]),
+                                   np.random.default_rng(int(config["seed"])))
+    rows = {name: _rows(table, variants, path) for (name, table), path in zip(
+        tables.items(), (train_labelled_path, val_labelled_path, val_path, test_path))}
+    y_train = (tables["train"]["label"] == SA).to_numpy(dtype=int)
+    y_val = (tables["val"]["label"] == SA).to_numpy(dtype=int)
     log.info("%s: %d train rows (%d Splice-altering, %d Normal; all labelled, class weights %s), %d val rows",
-             experiment, len(train_rows), int(y_train.sum()), int((1 - y_train).sum()), config["class_weight"],
-             len(val_rows))
-    from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
-
+             experiment, len(y_train), int(y_train.sum()), int((1 - y_train).sum()), config["class_weight"],
+             len(y_val))
     with threadpool_limits(limits=int(threads) if threads else None):
-        estimator, history, fit_info = fit_gbm(x.iloc[train_rows], y_train, x.iloc[val_rows], y_val, config)
+        estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
     log.info("%s: %d trees (best on validation; grown %d of max %d), val loss %.5f, val ROC-AUC %.4f, %.1f s",
              experiment, fit_info["best_iteration"], fit_info["stopped_iteration"], fit_info["max_iter"],
              fit_info["best_val_loss"], fit_info["best_val_roc_auc"], fit_info["seconds"])
 
-    test, val_table = pd.read_parquet(test_path), pd.read_parquet(val_path)
-    for name, table in (("test", test), ("val", val_table)):
-        rows = table["window_row"].to_numpy()
-        if len(rows) and (rows.max() >= len(variants)
-                          or (variants["variant_id"].to_numpy()[rows] != table["variant_id"].to_numpy()).any()):
-            raise UserError(f"{test_path if name == 'test' else val_path}: window_row does not point at the same "
-                            f"variants in {variants_path}; re-run build_targets.")
-    val_scores = estimator.predict_proba(x.iloc[val_rows])[:, 1]
-    threshold, selection = select_threshold(val_scores, y_val, test, config["threshold_rule"])
-    n_sa, n_normal = int(y_train.sum()), int((1 - y_train).sum())
+    def scores_of(name):
+        return estimator.predict_proba(x.iloc[rows[name]])[:, 1]
+
+    threshold, selection = select_threshold(scores_of("val"), y_val, tables["test"], config["threshold_rule"])
     weighting = {"how": ("class_weight balanced: sample weight n / (2 n_class) per class, on train and in the "
                          "validation loss" if config["class_weight"] == "balanced" else "none (every row weight 1)"),
-                 "rows": "all labelled train-split rows (not the balanced sample of targets/train.parquet)",
-                 "n_train": len(train_rows), "n_train_splice_altering": n_sa, "n_train_normal": n_normal,
-                 "n_val": len(val_rows)}
+                 "rows": "every labelled train-split row with a target (train_labelled.parquet), not the balanced "
+                         "sample of train.parquet; validation: val_labelled.parquet",
+                 "n_train": len(y_train), "n_train_splice_altering": int(y_train.sum()),
+                 "n_train_normal": int((1 - y_train).sum()), "n_val": len(y_val)}
     version = library_versions()
     metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
                "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
                "weights": fit_info["weights"], "threshold": threshold}
     save_model({"model": MODEL_NAME, "experiment": experiment, "estimator": estimator, "features": FEATURES,
-                "categories": CATEGORIES, "settings": config, "distance": int(distance), "threshold": threshold,
-                "score_scale": SCORE_SCALE, "metrics": metrics, "versions": version}, model_path)
+                "categories": CATEGORIES, "settings": config, "threshold": threshold, "score_scale": SCORE_SCALE,
+                "metrics": metrics, "versions": version}, model_path)
 
-    predictions = prediction_table(test, estimator.predict_proba(x.iloc[test["window_row"].to_numpy()])[:, 1])
-    val_predictions = prediction_table(val_table,
-                                       estimator.predict_proba(x.iloc[val_table["window_row"].to_numpy()])[:, 1])
+    predictions = prediction_table(tables["test"], scores_of("test"))
+    val_predictions = prediction_table(tables["val_table"], scores_of("val_table"))
     for path, table in ((predictions_path, predictions), (val_predictions_path, val_predictions)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(path, index=False)
     write_history(history.to_dict("records"), history_path)
-    no_base = int((~features["base_model_usable"].to_numpy()[test["window_row"].to_numpy()]).sum())
+    no_base = int((~tables["test"]["base_model_scored"].astype(bool)).sum())
     info = {
         "experiment": experiment, "model": MODEL_NAME, "status": "trained",
         "stopped_epoch": fit_info["stopped_iteration"], "max_epochs": fit_info["max_iter"],
@@ -367,8 +360,7 @@ def train_gbm_experiment(*, variants_path, scores_path, delta_profiles_path, val
         "class_weighting": weighting, "features": FEATURES,
         "note": (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_base} test rows without "
                  "a base-model score (their DS/DP are missing values)"),
-        "metrics": metrics, "config": {"distance": int(distance), **config}, "code_version": version["validsplice"],
-        "versions": version,
+        "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
     }
     Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")
     log.info("wrote %s (%d test predictions, %d val predictions)", predictions_path, len(predictions),
