@@ -88,6 +88,12 @@ def test_trains_on_the_label_through_the_shared_loop(tmp_path, aux):
     assert "pos_weight 1" in saved["note"]  # the targets' train table is balanced here
     assert ("auxiliary delta loss weight 1" in saved["note"]) == (aux > 0)
     assert pred["pred_max_abs_delta"].notna().all() == (aux > 0)  # the aux head's predicted delta
+    # model.pt alone rebuilds the network (aux head, pos_weight) with a strict state-dict load
+    ckpt = torch.load(files["model_path"], weights_only=False)
+    rebuilt = registry.build_model(ckpt["model"], ckpt["params"], window_length=ckpt["config"]["window_length"],
+                                   profile_length=ckpt["config"]["profile_length"])
+    rebuilt.load_state_dict(ckpt["state_dict"])
+    assert (rebuilt.aux_head is not None) == (aux > 0) and float(rebuilt.pos_weight) == 1.0
 
 
 def test_all_labelled_rows_weighted_instead_of_discarding_normals(tmp_path):

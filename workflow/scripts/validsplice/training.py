@@ -375,8 +375,9 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
                "weights": "best epoch" if result.restored_best else "final epoch", "threshold": threshold}
     version = code_version()
     save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
-                            "config": {"experiment": experiment, "window_length": window_length,
-                                       "profile_length": profile_length, **config},
+                            # the resolved lengths last: the settings' window_length may be None ("use the stored")
+                            "config": {**config, "experiment": experiment, "window_length": window_length,
+                                       "profile_length": profile_length},
                             "metrics": metrics, "code_version": version}, model_path)
 
     predictions = predict_split(model, data["test"], int(config["batch_size"]), device)
@@ -390,7 +391,7 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         "n_trainable_parameters": int(n_trainable), "threshold": threshold,
         "threshold_selection": threshold_selection, "score_scale": scale, "target_is_own_output": False,
         "reads_base_model_delta": registry.reads_base_model_delta(model), "note": getattr(model, "note", None),
-        "metrics": metrics, "config": {"window_length": window_length, "profile_length": profile_length, **config},
+        "metrics": metrics, "config": {**config, "window_length": window_length, "profile_length": profile_length},
         "code_version": version,
     }
     Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")
