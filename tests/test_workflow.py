@@ -136,7 +136,15 @@ def test_demo_run_produces_every_stage(demo_run):
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    assert len(summary) == 9  # spliceai_raw + the eight experiments of the demo config
+    assert len(summary) == 12  # spliceai_raw + the eleven experiments of the demo config
+    # the label-trained models: probabilities, the GBM's own files, both DS mask settings from one pass
+    rows = summary.set_index("Experiment")
+    for name in ("features_gbm", "paired_classifier", "paired_classifier_aux"):
+        assert rows.loc[name, "Score scale"] == "probability", name
+    for path in ("model.joblib", "val_predictions.parquet", "history.tsv"):
+        assert (work / "results/models/features_gbm" / path).exists(), path
+    scores = pd.read_parquet(work / "results/scores/scores.parquet")
+    assert {"DS_AG_masked", "DS_DL_unmasked"} <= set(scores.columns)
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
 
