@@ -1,6 +1,8 @@
 """Ingestion: SpliceVarDB export / labelled VCF -> sorted, indexed VCF with every bad row rejected."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pysam
@@ -183,3 +185,73 @@ def test_labelled_vcf_input(tmp_path, fasta):
     assert rej.loc[1, "variant_id"] == f"1-30-{seq[29]}-<DUP>"
     with pytest.raises(UserError, match="label_field"):
         read_labelled_vcf(src, "LABEL_X")
+
+
+# ------------------------------------------------------------------ edge cases that crashed (issue 9, item 8)
+def labelled_vcf_text(fasta) -> str:
+    seq = pysam.FastaFile(str(fasta)).fetch("chr1")
+    return (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n"
+        '##INFO=<ID=CLASS,Number=1,Type=String,Description="class">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t10\trs1\t{seq[9]}\tN\t.\t.\tCLASS=Normal\n"
+        f"chr1\t20\trs2\t{seq[19]}\tN\t.\t.\tCLASS=Splice-altering\n"
+    )
+
+
+def test_plain_gzip_vcf_is_read_like_bgzip(tmp_path, fasta):
+    import gzip
+
+    plain = tmp_path / "plain.vcf.gz"
+    plain.write_bytes(gzip.compress(labelled_vcf_text(fasta).encode()))  # gzip, not bgzip
+    counts, vcf, rej = ingest(tmp_path, plain, fasta, source="vcf", label_field="CLASS")
+    assert list(vcf["variant_id"]) == ["rs1", "rs2"] and len(rej) == 0
+    bgz = tmp_path / "bgzip.vcf"
+    bgz.write_text(labelled_vcf_text(fasta))
+    pysam.tabix_compress(str(bgz), f"{bgz}.gz")
+    _, same, _ = ingest(tmp_path, f"{bgz}.gz", fasta, source="vcf", label_field="CLASS")
+    pd.testing.assert_frame_equal(vcf, same)
+
+
+def test_file_kind_detection(tmp_path, fasta):
+    import gzip
+
+    from validsplice.io.sniff import compression, detect_kind
+
+    text = tmp_path / "v.vcf"
+    text.write_text(labelled_vcf_text(fasta))
+    plain = tmp_path / "v.vcf.gz"
+    plain.write_bytes(gzip.compress(text.read_bytes()))
+    pysam.tabix_compress(str(text), str(tmp_path / "b.vcf.gz"))
+    table = write_table(tmp_path / "t.tsv", [row(1, "1-10-A-G")])
+    assert [compression(p) for p in (text, plain, tmp_path / "b.vcf.gz")] == ["none", "gzip", "bgzf"]
+    assert [detect_kind(p) for p in (text, plain, tmp_path / "b.vcf.gz", table)] == ["vcf", "vcf", "vcf", "splicevardb"]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_vcf_given_as_splicevardb_says_set_source_vcf(tmp_path, fasta, compressed):
+    src = tmp_path / "in.vcf"
+    src.write_text(labelled_vcf_text(fasta))
+    if compressed:
+        pysam.tabix_compress(str(src), f"{src}.gz")
+        src = Path(f"{src}.gz")
+    with pytest.raises(UserError) as err:
+        ingest(tmp_path, src, fasta, source="splicevardb")
+    assert "variants.source: vcf" in str(err.value) and str(src) in str(err.value)
+
+
+def test_splicevardb_export_given_as_vcf_says_set_source_splicevardb(tmp_path, fasta):
+    table = write_table(tmp_path / "t.tsv", [row(1, "1-10-A-G")])
+    with pytest.raises(UserError, match="variants.source: splicevardb"):
+        ingest(tmp_path, table, fasta, source="vcf")
+
+
+@pytest.mark.parametrize("position", ["14144\u00b2", "\u0661\u0662\u0663", "12\uff13"])
+def test_non_ascii_digit_in_position_is_rejected_with_a_reason(tmp_path, fasta, position):
+    seq = pysam.FastaFile(str(fasta)).fetch("chr1")
+    table = write_table(tmp_path / "t.tsv", [row("bad", f"1-{position}-G-A"), row("ok", f"1-10-{seq[9]}-N")])
+    counts, vcf, rej = ingest(tmp_path, table, fasta)
+    assert list(vcf["variant_id"]) == ["ok"]
+    assert list(rej["variant_id"]) == ["bad"] and rej.loc[0, "source_row"] == "1"
+    assert rej.loc[0, "reason"].startswith("malformed coordinate") and position in rej.loc[0, "reason"]
+    assert parse_coordinate(f"2-{position}-G-A").startswith("malformed coordinate")

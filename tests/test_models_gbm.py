@@ -8,6 +8,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from validsplice.models import spliceai_features_gbm as gbm
 from validsplice.predict import PREDICTION_COLUMNS
+from validsplice.prevalence import assumed_prevalence
 from validsplice.rule_io import UserError
 from validsplice.targets import make_targets
 
@@ -171,11 +172,14 @@ def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     for name in ("train_labelled", "val_labelled", "val", "test"):
         paths[name] = tmp_path / f"{name}.parquet"
         tables[name].to_parquet(paths[name])
+    _, _, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    paths["target_summary"] = tmp_path / "summary.json"
+    paths["target_summary"].write_text(json.dumps(summary))
     out = tmp_path / "models" / "gbm"
     info = gbm.train_gbm_experiment(
         variants_path=paths["variants"], scores_path=paths["scores"], train_labelled_path=paths["train_labelled"],
         val_labelled_path=paths["val_labelled"], val_path=paths["val"], test_path=paths["test"],
-        model_path=out / "model.joblib", history_path=out / "history.tsv",
+        target_summary_path=paths["target_summary"], model_path=out / "model.joblib", history_path=out / "history.tsv",
         predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
         training_path=out / "training.json", experiment="gbm", settings={**SETTINGS, "epochs": 3, "hidden_dim": 8},
         threads=1)
@@ -191,6 +195,10 @@ def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     assert predictions["score"].between(0, 1).all()
     training = json.loads((out / "training.json").read_text())
     assert training["score_scale"] == "probability" and 0 < training["threshold"] < 1
+    # the threshold assumes the labelled training data's prevalence (the one definition), never the test split's
+    assert training["threshold_selection"]["assumed_prevalence"] == pytest.approx(
+        assumed_prevalence(summary).value)
+    assert training["threshold_selection"]["n_validation"] == len(tables["val_labelled"])
     assert training["best_epoch"] <= training["stopped_epoch"]
     assert len(pd.read_csv(out / "history.tsv", sep="\t")) == training["stopped_epoch"]
     # the saved file alone rebuilds the model: same scores from the features

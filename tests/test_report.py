@@ -41,6 +41,7 @@ def run_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     baseline = _predictions(*EXPERIMENTS["spliceai_raw"][1:4])
     paths = {"metrics": [], "predictions": [], "histories": [], "trainings": []}
+    calibrated_experiments = []
     # give the lists in config order with the baseline NOT first: the report must reorder
     for name in ["cnn_quick", "spliceai_raw", "binary_cnn"]:
         model, seed, strength, delta, extra = EXPERIMENTS[name]
@@ -56,8 +57,14 @@ def run_dir(tmp_path_factory):
             epochs = np.arange(1, extra["stopped_epoch"] + 1)
             pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1 / epochs + 0.1,
                           "val_metric": 0.8, "learning_rate": 1e-3, "seconds": 10.0}).to_csv(hist, sep="\t", index=False)
+        calibrated = None
+        if name != "spliceai_raw":  # the baseline's calibrated form is its own row
+            calibrated = pred[["variant_id", "label", "split", "score"]].assign(p_sa=pred["score"].clip(0, 1))
+            calibrated.to_parquet(d / f"{name}.calibrated.parquet")
+            paths.setdefault("calibrated", []).append(str(d / f"{name}.calibrated.parquet"))
+            calibrated_experiments.append(name)
         result = E.evaluate_predictions(pred, baseline=baseline, training=training, experiment=name,
-                                        n_bootstrap=100, seed=1)
+                                        n_bootstrap=100, seed=1, calibrated=calibrated)
         (d / f"{name}.metrics.json").write_text(json.dumps(result, allow_nan=False))
         paths["metrics"].append(str(d / f"{name}.metrics.json"))
         paths["predictions"].append(str(p))
@@ -76,8 +83,10 @@ def run_dir(tmp_path_factory):
     outputs = {k: str(d / "out" / f) for k, f in {
         "tsv": "summary.tsv", "md": "summary.md", "html_path": "summary.html", "data_summary": "data_summary.html",
         "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
-        "distributions": "score_distributions.svg"}.items()}
-    table = R.make_report(**paths, variant_summary=str(d / "variants.json"), score_summary=str(d / "scores.json"),
+        "distributions": "score_distributions.svg", "reliability": "reliability.svg"}.items()}
+    table = R.make_report(calibrated_experiments=calibrated_experiments,
+                          split_description="Split: test chromosomes 21, 22 (preset research_log). Caveat: SpliceAI "
+                                            "saw them.",**paths, variant_summary=str(d / "variants.json"), score_summary=str(d / "scores.json"),
                           target_summary=str(d / "targets.json"), rejected=str(d / "rejected.tsv"), **outputs,
                           experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
                           data_description="Synthetic test data; not a performance claim.")
@@ -105,7 +114,7 @@ def test_best_marked(run_dir):
     # cnn_quick has the strongest signal: best ROC-AUC
     assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
     # the binary model has the lowest FP rate, but at its threshold it detects under half of the
-    # Splice-altering variants: not "best FP" (bolding rule in report/summary.rst)
+    # Splice-altering variants: not "best FP" (bolding rule in workflow/report/summary.rst)
     assert tsv.loc[tsv["FP@0.1"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection@0.1"] < 0.5
     assert tsv["best_FP@0.1"].tolist() == [True, False, False]
     md = open(out["md"]).read()
@@ -227,7 +236,7 @@ def test_caption_and_readme_state_the_rules():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    caption = " ".join((root / "report" / "summary.rst").read_text().split())
+    caption = " ".join((root / "workflow" / "report" / "summary.rst").read_text().split())
     readme = " ".join((root / "README.md").read_text().split())
     for text in (caption, readme):
         assert "agreement with the base model's delta, not with validated effects" in text
@@ -245,3 +254,35 @@ def test_score_distribution_lines_at_each_models_threshold(tmp_path):
     plots.plot_score_distributions(preds, tmp_path / "d.svg", threshold={"spliceai_raw": 0.1, "binary_cnn": 0.37})
     svg = (tmp_path / "d.svg").read_text()
     assert "detection threshold 0.1" in svg and "detection threshold 0.37" in svg
+
+
+def test_brier_ece_columns_split_header_and_reliability_diagram(run_dir):
+    _, out, table = run_dir
+    tsv = pd.read_csv(out["tsv"], sep="\t").set_index("Experiment")
+    for col in ("Brier", "ECE"):
+        assert np.isnan(tsv.loc["spliceai_raw", col]) and 0 < tsv.loc["cnn_quick", col] < 1
+        assert tsv.loc["cnn_quick", f"{col}_ci"].startswith("[") and f"best_{col}" in tsv
+    md = open(out["md"]).read()
+    assert md.startswith("Split: test chromosomes 21, 22 (preset research_log). Caveat")
+    assert "| Brier | ECE |" in md and "n/a (raw delta; see spliceai_calibrated)" in md
+    assert "10 equal-width bins" in md
+    html = open(out["html_path"]).read()
+    assert html.index("Split: test chromosomes") < html.index("<table>")
+    svg = open(out["reliability"]).read()
+    assert "cnn_quick" in svg and "binary_cnn" in svg and "spliceai_raw" not in svg
+
+
+def test_constant_probability_is_never_best_calibrated():
+    def with_calibration(m, brier, ece, constant=False):
+        reason = "P(SA) is constant: the calibrator's slope is 0" if constant else None
+        m = json.loads(json.dumps(m))
+        m["headline"]["brier"] = {"value": brier, "ci_low": brier, "ci_high": brier, "n": 50, "reason": reason}
+        m["headline"]["ece"] = {"value": ece, "ci_low": ece, "ci_high": ece, "n": 50, "reason": reason}
+        return m
+    rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
+            "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
+    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows])
+    best = dict(zip(table["Experiment"], table["best_ECE"]))
+    assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
+    assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
+    assert table.set_index("Experiment").loc["flat", "Constant probability"]

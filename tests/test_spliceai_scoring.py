@@ -83,13 +83,13 @@ def test_d500_strings_identical_to_original(env, records):
     assert all(s.profile.shape == (1001, 2) for s in scored)
 
 
-def _plain(nets, ref, tasks):
+def _plain(nets, ref, tasks, valid=True):
     """Plain (cone) outputs on one op thread: two OpenMP threads on a shared 2-core runner spin on
     barriers and run ~10x slower; the results are the same."""
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return list(PlainEngine(nets, ref, valid=True).run(tasks))
+        return list(PlainEngine(nets, ref, valid=valid).run(tasks))
     finally:
         torch.set_num_threads(saved)
 
@@ -188,3 +188,91 @@ def test_skip_rules(env):
     assert [s.status for s in slots[2]] == ["skipped: ref too long"]
     assert info_entries(slots[3]) == ["GC|SH3YL1|.|.|.|.|.|.|.|."]
     assert [s.status for s in slots[4]] == ["skipped: no gene"]
+
+
+def _indel(ref, pos, ref_len, alt_len):
+    """An anchored deletion (ref_len > 1) or insertion (alt_len > 1) at ``pos`` with real bases."""
+    bases = ref.text("chr2", pos, pos + ref_len - 1).upper()
+    alt = bases[0] + ("ACGGT" * (alt_len // 5 + 1))[:alt_len - 1]
+    return VariantRecord("chr2", pos, bases, (alt,))
+
+
+@pytest.mark.parametrize("distance,shapes", [
+    # deletions with REF 12..100 at D 50 crashed at the skip taps; REF > D+1 puts the minus-strand
+    # allele left of the outputs and the plus-strand allele right of them
+    (50, [(12, 1), (52, 1), (100, 1)]),
+    # insertions of 552+ bases at D 50 read past the cached hidden activations (IndexError)
+    (50, [(1, 552), (1, 1500)]),
+    # REF ~300-460 crashed at D 500
+    (500, [(302, 1), (1000, 1)]),
+])
+def test_long_indels_match_full_cone_both_strands(env, distance, shapes):
+    """Regression: long deletions and insertions on a + gene (TPO) and a - gene (PXDN) run
+    incrementally (no crash) and equal a full cone pass over each alt window."""
+    ref, ann, nets = env
+    recs = [_indel(ref, pos, r, a) for pos in (1_450_001, 1_700_001) for r, a in shapes]
+    slots = prepare(recs, ref, ann, distance)
+    tasks = [s.task for rec in slots for s in rec if s.task is not None]
+    assert len(tasks) == len(recs) and {t.strand for t in tasks} == {"+", "-"}
+    one = nets[:1]
+    # default workers (the fixture's 2 threads): one op thread per job, as in production
+    full = FastEngine(one, ref, share=False, incremental=False).compute(tasks)
+    fast = FastEngine(one, ref).compute(tasks)
+    for t, (fr, fa), (gr, ga) in zip(tasks, full, fast):
+        assert ga.shape == fa.shape == (2 * distance + 1 - len(t.ref) + len(t.alt), 3)
+        np.testing.assert_allclose(gr, fr, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(ga, fa, atol=1e-5, rtol=0)
+
+
+def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
+    """An error in one batch of alternates (injected) rescoring that batch's variants with the
+    plain exact path: same numbers as the plain path, a WARNING naming the variant, the count in
+    ``fallbacks``, the flag ``fallback``; the other variant keeps its fast result. If the plain
+    path fails too, the variant is skipped with a reason, never given a partial score."""
+    import validsplice.spliceai.fast as fast
+
+    ref, ann, nets = env
+    one = nets[:1]
+    snv_base = ref.text("chr2", 1_450_001, 1_450_001).upper()
+    recs = [VariantRecord("chr2", 1_450_001, snv_base, ("A" if snv_base != "A" else "C",)),
+            _indel(ref, 1_450_101, 5, 1)]  # same cluster, another batch
+    tasks = [s.task for rec in prepare(recs, ref, ann, 50) for s in rec if s.task is not None]
+    clean = FastEngine(one, ref).compute(tasks)
+    real = fast.incremental_alt
+
+    def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):
+        if ref_len == 1:  # the SNV's batch
+            raise RuntimeError("injected")
+        return real(net, cache, base, alt_codes, v, ref_len, distance, cluster)
+
+    monkeypatch.setattr(fast, "incremental_alt", failing)
+    engine = FastEngine(one, ref)
+    with caplog.at_level("WARNING", logger="validsplice.spliceai.fast"):
+        got = engine.compute(tasks)
+    assert engine.fallbacks == 1 and engine.last_fallbacks == [0] and engine.errors == 0
+    name = f"chr2:1450001 {recs[0].ref}>{recs[0].alts[0]}"
+    assert any(name in r.getMessage() and "injected" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+    plain = _plain(one, ref, tasks[:1], valid=False)[0]  # full padded passes
+    for a, b in zip(got[0], plain):
+        np.testing.assert_array_equal(a, b)  # it is the plain path's output
+    for a, b in zip(got[1], clean[1]):
+        np.testing.assert_array_equal(a, b)
+    slots = score_records(recs, ref, ann, FastEngine(one, ref), 50)
+    assert [s.flags for rec in slots for s in rec] == ["fallback", ""]
+    assert all(s.status == "scored" for rec in slots for s in rec)
+
+    # a whole cluster: the reference pass fails, every member falls back
+    monkeypatch.setattr(fast, "RefCache", lambda *a, **k: (_ for _ in ()).throw(MemoryError("injected")))
+    engine = FastEngine(one, ref)
+    got = engine.compute(tasks)
+    assert engine.fallbacks == 2 and sorted(engine.last_fallbacks) == [0, 1]
+    for a, b in zip(got[1], _plain(one, ref, tasks[1:], valid=False)[0]):
+        np.testing.assert_array_equal(a, b)
+
+    # both paths fail: no score, a reason
+    monkeypatch.setattr(PlainEngine, "run", lambda self, tasks: (_ for _ in ()).throw(ValueError("injected")))
+    engine = FastEngine(one, ref)
+    slots = score_records(recs, ref, ann, engine, 50)
+    assert engine.errors == 2
+    assert [(s.status, s.text, s.ds) for rec in slots for s in rec] == [("skipped: scoring error", "", None)] * 2

@@ -69,6 +69,7 @@ def test_shards_and_gather(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["scored_rows"] == 3
     assert summary["skipped"] == {"skipped: no gene": 1, "skipped: ref mismatch": 1}
+    assert summary["fallbacks"] == 0
     with pytest.raises(UserError, match="shard 2"):
         score_shard(str(tmp_path / "variants.parquet"), str(FASTA), "x", "y", shard=2, n_shards=2)
 
@@ -99,6 +100,51 @@ def test_cli_awkward_input(tmp_path):
     assert entries[0][0] == reference_entries()[(231193, "T", "A")][0]
     assert entries[0][1].startswith("G|SH3YL1|") and len(entries[0]) == 2
     assert entries[1:] == [[], [], [], []]
+
+
+def _fail_on_snvs(monkeypatch):
+    """Make the fast engine raise on every batch of SNV alternates (an injected bug)."""
+    import validsplice.spliceai.fast as fast
+    real = fast.incremental_alt
+
+    def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):
+        if ref_len == 1 and alt_codes.shape[1] == 1:
+            raise RuntimeError("injected")
+        return real(net, cache, base, alt_codes, v, ref_len, distance, cluster)
+
+    monkeypatch.setattr(fast, "incremental_alt", failing)
+
+
+def test_fast_engine_error_does_not_stop_shard_or_cli(tmp_path, monkeypatch, caplog):
+    """An error on some variants neither stops score_shard nor the CLI: they are scored by the
+    plain exact path (the original's strings), flagged ``fallback`` and counted in summary.json."""
+    _fail_on_snvs(monkeypatch)
+    table = pd.DataFrame({"variant_id": ["v1", "v2"], "chrom": ["chr2"] * 2, "pos": [231193, 277088],
+                          "ref": ["T", "AAG"], "alt": ["A", "A"]})
+    table.to_parquet(tmp_path / "variants.parquet")
+    s, p = tmp_path / "0.parquet", tmp_path / "0.profiles.npy"
+    with caplog.at_level("WARNING"):
+        score_shard(str(tmp_path / "variants.parquet"), str(FASTA), str(s), str(p), distance=50, device="cpu",
+                    threads=2)
+    assert any("chr2:231193 T>A" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    df = gather_scores([str(s)], [str(p)], str(tmp_path / "scores.parquet"), str(tmp_path / "profiles.npy"),
+                       str(tmp_path / "summary.json"))
+    assert list(df["status"]) == ["scored", "scored"] and list(df["flags"]) == ["fallback", ""]
+    assert json.loads((tmp_path / "summary.json").read_text())["fallbacks"] == 1
+    ref = reference_entries()
+    for row in df.itertuples():
+        text = "{}|{}|{:.2f}|{:.2f}|{:.2f}|{:.2f}|{}|{}|{}|{}".format(
+            row.alt, row.gene, row.DS_AG, row.DS_AL, row.DS_DG, row.DS_DL, row.DP_AG, row.DP_AL, row.DP_DG,
+            row.DP_DL)
+        assert [text] == ref[(row.pos, row.ref, row.alt)]
+
+    src = DATA / "spliceai_cli_input.vcf"
+    header = [line for line in src.read_text().splitlines() if line.startswith("#")]
+    vcf, out = tmp_path / "in.vcf", tmp_path / "out.vcf"
+    vcf.write_text("\n".join(header + ["chr2\t231193\t.\tT\tA\t.\t.\t."]) + "\n")
+    assert main(["score", "-I", str(vcf), "-O", str(out), "-R", str(FASTA), "-A", "grch38", "--device", "cpu",
+                 "--threads", "2"]) == 0
+    assert [list(r.info["SpliceAI"]) for r in pysam.VariantFile(str(out))] == [ref[(231193, "T", "A")]]
 
 
 def test_cli_errors(tmp_path, capsys):

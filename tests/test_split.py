@@ -59,3 +59,32 @@ def test_bad_settings_raise():
         assign_splits(t, mode="random")
     with pytest.raises(UserError, match="validation_fraction"):
         assign_splits(t, mode="chromosome", validation_fraction=1.5)
+
+
+def test_split_presets():
+    from validsplice.split import SPLICEAI_TRAINING_CHROMOSOMES, resolve_split
+    t = synthetic()
+    holdout = assign_splits(t, preset="spliceai_holdout", mode="chromosome", test_chromosomes=["chr21", "chr22"])
+    test_chroms = set(t.loc[holdout == "test", "chrom"].str.removeprefix("chr"))
+    assert test_chroms == {"1", "3", "5", "7", "9"}  # the preset replaces test_chromosomes
+    assert not test_chroms & set(SPLICEAI_TRAINING_CHROMOSOMES)
+    assert set(t.loc[holdout != "test", "chrom"].str.removeprefix("chr")).isdisjoint(test_chroms)
+    research = assign_splits(t, preset="research_log")
+    assert (research == assign_splits(t, mode="chromosome", test_chromosomes=["chr21", "chr22"])).all()
+    assert resolve_split({"preset": "", "mode": "gene", "test_genes": ["A"]}) == {"mode": "gene", "test_genes": ["A"]}
+    with pytest.raises(UserError, match="split.mode is 'gene'"):
+        assign_splits(t, preset="spliceai_holdout", mode="gene", test_genes=["G1"])
+    with pytest.raises(UserError, match="spliceai_holdout"):
+        assign_splits(t, preset="chr1_only")
+
+
+def test_split_description_names_the_split_and_the_spliceai_caveat():
+    from validsplice.split import describe_split
+    research = describe_split({"preset": "research_log"})
+    assert "test chromosomes 21, 22 (preset research_log)" in research
+    assert "splice sites SpliceAI saw in training" in research and "spliceai_holdout" in research
+    holdout = describe_split({"preset": "spliceai_holdout", "test_chromosomes": ["chr21"]})
+    assert "1, 3, 5, 7, 9" in holdout and "Caveat" not in holdout and "held-out" in holdout
+    gene = describe_split({"mode": "gene", "test_genes": ["TPO", "SH3YL1"]})
+    assert "held-out genes TPO, SH3YL1" in gene and "Caveat" in gene
+    assert "Caveat" in describe_split({"mode": "chromosome", "test_chromosomes": ["chr3", "chr4"]})

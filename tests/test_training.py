@@ -46,10 +46,12 @@ def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0, sa_every=2):
     profiles[sa, D, 1] = 0.6
     scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"],
                            "max_ds": np.where(sa, 0.6, 0.01), "status": "scored", "profile_row": np.arange(n)})
-    tables, target_profiles, _ = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    tables, target_profiles, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
     paths = {k: tmp_path / f"{k}.parquet" for k in ("train", "val", "test", "train_labelled", "val_labelled")}
     for k, p in paths.items():
         tables[k].to_parquet(p)
+    paths["target_summary"] = tmp_path / "summary.json"
+    paths["target_summary"].write_text(json.dumps(summary))
     paths["profiles"] = tmp_path / "profiles.npy"
     np.save(paths["profiles"], target_profiles)
     paths["windows"] = tmp_path / "windows.npz"
@@ -60,9 +62,11 @@ def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0, sa_every=2):
 def run_experiment(paths, tmp_path, model="gated_cnn", settings=None, **kw):
     out = tmp_path / "out"
     files = {"model_path": out / "model.pt", "history_path": out / "history.tsv",
-             "predictions_path": out / "predictions.parquet", "training_path": out / "training.json"}
+             "predictions_path": out / "predictions.parquet", "training_path": out / "training.json",
+             "val_predictions_path": out / "val_predictions.parquet"}
     info = training.train_experiment(
         train_path=paths["train"], val_path=paths["val"], test_path=paths["test"],
+        target_summary_path=paths["target_summary"],
         profiles_path=paths["profiles"], windows_path=paths["windows"], train_labelled_path=paths["train_labelled"],
         val_labelled_path=paths["val_labelled"], **files,
         experiment="exp", model_name=model, settings={**SMALL, **(settings or {})}, threads=1, **kw)
@@ -254,15 +258,13 @@ def test_threshold_reweighted_to_prevalence():
         training.choose_threshold(scores, labels, "youden"))
 
 
-def test_binary_threshold_assumes_test_prevalence_and_records_it(tmp_path, monkeypatch):
+def test_binary_threshold_assumes_the_training_prevalence_never_the_test_split(tmp_path, monkeypatch):
     paths = write_task(tmp_path, n_genes=(2, 2, 2))
-    test = pd.read_parquet(paths["test"])
-    # unbalance the test split: keep 3 of its Normal variants, all Splice-altering ones
-    normal = test.index[test["label"] == "Normal"]
-    test = test.drop(normal[3:]).reset_index(drop=True)
-    test.to_parquet(paths["test"])
-    n_pos = int((test["label"] == "Splice-altering").sum())
-    prevalence = n_pos / (n_pos + 3)
+    # the labelled training data (before balancing) has 1 Splice-altering per 4 Normal
+    summary = json.loads(paths["target_summary"].read_text())
+    summary["per_split_before_balancing"]["train"] = {"Splice-altering": 20, "Normal": 80}
+    summary["per_split_before_balancing"]["val"] = {"Splice-altering": 5, "Normal": 20}
+    paths["target_summary"].write_text(json.dumps(summary))
     windows = dict(np.load(paths["windows"]))
     rng = np.random.default_rng(7)
     val = pd.read_parquet(paths["val"])
@@ -270,22 +272,54 @@ def test_binary_threshold_assumes_test_prevalence_and_records_it(tmp_path, monke
         windows["alt"][row] = np.where(rng.random(L) < (0.55 if label == "Splice-altering" else 0.45), 2, 0)
     np.savez(paths["windows"], **windows)
     monkeypatch.setattr(registry, "build_model", lambda *a, **k: GContentClassifier())
-    info, files = run_experiment(paths, tmp_path, model="binary_cnn", settings={"epochs": 1, "learning_rate": 1e-9})
+
+    def threshold_with_test(test):
+        test.to_parquet(paths["test"])
+        info, files = run_experiment(paths, tmp_path, model="binary_cnn", settings={"epochs": 1, "learning_rate": 1e-9})
+        return info, files
+
+    info, files = threshold_with_test(pd.read_parquet(paths["test"]))
     from validsplice.datasets import load_windows, make_split_data
     from validsplice.predict import run_model
     model = GContentClassifier()
     model.load_state_dict(torch.load(files["model_path"], weights_only=False)["state_dict"])
     data = make_split_data(val, load_windows(paths["windows"]), np.load(paths["profiles"]))
     val_scores = run_model(model, data, 64, torch.device("cpu"))["score"]
-    expected = training.choose_threshold(val_scores, data.label, "f1", prevalence=prevalence)
+    expected = training.choose_threshold(val_scores, data.label, "f1", prevalence=0.2)
     assert expected != pytest.approx(training.choose_threshold(val_scores, data.label, "f1"))
     saved = json.loads(files["training_path"].read_text())
     assert saved["threshold"] == pytest.approx(expected)
     assert saved["score_scale"] == "probability" and saved["target_is_own_output"] is False
     sel = saved["threshold_selection"]
-    assert sel["assumed_prevalence"] == pytest.approx(prevalence)
+    assert sel["assumed_prevalence"] == pytest.approx(0.2)
     assert sel["validation_prevalence"] == pytest.approx(0.5) and sel["rule"] == "f1"
-    assert "test split class ratio" in sel["prevalence_source"]
+    assert "labelled training data" in sel["prevalence_source"]
+    # unbalancing the test split changes nothing: its class ratio is not used any more
+    test = pd.read_parquet(paths["test"])
+    normal = test.index[test["label"] == "Normal"]
+    info2, _ = threshold_with_test(test.drop(normal[3:]).reset_index(drop=True))
+    assert info2["threshold"] == info["threshold"]
+
+
+def test_select_threshold_takes_the_shared_prevalence():
+    from validsplice.calibration import Prevalence
+    scores, labels = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
+    with pytest.raises(TypeError, match="assumed_prevalence"):
+        training.select_threshold(scores, labels, pd.DataFrame({"label": []}), "f1")
+    t, sel = training.select_threshold(scores, labels, Prevalence(None, "no counts"), "f1")
+    assert sel["assumed_prevalence"] == 0.5 and "validation split's own ratio" in sel["prevalence_source"]
+
+
+def test_validation_predictions_written_for_calibration(tmp_path):
+    paths = write_task(tmp_path, n_genes=(2, 1, 1))
+    info, files = run_experiment(paths, tmp_path, settings={"epochs": 1, "hidden_dim": 8, "n_layers": 1})
+    val_pred = pd.read_parquet(files["val_predictions_path"])
+    val = pd.read_parquet(paths["val"])
+    assert list(val_pred.columns) == PREDICTION_COLUMNS
+    assert val_pred["variant_id"].tolist() == val["variant_id"].tolist() and (val_pred["split"] == "val").all()
+    assert np.isfinite(val_pred["score"]).all()
+    counts = {c: int((val["label"] == c).sum()) for c in ("Splice-altering", "Normal")}
+    assert json.loads(files["training_path"].read_text())["validation_counts"] == counts
 
 
 def test_delta_models_record_their_score_scale(tmp_path):
@@ -331,8 +365,14 @@ def test_spliceai_raw_predictions(tmp_path):
     test.to_parquet(paths["test"])
     out = {k: tmp_path / "raw" / f for k, f in (("predictions_path", "predictions.parquet"),
                                                ("history_path", "history.tsv"), ("training_path", "training.json"))}
-    predict_spliceai_raw(test_path=paths["test"], **out)
+    predict_spliceai_raw(test_path=paths["test"], val_path=paths["val"],
+                         val_predictions_path=tmp_path / "raw" / "val_predictions.parquet", **out)
     pred = pd.read_parquet(out["predictions_path"])
+    val = pd.read_parquet(paths["val"])
+    val_pred = pd.read_parquet(tmp_path / "raw" / "val_predictions.parquet")
+    np.testing.assert_allclose(val_pred["score"], val["spliceai_max_ds"])
+    assert json.loads(out["training_path"].read_text())["validation_counts"]["Normal"] == int(
+        (val["label"] == "Normal").sum())
     assert list(pred.columns) == PREDICTION_COLUMNS and len(pred) == len(test)
     assert pred.loc[0, "score"] == 0.0 and not pred.loc[0, "scored"]
     assert pred["scored"].iloc[1:].all()

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-COPIED = ["Snakefile", "rules", "config", "envs", "profiles", "report", "resources", "workflow"]
+COPIED = ["workflow", "config", "profiles", "resources"]
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -81,12 +81,25 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "train_binary_cnn",
         "train_hyenadna_frozen",
         "train_hyenadna_finetune",
+        "calibrate_model",
+        "combine_calibrated",
         "evaluate_model",
         "make_report",
         "all",
     ]:
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
+    # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
+    assert jobs["calibrate_model"] == 9 and jobs["combine_calibrated"] == 2
+
+
+def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    (work / "config" / "config.yaml").write_text(cfg.replace("    - hyenadna_finetune\n", "    - hyenadna_typo\n"))
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "config ensembles: 'cnn_hyenadna' lists unknown experiment(s) 'hyenadna_typo'" in proc.stderr + proc.stdout
 
 
 def test_unknown_model_in_config_is_a_clear_error(tmp_path):
@@ -114,8 +127,16 @@ def test_hyenadna_model_id_adds_a_download_job(tmp_path):
 def demo_run(tmp_path_factory):
     """The whole demo workflow, run once."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
-    snakemake(work)
+    proc = snakemake(work)
+    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)
     return work
+
+
+@pytest.mark.slow
+def test_demo_run_ends_with_the_table_it_built(demo_run):
+    text = (demo_run / "demo_run_output.txt").read_text()
+    assert "Results summary (results/report/summary.md):" in text
+    assert (demo_run / "results/report/summary.md").read_text().strip() in text
 
 
 @pytest.mark.slow
@@ -131,16 +152,25 @@ def test_demo_run_produces_every_stage(demo_run):
         "results/report/summary.tsv",
         "results/report/summary.html",
         "results/report/roc.svg",
+        "results/report/reliability.svg",
+        "results/models/paired_cnn/val_predictions.parquet",
+        "results/models/paired_cnn/calibrator.json",
+        "results/models/paired_cnn/calibrated.parquet",
     ]:
         assert (work / path).exists(), path
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    assert len(summary) == 12  # spliceai_raw + the eleven experiments of the demo config
-    # the label-trained models: probabilities, the GBM's own files, both DS mask settings from one pass
+    # spliceai_raw + the eleven experiments of the demo config + spliceai_calibrated + one ensemble
+    assert len(summary) == 14
     rows = summary.set_index("Experiment")
+    assert rows.loc["spliceai_calibrated", "ROC-AUC"] == pytest.approx(rows.loc["spliceai_raw", "ROC-AUC"])
+    assert rows.loc[["spliceai_calibrated", "cnn_hyenadna", "paired_cnn"], ["Brier", "ECE"]].notna().all().all()
+    # the label-trained models: probabilities, calibrated like the rest, the GBM's own files, both DS mask
+    # settings from one pass
     for name in ("features_gbm", "paired_classifier", "paired_classifier_aux"):
         assert rows.loc[name, "Score scale"] == "probability", name
+        assert rows.loc[[name], ["Brier", "ECE"]].notna().all().all(), name
     for path in ("model.joblib", "val_predictions.parquet", "history.tsv"):
         assert (work / "results/models/features_gbm" / path).exists(), path
     scores = pd.read_parquet(work / "results/scores/scores.parquet")
@@ -197,5 +227,5 @@ def test_shipped_configs_validate_against_the_schema(name):
     from snakemake.utils import validate
 
     config = yaml.safe_load((ROOT / "config" / name).read_text())
-    validate(config, str(ROOT / "config" / "schema.yaml"))
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["training"]["defaults"]["epochs"] >= 1

@@ -1,4 +1,7 @@
 """Rule build_targets: validated training targets (see validsplice.targets)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.targets import build_targets
 

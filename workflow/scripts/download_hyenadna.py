@@ -4,6 +4,9 @@ snakemake.output.checkpoint: destination folder (declare it with ``directory(...
 snakemake.params.model_id:   HF repo id, e.g. "LongSafari/hyenadna-small-32k-seqlen-hf"
 Needs huggingface_hub and internet; otherwise fails with instructions for a manual download.
 """
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.models.hyenadna_checkpoint import download_checkpoint
 from validsplice.rule_io import run_rule, setup_logging
 

@@ -1,4 +1,7 @@
 """Download the reference FASTA from config reference.url, bgzip it and index it."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.io.reference import download_fasta
 from validsplice.rule_io import run_rule, setup_logging
 

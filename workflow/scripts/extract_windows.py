@@ -1,4 +1,7 @@
 """Rule extract_windows: variants.parquet + FASTA -> windows.npz (ref/alt codes on the gene strand)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.windows import extract_windows
 

@@ -1,4 +1,7 @@
 """Rule script: concatenate the score shards and their profiles, re-index profile_row, summarise."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.spliceai.shards import gather_scores
 

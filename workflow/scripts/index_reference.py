@@ -1,4 +1,7 @@
 """Index the reference FASTA (samtools faidx; also writes .gzi for bgzipped files)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.io.reference import index_fasta
 from validsplice.rule_io import run_rule, setup_logging
 

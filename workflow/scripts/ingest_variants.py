@@ -1,4 +1,7 @@
 """Rule ingest_variants: SpliceVarDB export or labelled VCF -> ingested VCF + rejects."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.io.labelled_vcf import ingest_variants
 from validsplice.rule_io import run_rule, setup_logging
 

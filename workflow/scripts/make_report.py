@@ -1,4 +1,7 @@
 """Rule make_report: results-summary table (TSV/MD/HTML), data summary and the report figures."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.report import make_report
 from validsplice.rule_io import run_rule, setup_logging
 
@@ -24,4 +27,8 @@ run_rule(
     distributions=snakemake.output.distributions,  # noqa: F821
     experiments=list(snakemake.params.experiments),  # noqa: F821
     data_description=snakemake.params.data_description,  # noqa: F821
+    calibrated=list(snakemake.input.calibrated),  # noqa: F821
+    calibrated_experiments=list(snakemake.params.calibrated_experiments),  # noqa: F821
+    reliability=snakemake.output.reliability,  # noqa: F821
+    split_description=snakemake.params.split_description,  # noqa: F821
 )

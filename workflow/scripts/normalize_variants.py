@@ -1,4 +1,7 @@
 """Rule normalize_variants: REF check, bcftools norm, dedup, annotation, split."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.normalize import normalize_variants
 from validsplice.rule_io import run_rule, setup_logging
 

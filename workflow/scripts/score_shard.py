@@ -1,4 +1,7 @@
 """Rule script: score one shard of the variant table with the base model (docs/DESIGN.md, "Scores")."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.spliceai.shards import score_shard
 

@@ -1,4 +1,7 @@
 """Rule train_spliceai_features_gbm: gradient-boosted trees on SpliceAI and position features."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.models.spliceai_features_gbm import train_gbm_experiment
 from validsplice.rule_io import run_rule, setup_logging
 
@@ -11,6 +14,7 @@ run_rule(
     val_labelled_path=snakemake.input.val_labelled,  # noqa: F821
     val_path=snakemake.input.val,  # noqa: F821
     test_path=snakemake.input.test,  # noqa: F821
+    target_summary_path=snakemake.input.target_summary,  # noqa: F821
     model_path=snakemake.output.model,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     predictions_path=snakemake.output.predictions,  # noqa: F821

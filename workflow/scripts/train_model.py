@@ -1,4 +1,7 @@
 """Rule train_{model}: train one experiment and predict its test split (see validsplice.training)."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.training import train_experiment
 
@@ -16,6 +19,8 @@ run_rule(
     model_path=snakemake.output.model,  # noqa: F821
     history_path=snakemake.output.history,  # noqa: F821
     predictions_path=snakemake.output.predictions,  # noqa: F821
+    val_predictions_path=snakemake.output.val_predictions,  # noqa: F821
+    target_summary_path=snakemake.input.target_summary,  # noqa: F821
     training_path=snakemake.output.training,  # noqa: F821
     experiment=snakemake.params.experiment,  # noqa: F821
     model_name=snakemake.params.model,  # noqa: F821

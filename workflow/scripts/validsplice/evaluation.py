@@ -19,6 +19,9 @@ import pandas as pd
 from .metrics import (
     BASELINE,
     CLASSES,
+    ECE_BINS,
+    Estimate,
+    calibration_metrics,
     NEGATIVE,
     OTHER_CLASSES,
     POSITIVE,
@@ -197,8 +200,13 @@ def evaluate_predictions(
     seed: int = 0,
     cutoffs=(0.2, 0.5, 0.8),
     detection_threshold: float = 0.1,
+    calibrated: pd.DataFrame | None = None,
 ) -> dict:
-    """All metrics of one experiment as a JSON-ready dict (see module docstring)."""
+    """All metrics of one experiment as a JSON-ready dict (see module docstring).
+
+    ``calibrated`` (variant_id, p_sa: calibrated.parquet) adds Brier and ECE; without it they are
+    undefined with a reason.
+    """
     training = training or {}
     props = model_properties(training)
     rule = detection_rule(props, training, detection_threshold)
@@ -222,6 +230,7 @@ def evaluate_predictions(
         # the target is this model's prediction: r = 1 by construction, not a measurement
         est["pearson_r"].value = est["pearson_r"].ci_low = est["pearson_r"].ci_high = math.nan
         est["pearson_r"].reason = TARGET_IS_OWN_OUTPUT
+    est.update(_calibration_estimates(head, calibrated, experiment, n_bootstrap, seed))
     cutoff_rows = []
     for c in all_cutoffs:
         source = "validation threshold" if threshold is not None and c == float(threshold) and c not in cutoffs \
@@ -254,10 +263,14 @@ def evaluate_predictions(
                          "target is the base model's delta, so this is agreement with the base model, "
                          "not with validated effects",
             "pr_auc": "average precision",
+            "brier": "mean (p_sa - y)^2, p_sa the calibrated P(splice-altering) (calibrator fitted on validation only)",
+            "ece": f"expected calibration error of p_sa: {ECE_BINS} equal-width bins on [0, 1], sum over bins of "
+                   "(n_bin / n) |observed Splice-altering share - mean p_sa|",
         },
         "bootstrap": {"n_resamples": int(n_bootstrap), "seed": int(seed), "interval": "95% percentile",
                       "scheme": "stratified by class (Splice-altering and Normal resampled separately)"},
-        "headline": {k: est[k].to_dict() for k in ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate")},
+        "headline": {k: est[k].to_dict() for k in ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate",
+                                                     "brier", "ece")},
         "cutoffs": cutoff_rows,
         "other_classes": other_class_summary(df),
         "training": {k: training.get(k) for k in ("stopped_epoch", "max_epochs", "best_epoch",
@@ -267,6 +280,31 @@ def evaluate_predictions(
     if baseline is not None:
         result["vs_baseline"] = compare_to_baseline(head, baseline)
     return result
+
+
+NOT_A_PROBABILITY = "raw delta score, not a probability (calibrated: the spliceai_calibrated row)"
+
+
+def _calibration_estimates(head: pd.DataFrame, calibrated: pd.DataFrame | None, experiment: str,
+                           n_bootstrap: int, seed: int) -> dict[str, Estimate]:
+    """Brier and ECE of the calibrated probabilities of the headline rows (matched by variant_id)."""
+    if calibrated is None:
+        reason = NOT_A_PROBABILITY if experiment == BASELINE else "no calibrated probability"
+        return {"brier": Estimate(math.nan, reason=reason), "ece": Estimate(math.nan, reason=reason)}
+    p_sa = calibrated.drop_duplicates("variant_id").set_index("variant_id")["p_sa"]
+    p = head["variant_id"].map(p_sa).to_numpy(dtype=np.float64)
+    known = np.isfinite(p)
+    y = (head["label"] == POSITIVE).to_numpy()
+    out = calibration_metrics(y[known], p[known], n_bootstrap=n_bootstrap, seed=seed)
+    if known.sum() > 1 and np.ptp(p[known]) == 0:  # defined, but says nothing about single variants
+        for e in out.values():
+            e.reason = "P(SA) is constant: the calibrator's slope is 0 (the score does not rank the validation split)"
+    if not known.all():
+        for e in out.values():
+            e.extra["n_without_probability"] = int((~known).sum())
+        log.warning("%s: %d headline variant(s) without a calibrated probability left out of Brier/ECE",
+                    experiment, int((~known).sum()))
+    return out
 
 
 def compare_to_baseline(head: pd.DataFrame, baseline: pd.DataFrame) -> dict:
@@ -299,8 +337,13 @@ def evaluate_model(
     seed: int = 0,
     cutoffs=(0.2, 0.5, 0.8),
     detection_threshold: float = 0.1,
+    calibrated: str | None = None,
 ) -> dict:
-    """Rule entry point: write metrics.json and breakdown.tsv for one experiment."""
+    """Rule entry point: write metrics.json and breakdown.tsv for one experiment.
+
+    ``calibrated``: the experiment's calibrated.parquet (None for spliceai_raw, whose calibrated
+    form is the spliceai_calibrated row).
+    """
     t0 = time.perf_counter()
     try:
         train_info = json.loads(Path(training).read_text())
@@ -312,7 +355,8 @@ def evaluate_model(
              ", ".join(f"{c}={int((df['label'] == c).sum())}" for c in CLASSES))
     result = evaluate_predictions(df, baseline=base_df, training=train_info, experiment=experiment,
                                   n_bootstrap=n_bootstrap, seed=seed, cutoffs=cutoffs,
-                                  detection_threshold=detection_threshold)
+                                  detection_threshold=detection_threshold,
+                                  calibrated=None if calibrated is None else pd.read_parquet(calibrated))
     result["counts"]["excluded"] = excluded
     for name, m in result["headline"].items():
         value = "undefined" if m["value"] is None else f"{m['value']:.4f}"

@@ -418,3 +418,56 @@ def delong_paired(y, scores_a, scores_b, alpha: float = 0.05) -> dict:
     z = diff / se
     result.update(ci_low=diff - zcrit * se, ci_high=diff + zcrit * se, z=z, p_value=float(2 * norm.sf(abs(z))))
     return result
+
+
+# ----------------------------------------------------------------- calibration
+ECE_BINS = 10
+
+
+def calibration_bins(p, n_bins: int = ECE_BINS) -> np.ndarray:
+    """Bin of each probability: ``n_bins`` equal-width bins on [0, 1], the last one closed."""
+    return np.minimum((np.asarray(p, dtype=np.float64) * n_bins).astype(np.int64), n_bins - 1)
+
+
+def _weighted_brier(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return (w @ (p - y) ** 2) / w.sum(axis=1)
+
+
+def _weighted_ece(p: np.ndarray, y: np.ndarray, w: np.ndarray, n_bins: int) -> np.ndarray:
+    """sum over bins of (n_bin / n) |observed share - mean p| = sum |sum y - sum p| / n, per row of w."""
+    onehot = np.zeros((p.size, n_bins))
+    onehot[np.arange(p.size), calibration_bins(p, n_bins)] = 1.0
+    gap = w @ (onehot * (y - p)[:, None])
+    return np.abs(gap).sum(axis=1) / w.sum(axis=1)
+
+
+def calibration_metrics(y, p, *, n_bootstrap: int = 1000, seed: int = 0, n_bins: int = ECE_BINS) -> dict:
+    """Brier score and expected calibration error of probabilities ``p`` with 95 % intervals.
+
+    Brier: mean (p - y)^2. ECE: ``n_bins`` equal-width bins of p on [0, 1];
+    sum over bins of (n_bin / n) |share of Splice-altering in the bin - mean p in the bin|.
+    Intervals: the stratified bootstrap of ``headline_metrics`` (each class resampled from
+    itself, so the test split's class ratio, which both metrics depend on, is kept).
+    """
+    y = np.asarray(y).astype(np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    if y.size == 0:
+        reason = "no Splice-altering or Normal variants"
+        return {"brier": Estimate(math.nan, reason=reason), "ece": Estimate(math.nan, reason=reason)}
+    ones = np.ones((1, y.size))
+    out = {"brier": Estimate(float(_weighted_brier(p, y, ones)[0]), n=y.size),
+           "ece": Estimate(float(_weighted_ece(p, y, ones, n_bins)[0]), n=y.size, extra={"bins": n_bins})}
+    if n_bootstrap > 0:
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        rng = np.random.default_rng(seed)
+        block = max(1, min(n_bootstrap, _BLOCK_ELEMENTS // (y.size * max(n_bins, 1))))
+        stats = {"brier": [], "ece": []}
+        for w_pos, w_neg in zip(_multinomial_blocks(rng, pos.size, n_bootstrap, block),
+                                _multinomial_blocks(rng, neg.size, n_bootstrap, block)):
+            w = np.zeros((w_pos.shape[0], y.size))
+            w[:, pos], w[:, neg] = w_pos, w_neg
+            stats["brier"].append(_weighted_brier(p, y, w))
+            stats["ece"].append(_weighted_ece(p, y, w, n_bins))
+        for name, chunks in stats.items():
+            out[name].ci_low, out[name].ci_high, _ = _percentile_ci(np.concatenate(chunks))
+    return out

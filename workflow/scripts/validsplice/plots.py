@@ -1,4 +1,5 @@
-"""Report figures (SVG, matplotlib Agg): ROC, PR, predicted-vs-target, training curves, scores.
+"""Report figures (SVG, matplotlib Agg): ROC, PR, predicted-vs-target, training curves, scores,
+reliability.
 
 Every function takes predictions as {experiment: DataFrame} in report order and writes one
 SVG. Headline curves use Splice-altering vs Normal only, like the metrics. A figure with
@@ -19,7 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .metrics import (  # noqa: E402
-    CLASSES, NEGATIVE, POSITIVE, average_precision, pearson_r, pr_curve, roc_auc, roc_curve,
+    CLASSES, ECE_BINS, NEGATIVE, POSITIVE, average_precision, calibration_bins, pearson_r, pr_curve, roc_auc,
+    roc_curve,
 )
 
 plt.rcParams["svg.hashsalt"] = "validsplice"
@@ -177,4 +179,33 @@ def plot_score_distributions(predictions: dict[str, pd.DataFrame], path,
         ax.set(xlabel="Score", ylabel="Density", title=name, yscale="log")
         ax.legend(fontsize=7)
     fig.suptitle("Score distributions per class, test split")
+    _save(fig, path)
+
+
+def plot_reliability(calibrated: dict[str, pd.DataFrame], path, n_bins: int = ECE_BINS) -> None:
+    """Reliability diagram per row: observed Splice-altering share vs mean calibrated P(SA).
+
+    Test split, Splice-altering vs Normal, in the ECE's ``n_bins`` equal-width bins; marker area
+    grows with the number of variants in the bin; the diagonal is perfect calibration.
+    """
+    if not calibrated:
+        _message_figure(path, "Reliability diagram", "No calibrated probabilities in this run.")
+        return
+    fig, axes = _grid(len(calibrated))
+    for ax, (name, df) in zip(axes, calibrated.items()):
+        head = df[df["label"].isin((POSITIVE, NEGATIVE)) & df["p_sa"].notna()]
+        p, y = head["p_sa"].to_numpy(np.float64), (head["label"] == POSITIVE).to_numpy(np.float64)
+        bins = calibration_bins(p, n_bins)
+        count = np.bincount(bins, minlength=n_bins)
+        used = count > 0
+        mean_p = np.bincount(bins, p, n_bins)[used] / count[used]
+        observed = np.bincount(bins, y, n_bins)[used] / count[used]
+        ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
+        ax.plot(mean_p, observed, "-", color="#444", lw=1)
+        ax.scatter(mean_p, observed, s=12 + 200 * count[used] / max(count.max(), 1), color="#d62728", alpha=0.7,
+                   edgecolors="none")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="Mean calibrated P(splice-altering)",
+               ylabel="Observed share Splice-altering", title=f"{name} (n = {len(head)})")
+        ax.title.set_fontsize(9)
+    fig.suptitle(f"Reliability: calibrated probabilities on the test split ({n_bins} equal-width bins)")
     _save(fig, path)

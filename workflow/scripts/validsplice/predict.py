@@ -80,21 +80,34 @@ def write_history(history: list[dict], path) -> None:
     pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(path, sep="\t", index=False)
 
 
-def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_path,
-                         experiment: str = "spliceai_raw") -> pd.DataFrame:
+def spliceai_raw_table(targets: pd.DataFrame) -> pd.DataFrame:
+    """Prediction table of the raw base-model score; unscored variants get 0.0 and ``scored`` False."""
+    raw = targets["spliceai_max_ds"].to_numpy(dtype=float)
+    scored = ~np.isnan(raw)
+    score = np.where(scored, raw, 0.0)
+    return prediction_table(targets, score, max_abs=score, scored=scored)
+
+
+def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_path, val_path=None,
+                         val_predictions_path=None, experiment: str = "spliceai_raw") -> pd.DataFrame:
     """Baseline: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) of the chosen gene row.
 
     Variants the base model skipped get score 0.0 (the original tool reports nothing for
     them, i.e. "no effect") and ``scored`` False, so evaluation can show their count.
+    With ``val_path`` the validation split is scored the same way (val_predictions.parquet,
+    what its calibrator is fitted on).
     """
     test = pd.read_parquet(test_path)
-    raw = test["spliceai_max_ds"].to_numpy(dtype=float)
-    scored = ~np.isnan(raw)
-    score = np.where(scored, raw, 0.0)
-    table = prediction_table(test, score, max_abs=score, scored=scored)
+    table = spliceai_raw_table(test)
+    scored = table["scored"].to_numpy()
     for path in (predictions_path, history_path, training_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(predictions_path, index=False)
+    validation_counts = None
+    if val_path is not None and val_predictions_path is not None:
+        val = pd.read_parquet(val_path)
+        spliceai_raw_table(val).to_parquet(val_predictions_path, index=False)
+        validation_counts = {cls: int((val["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
     write_history([], history_path)
     from .training import code_version
 
@@ -104,6 +117,7 @@ def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_
             # the targets of every trained model are this model's own delta: no correlation with itself
             "score_scale": "delta", "target_is_own_output": True, "reads_base_model_delta": False,
             "note": f"raw base-model score; {int((~scored).sum())} of {len(test)} test variants unscored (score 0.0)",
+            "validation_counts": validation_counts,
             "config": {}, "code_version": code_version()}
     Path(training_path).write_text(json.dumps(info, indent=2) + "\n")
     log.info("spliceai_raw: %d test variants, %d unscored", len(test), int((~scored).sum()))

@@ -35,14 +35,17 @@ METRIC_COLUMNS = (
     ("PR-AUC", "pr_auc", True),
     ("Detection", "detection_rate", True),
     ("FP", "fp_rate", False),
+    ("Brier", "brier", False),
+    ("ECE", "ece", False),
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
 
-# Bolding rule (stated in report/summary.rst and under the table). A detection rate bought by
+# Bolding rule (stated in workflow/report/summary.rst and under the table). A detection rate bought by
 # flagging the Normal variants too is not "best", nor is a false-positive rate bought by
 # flagging nothing: Detection is compared only among models whose FP rate is at most
 # MAX_FP_FOR_BEST_DETECTION, FP only among models whose detection rate is at least
-# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target. Values are
+# MIN_DETECTION_FOR_BEST_FP; Correlation not among models that read the target; Brier and ECE not
+# among rows whose calibrated probability is constant (ECE rewards a constant). Values are
 # compared at the displayed precision; a tie for the best value, an undefined value, or a
 # column with fewer than two comparable (eligible) values gets no bold.
 MAX_FP_FOR_BEST_DETECTION = 0.2
@@ -118,6 +121,8 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         row["Status"] = f"{status}; {note}" if note else status
         row["Notes"] = "; ".join(reasons)
         row.update(_score_meaning(m))
+        brier = (m.get("headline") or {}).get("brier") or {}
+        row["Constant probability"] = brier.get("value") is not None and "constant" in (brier.get("reason") or "")
         rows.append(row)
     table = pd.DataFrame(rows)
     for col, flags in best_flags(table, names).items():
@@ -161,6 +166,8 @@ def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Serie
             eligible &= detection.notna() & (detection >= MIN_DETECTION_FOR_BEST_FP)
         elif col == "Correlation" and "Correlation note" in table:
             eligible &= table["Correlation note"] == ""
+        elif col in ("Brier", "ECE") and "Constant probability" in table:
+            eligible &= ~table["Constant probability"].astype(bool)  # a constant is not "best calibrated"
         flag = pd.Series(False, index=table.index)
         if eligible.sum() >= 2:
             best = values[eligible].max() if higher else values[eligible].min()
@@ -188,6 +195,8 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     text = _cell(r[display_col], r[f"{display_col}_ci"])
     if col == "Correlation" and note and text != "undefined":
         return f"{text} {READS_TARGET_MARK}"
+    if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
+        return "n/a (raw delta; see spliceai_calibrated)"
     if col in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen" \
             and text != "undefined":
         return f"{text} (@{r['Detection threshold']:.3f}, val-chosen)"
@@ -233,11 +242,14 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
              f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
              f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, shown in "
              "the cell as (@threshold, val-chosen).",
+             "Brier / ECE: of the calibrated P(splice-altering) (Platt scaling fitted on the validation split "
+             "only, corrected to the labelled training data's prevalence); ECE over 10 equal-width bins. Lower is "
+             "better; spliceai_raw's raw delta is not a probability: its calibrated form is spliceai_calibrated.",
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
              "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
-             "not among models that read the target."]
+             "not among models that read the target; Brier and ECE not among rows whose P(SA) is constant."]
     if "Correlation note" in table and (table["Correlation note"] == "reads the target as an input").any():
         lines.append(READS_TARGET_NOTE + ".")
     if "Detection threshold source" in table:
@@ -255,9 +267,10 @@ def _footer(table: pd.DataFrame, data_description: str) -> list[str]:
     return lines
 
 
-def format_markdown(table: pd.DataFrame, data_description: str) -> str:
+def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
     header, rows = display_rows(table)
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out = [split_description, ""] if split_description else []
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cells in rows:
         out.append("| " + " | ".join(f"**{t}**" if best else str(t) for t, best in cells) + " |")
     return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description)) + "\n"
@@ -270,6 +283,7 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 th { background: #f2f2f2; }
 td.best { font-weight: bold; background: #eef7ee; }
 p.note { color: #444; max-width: 70em; }
+p.split { font-weight: bold; max-width: 70em; }
 """
 
 
@@ -289,10 +303,11 @@ def _html_table(header, rows) -> str:
     return f"<table>\n<tr>{head}</tr>\n{body}</table>"
 
 
-def format_html(table: pd.DataFrame, data_description: str) -> str:
+def format_html(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
     header, rows = display_rows(table)
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n" for line in _footer(table, data_description))
-    return _html_page("Results summary", _html_table(header, rows) + "\n" + notes)
+    split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
+    return _html_page("Results summary", split + _html_table(header, rows) + "\n" + notes)
 
 
 # ----------------------------------------------------------------- data summary
@@ -403,8 +418,14 @@ def make_report(
     variant_summary: str, score_summary: str, target_summary: str, rejected: str,
     *, tsv: str, md: str, html_path: str, data_summary: str, roc: str, pr: str, scatter: str,
     training_curves: str, distributions: str, experiments: list[str], data_description: str = "",
+    calibrated: list[str] = (), calibrated_experiments: list[str] = (), reliability: str | None = None,
+    split_description: str = "",
 ) -> pd.DataFrame:
-    """Rule entry point: write the summary table in three formats, the data summary and five SVGs."""
+    """Rule entry point: write the summary table in three formats, the data summary and the SVGs.
+
+    ``calibrated`` (calibrated.parquet files of ``calibrated_experiments``) feed the reliability
+    diagram; ``split_description`` (``split.describe_split``) heads the table.
+    """
     experiments = list(experiments)
     lists = {"metrics": metrics, "predictions": predictions, "histories": histories, "trainings": trainings}
     for key, paths in lists.items():
@@ -422,9 +443,9 @@ def make_report(
     for path in (tsv, md, html_path, data_summary, roc, pr, scatter, training_curves, distributions):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-    markdown = format_markdown(table, data_description)
+    markdown = format_markdown(table, data_description, split_description)
     Path(md).write_text(markdown)
-    Path(html_path).write_text(format_html(table, data_description))
+    Path(html_path).write_text(format_html(table, data_description, split_description))
     Path(data_summary).write_text(data_summary_html(
         _read_json(variant_summary), _read_json(score_summary), _read_json(target_summary), _read_rejected(rejected)))
 
@@ -437,6 +458,13 @@ def make_report(
     plots.plot_scatter(preds, scatter)
     plots.plot_training_curves(hists, dict(zip(experiments, training_dicts)), training_curves)
     plots.plot_score_distributions(preds, distributions, threshold=thresholds)
+    if reliability is not None:
+        if len(calibrated) != len(calibrated_experiments):
+            raise UserError(f"make_report: {len(calibrated)} calibrated file(s) for {len(calibrated_experiments)} "
+                            "calibrated experiments; the lists must match.")
+        rank = {e: i for i, e in enumerate(experiments)}  # report order
+        pairs = sorted(zip(calibrated_experiments, calibrated), key=lambda pair: rank.get(pair[0], len(rank)))
+        plots.plot_reliability({e: pd.read_parquet(p) for e, p in pairs}, reliability)
     log.info("results summary written to %s", md)
     print("\n" + markdown, file=sys.stderr)  # stderr is the rule's log file
     return table

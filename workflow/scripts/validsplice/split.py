@@ -1,7 +1,8 @@
 """Train / validation / test assignment, grouped so that no gene lands in two splits.
 
 Test: held-out chromosomes (``mode: chromosome``, ``chr`` prefixes harmonized) or held-out
-genes (``mode: gene``). Validation: about ``validation_fraction`` of the remaining *variants*,
+genes (``mode: gene``). ``preset`` names a chromosome split: ``research_log`` (chr21, chr22) or
+``spliceai_holdout`` (chr1, 3, 5, 7, 9: the chromosomes SpliceAI did not train on). Validation: about ``validation_fraction`` of the remaining *variants*,
 taken as whole gene groups in a seeded order, so a gene's variants never straddle train and
 val (that would leak its splice sites). Genes that overlap each other (a variant lists both in
 ``genes``) form one group for the same reason. Variants without a gene are their own group.
@@ -19,6 +20,56 @@ from .rule_io import UserError
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+
+# SpliceAI (Jaganathan et al. 2019) trained on these chromosomes and held out 1, 3, 5, 7, 9.
+SPLICEAI_TRAINING_CHROMOSOMES = ("2", "4", "6", "8", *map(str, range(10, 23)), "X", "Y")
+# config split.preset -> the split it stands for (it replaces split.mode and split.test_chromosomes)
+SPLIT_PRESETS = {
+    "research_log": {"mode": "chromosome", "test_chromosomes": ["chr21", "chr22"]},
+    "spliceai_holdout": {"mode": "chromosome", "test_chromosomes": ["chr1", "chr3", "chr5", "chr7", "chr9"]},
+}
+
+
+def resolve_split(settings: dict | None) -> dict:
+    """The split settings with ``preset`` applied (``preset`` "" or absent: mode/test_* as given).
+
+    A preset fixes the test chromosomes, so it cannot be combined with ``mode: gene``.
+    """
+    settings = dict(settings or {})
+    preset = settings.pop("preset", "") or ""
+    if not preset:
+        return settings
+    if preset not in SPLIT_PRESETS:
+        raise UserError(f"config split.preset is {preset!r}; use one of {', '.join(SPLIT_PRESETS)} or leave it empty.")
+    if settings.get("mode") == "gene":
+        raise UserError(f"config split.preset {preset!r} holds out chromosomes, but split.mode is 'gene'; "
+                        "remove one of the two.")
+    return {**settings, **SPLIT_PRESETS[preset], "preset": preset}
+
+
+def _chromosome_list(names) -> str:
+    return ", ".join(strip_chr(str(c)) for c in names)
+
+
+def describe_split(settings: dict | None) -> str:
+    """The split and what it means for SpliceAI-based rows, for the report header."""
+    settings = resolve_split(settings)
+    preset = settings.get("preset", "")
+    trained = ", ".join(("2, 4, 6, 8", "10-22", "X, Y"))
+    if settings.get("mode", "chromosome") == "gene":
+        genes = ", ".join(map(str, settings.get("test_genes") or []))
+        return (f"Split: held-out genes {genes} (split.mode gene). Caveat: SpliceAI was trained on chromosomes "
+                f"{trained}; test genes on those chromosomes had their splice sites seen by SpliceAI in training, "
+                "which favours every row built on SpliceAI. split.preset spliceai_holdout avoids this.")
+    test = [strip_chr(str(c)) for c in settings.get("test_chromosomes") or []]
+    name = f"preset {preset}" if preset else "custom"
+    seen = [c for c in test if c in SPLICEAI_TRAINING_CHROMOSOMES]
+    text = f"Split: test chromosomes {_chromosome_list(test)} ({name})."
+    if seen:
+        return (text + f" Caveat: SpliceAI was trained on chromosomes {trained}, so test variants on "
+                f"{', '.join(seen)} lie in genes whose splice sites SpliceAI saw in training, which favours every "
+                "row built on SpliceAI. split.preset spliceai_holdout tests on SpliceAI's held-out chromosomes.")
+    return text + " These are SpliceAI's held-out chromosomes: SpliceAI never saw their splice sites in training."
 
 
 def gene_groups(table: pd.DataFrame) -> np.ndarray:
@@ -53,13 +104,19 @@ def gene_groups(table: pd.DataFrame) -> np.ndarray:
     )
 
 
-def assign_splits(
+def assign_splits(table: pd.DataFrame, **settings) -> np.ndarray:
+    """``train``/``val``/``test`` per row of ``table``; ``settings`` is config ``split`` (presets resolved)."""
+    return _assign_splits(table, **resolve_split(settings))
+
+
+def _assign_splits(
     table: pd.DataFrame,
     mode: str = "chromosome",
     test_chromosomes=("chr21", "chr22"),
     test_genes=(),
     validation_fraction: float = 0.15,
     seed: int = 42,
+    preset: str = "",
     **unused,
 ) -> np.ndarray:
     """``train``/``val``/``test`` per row of ``table`` (needs ``chrom``, ``gene``, ``genes``, ``variant_id``)."""

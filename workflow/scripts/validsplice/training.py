@@ -31,6 +31,7 @@ from . import __version__
 from .datasets import SplitData, load_windows, make_split_data
 from .models import registry
 from .predict import autocast, predict_split, write_history
+from .prevalence import Prevalence, assumed_prevalence
 from .rule_io import UserError
 from .targets import cap_rows
 
@@ -139,34 +140,28 @@ def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1",
     raise UserError(f"settings: threshold_rule {rule!r} unknown; use 'f1' or 'youden'.")
 
 
-def class_prevalence(table: pd.DataFrame) -> tuple[float | None, int, int]:
-    """Share of Splice-altering among the Splice-altering + Normal rows of a targets table."""
-    n_pos = int((table["label"] == "Splice-altering").sum())
-    n_neg = int((table["label"] == "Normal").sum())
-    return (n_pos / (n_pos + n_neg) if n_pos and n_neg else None), n_pos, n_neg
-
-
-def select_threshold(val_scores: np.ndarray, val_labels: np.ndarray, test_table: pd.DataFrame,
+def select_threshold(val_scores: np.ndarray, val_labels: np.ndarray, prevalence: Prevalence,
                      rule: str) -> tuple[float, dict]:
-    """The binary threshold, chosen on validation re-weighted to the test split's class ratio.
+    """The binary threshold, chosen on validation re-weighted to the assumed prevalence.
 
-    Only the test split's share of Splice-altering (among Splice-altering + Normal) is used,
-    never its scores. Returns the threshold and the record written to training.json.
+    ``prevalence`` comes from ``prevalence.assumed_prevalence`` (the labelled training data's
+    Splice-altering share, the one definition shared with calibration); nothing of the test split
+    is used. Returns the threshold and the record written to training.json.
     """
+    if not isinstance(prevalence, Prevalence):
+        raise TypeError("select_threshold takes prevalence.assumed_prevalence(target_summary), "
+                        f"not {type(prevalence).__name__}")
     val_labels = np.asarray(val_labels).astype(int)
-    prevalence, n_pos, n_neg = class_prevalence(test_table)
     val_prevalence = float(val_labels.mean()) if val_labels.size else None
-    if prevalence is not None:
-        source = f"test split class ratio ({n_pos} Splice-altering, {n_neg} Normal)"
-    else:
-        prevalence = val_prevalence
-        source = "validation split's own ratio (the test split lacks Splice-altering or Normal)"
-    threshold = choose_threshold(val_scores, val_labels, rule, prevalence=prevalence)
-    selection = {"rule": rule, "on": "validation split", "assumed_prevalence": prevalence,
+    value, source = prevalence.value, prevalence.source
+    if value is None:
+        value, source = val_prevalence, f"validation split's own ratio ({prevalence.source})"
+    threshold = choose_threshold(val_scores, val_labels, rule, prevalence=value)
+    selection = {"rule": rule, "on": "validation split", "assumed_prevalence": value,
                  "prevalence_source": source, "validation_prevalence": val_prevalence,
                  "n_validation": int(val_labels.size)}
     log.info("decision threshold %.4f (%s on validation re-weighted to prevalence %s; %s)", threshold, rule,
-             "n/a" if prevalence is None else f"{prevalence:.4f}", source)
+             "n/a" if value is None else f"{value:.4f}", source)
     return threshold, selection
 
 
@@ -310,12 +305,32 @@ def _read_table(path, name) -> pd.DataFrame:
     return table
 
 
+def read_target_summary(path) -> dict:
+    if path is None:
+        return {}
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the targets summary ({exc}); re-run build_targets.") from None
+
+
+def validation_counts(table: pd.DataFrame) -> dict:
+    """Class counts of the validation rows the experiment used (balanced or all labelled), recorded in training.json."""
+    return {cls: int((table["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
+
+
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
                      model_path, history_path, predictions_path, training_path, base_profiles_path=None,
                      train_labelled_path=None, val_labelled_path=None,
+                     val_predictions_path=None, target_summary_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
-    """Train one experiment and write model.pt, history.tsv, predictions.parquet, training.json."""
+    """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
+    val_predictions.parquet (validation, for calibration) and training.json.
+
+    ``target_summary_path`` (results/targets/summary.json) gives the assumed prevalence of a
+    probability model's threshold; without it the validation split's own ratio is used.
+    """
     registry.check_model_name(model_name, where=f"experiment {experiment!r}")
     if model_name in registry.UNTRAINED_MODELS:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
@@ -365,10 +380,11 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
 
     scale = registry.score_scale(model)
     threshold, threshold_selection = None, None
+    val_predictions = predict_split(model, data["val"], int(config["batch_size"]), device)
     if scale == "probability":  # a classifier: called at a threshold chosen on validation
-        _, val_scores = evaluate(model, data["val"], int(config["batch_size"]), device)
-        threshold, threshold_selection = select_threshold(val_scores, data["val"].label, tables["test"],
-                                                          config["threshold_rule"])
+        prevalence = assumed_prevalence(read_target_summary(target_summary_path))
+        threshold, threshold_selection = select_threshold(val_predictions["score"].to_numpy(), data["val"].label,
+                                                          prevalence, config["threshold_rule"])
 
     metrics = {"best_val_loss": result.best_val_loss, "best_val_roc_auc": result.best_val_metric,
                "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
@@ -383,6 +399,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     predictions = predict_split(model, data["test"], int(config["batch_size"]), device)
     Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(predictions_path, index=False)
+    if val_predictions_path is not None:
+        val_predictions.to_parquet(val_predictions_path, index=False)
     write_history(result.history, history_path)
     info = {
         "experiment": experiment, "model": model_name, "status": "trained",
@@ -391,6 +409,7 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         "n_trainable_parameters": int(n_trainable), "threshold": threshold,
         "threshold_selection": threshold_selection, "score_scale": scale, "target_is_own_output": False,
         "reads_base_model_delta": registry.reads_base_model_delta(model), "note": getattr(model, "note", None),
+        "validation_counts": validation_counts(tables["val"]),
         "metrics": metrics, "config": {**config, "window_length": window_length, "profile_length": profile_length},
         "code_version": version,
     }

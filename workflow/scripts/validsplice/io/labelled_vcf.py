@@ -7,8 +7,12 @@ written sorted, bgzipped and tabix-indexed, with every unusable row in the rejec
 """
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import shutil
+import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,7 @@ import pysam
 
 from ..rule_io import UserError
 from .fasta import chrom_mapping, contig_lengths, first_path
+from .sniff import check_source, compression
 from .splicevardb import (
     CLASSES,
     RECORD_COLUMNS,
@@ -110,8 +115,29 @@ def read_labelled_vcf(path: str | Path, label_field: str) -> tuple[pd.DataFrame,
         raise UserError(f"Variant VCF {path} does not exist: set variants.path in the config.")
     if path.stat().st_size == 0:
         raise UserError(f"Variant VCF {path} is empty: give a VCF with a header and variant records.")
+    check_source(path, "vcf")
+    if compression(path) == "gzip":  # htslib reads bgzip only; plain gzip goes through a plain copy
+        log.warning(
+            "%s is plain gzip, not bgzip: reading it through a temporary uncompressed copy "
+            "(`gunzip -c %s | bgzip > %s` makes the usual bgzipped file).",
+            path, path, path.name.removesuffix(".gz") + ".bgz.gz",
+        )
+        with tempfile.TemporaryDirectory(prefix="validsplice-vcf-") as tmp:
+            plain = Path(tmp) / "input.vcf"
+            try:
+                with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise UserError(f"Variant VCF {path}: cannot decompress it ({exc}); check that it is not truncated.") from None
+            return _read_vcf(plain, label_field, shown=path)
+    return _read_vcf(path, label_field, shown=path)
+
+
+def _read_vcf(file: Path, label_field: str, shown: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """read_labelled_vcf on ``file`` (plain or bgzipped); messages and rejects name ``shown``."""
+    path = shown
     try:
-        vcf = pysam.VariantFile(str(path))
+        vcf = pysam.VariantFile(str(file))
     except (OSError, ValueError) as exc:
         raise UserError(f"Cannot read variant VCF {path}: {exc}. Check that it is a valid (optionally bgzipped) VCF.") from None
     if label_field not in vcf.header.info:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..rule_io import UserError
+from .sniff import check_source
 
 CLASSES = ("Splice-altering", "Normal", "Low-frequency", "Conflicting")
 _CLASS_BY_LOWER = {c.lower(): c for c in CLASSES}
@@ -27,6 +28,7 @@ REJECT_COLUMNS = ["source_file", "source_row", "variant_id", "chrom", "pos", "re
 
 _MISSING = {"", "-", "na", "nan", "none", "null", "."}
 _BASES = re.compile(r"^[ACGTN]+$")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def canonical_class(value: str) -> str | None:
@@ -62,7 +64,7 @@ def parse_coordinate(text: str) -> tuple[str, int, str, str] | str:
     if len(parts) != 4 or parts[0] == "":
         return f"malformed coordinate: {text!r} (expected CHROM-POS-REF-ALT, e.g. 13-32316421-G-A)"
     chrom, pos, ref, alt = parts
-    if not pos.isdigit() or int(pos) < 1:
+    if not _ASCII_DIGITS.fullmatch(pos) or int(pos) < 1:  # not str.isdigit: it takes '²' and '١'
         return f"malformed coordinate: {text!r} (position {pos!r} is not a positive integer)"
     return chrom, int(pos), ref.strip().upper(), alt.strip().upper()
 
@@ -76,6 +78,8 @@ def read_splicevardb(path: str | Path, coordinate_column: str = "hg38") -> tuple
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Variant table {path} does not exist: set variants.path in the config.")
+    if path.stat().st_size:
+        check_source(path, "splicevardb")
     try:
         df = pd.read_csv(
             path, sep="\t", dtype=str, keep_default_na=False, quotechar='"', quoting=csv.QUOTE_MINIMAL

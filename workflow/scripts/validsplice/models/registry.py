@@ -31,6 +31,54 @@ FEATURE_MODEL_TRAINERS: dict[str, str] = {
 
 KNOWN_MODELS = tuple(MODEL_BUILDERS) + tuple(FEATURE_MODEL_TRAINERS) + UNTRAINED_MODELS
 
+# The settings a model reads beyond the general ones (the keys of training.defaults in
+# workflow/schemas/config.schema.yaml), each with its JSON schema. Together they are the only valid keys of an
+# experiment (besides ``model``) and of training.model_defaults.<model>; anything else is
+# rejected at parse time (validsplice.workflow_config). Add a key here when a model reads a new one.
+_HYENADNA_SETTINGS = {
+    "checkpoint": {"type": "string", "description": "local HuggingFace checkpoint folder"},
+    "model_id": {"type": "string",
+                 "description": "HuggingFace model id to download (needs internet) when checkpoint is empty"},
+    "allow_random_init": {"type": "boolean", "description": "no checkpoint: random encoder (plumbing test only)"},
+    "random_init_config": {"type": "object", "description": "encoder sizes for random init (d_model, n_layer, ...)"},
+    "trainable_blocks": {"type": "integer", "minimum": 0, "description": "encoder blocks fine-tuned (0 = frozen)"},
+    "encoder_lr_multiplier": {"type": "number", "minimum": 0, "description": "encoder learning rate / head learning rate"},
+    "both_strands": {"type": "boolean", "description": "average the forward and reverse-complement passes"},
+    "head_hidden": {"type": "integer", "minimum": 1, "description": "width of the prediction head (default hidden_dim)"},
+}
+_THRESHOLD_RULE = {"enum": ["f1", "youden"], "description": "how the decision threshold is chosen on validation"}
+_CLASS_WEIGHT = {"enum": ["balanced", "none"],
+                 "description": "balanced = weight classes by their counts in the training rows; none = weight 1"}
+MODEL_SETTINGS: dict[str, dict[str, dict]] = {
+    "gated_cnn": {},
+    "gated_cnn_paired": {
+        "use_base_model": {"type": "boolean",
+                           "description": "also read the base model's delta profile and learn when to trust it"},
+        "max_delta_weight": {"type": "number", "minimum": 0, "description": "weight of the max-|delta| loss term"},
+    },
+    "binary_cnn": {
+        "threshold_rule": _THRESHOLD_RULE,
+    },
+    "paired_cnn_classifier": {
+        "aux_delta_weight": {"type": "number", "minimum": 0,
+                             "description": "weight of the auxiliary delta-profile MSE (0 = off)"},
+        "class_weight": _CLASS_WEIGHT,
+        "threshold_rule": _THRESHOLD_RULE,
+    },
+    "spliceai_features_gbm": {
+        "max_iter": {"type": "integer", "minimum": 1, "description": "most trees (the number kept is chosen on validation)"},
+        "max_leaf_nodes": {"type": "integer", "minimum": 2, "description": "leaves per tree"},
+        "min_samples_leaf": {"type": "integer", "minimum": 1, "description": "rows per leaf"},
+        "l2_regularization": {"type": "number", "minimum": 0, "description": "L2 penalty on leaf values"},
+        "max_bins": {"type": "integer", "minimum": 2, "maximum": 255, "description": "histogram bins per feature"},
+        "class_weight": _CLASS_WEIGHT,
+        "threshold_rule": _THRESHOLD_RULE,
+    },
+    "hyenadna_frozen": _HYENADNA_SETTINGS,
+    "hyenadna_finetune": _HYENADNA_SETTINGS,
+    "spliceai_raw": {},
+}
+
 
 def check_model_name(name: str, where: str = "config") -> None:
     if name not in KNOWN_MODELS:

@@ -287,18 +287,22 @@ def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
 
 def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
-                         experiment: str, settings: dict | None = None, threads: int | None = None) -> dict:
+                         experiment: str, target_summary_path=None, settings: dict | None = None,
+                         threads: int | None = None) -> dict:
     """Train one spliceai_features_gbm experiment; write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
     Rows: train_labelled / val_labelled.parquet, every Splice-altering / Normal variant of the split
-    with a target (the targets' label-independent exclusions apply), not the balanced sample.
+    with a target (the targets' label-independent exclusions apply), not the balanced sample. The
+    threshold is chosen on val_labelled re-weighted to the assumed prevalence of ``target_summary_path``
+    (results/targets/summary.json, as every classifier; without it the validation rows' own ratio).
     """
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
     from ..predict import prediction_table, write_history
     from ..targets import SA, cap_rows
-    from ..training import select_threshold
+    from ..prevalence import assumed_prevalence
+    from ..training import read_target_summary, select_threshold, validation_counts
 
     config = gbm_settings(settings)
     model_path = Path(model_path)
@@ -328,7 +332,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     def scores_of(name):
         return estimator.predict_proba(x.iloc[rows[name]])[:, 1]
 
-    threshold, selection = select_threshold(scores_of("val"), y_val, tables["test"], config["threshold_rule"])
+    prevalence = assumed_prevalence(read_target_summary(target_summary_path))
+    threshold, selection = select_threshold(scores_of("val"), y_val, prevalence, config["threshold_rule"])
     weighting = {"how": ("class_weight balanced: sample weight n / (2 n_class) per class, on train and in the "
                          "validation loss" if config["class_weight"] == "balanced" else "none (every row weight 1)"),
                  "rows": "every labelled train-split row with a target (train_labelled.parquet), not the balanced "
@@ -357,7 +362,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "device": "cpu", "n_parameters": None, "n_trainable_parameters": None,
         "n_trees": int(estimator.n_iter_), "threshold": threshold, "threshold_selection": selection,
         "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": True,
-        "class_weighting": weighting, "features": FEATURES,
+        "class_weighting": weighting, "features": FEATURES, "validation_counts": validation_counts(tables["val"]),
         "note": (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_base} test rows without "
                  "a base-model score (their DS/DP are missing values)"),
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,

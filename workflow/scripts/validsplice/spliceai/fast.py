@@ -26,6 +26,14 @@ run in model order afterwards, so results do not depend on scheduling.
 
 Work proceeds in units of clusters bounded by ``max_unit_positions`` (memory of the cached
 activations, ~4.4 kB per position per model and worker) and batches of ``batch_size`` alternates.
+
+Fallback: an error in the fast path (a cluster's reference pass or one batch of alternates) must
+not stop a run of tens of thousands of variants, nor may it leave a partial score. The variants
+it touched are scored again by the exact plain path (``scoring.PlainEngine``: full padded
+passes, batch 1), each logged as a WARNING naming it, counted in ``fallbacks`` and listed in
+``last_fallbacks``. ``score_records`` flags their rows ``fallback``; the differential test asserts
+none occur. Should the plain path fail too, the task's result is ``None`` (a skip with a reason,
+never a score).
 """
 from __future__ import annotations
 
@@ -39,7 +47,7 @@ import torch
 
 from ..sequence import N_CODE, encode, one_hot, reverse_complement_codes
 from .network import SpliceAINet
-from .scoring import Reference, ScoreTask, window_codes
+from .scoring import PlainEngine, Reference, ScoreTask, window_codes
 
 log = logging.getLogger(__name__)
 
@@ -169,22 +177,45 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
 
     def gathered(bank: torch.Tensor, bank_radius: int, offsets: np.ndarray, x0: int, x1: int,
                  part: torch.Tensor, part_lo: int) -> torch.Tensor:
-        """Local window [x0, x1] at one layer: reference values with ``part`` written over its span."""
-        j = torch.arange(x0, x1 + 1, device=device)
+        """Local window [x0, x1] at one layer: ``part`` (recomputed, local ``part_lo`` on) inside,
+        reference values from ``bank`` elsewhere.
+
+        Only positions outside ``part`` are read from the bank. Positions inside the alt allele have
+        no reference counterpart (reading one there ran past the bank for long insertions), so the
+        allele must lie inside ``part``; both invariants are checked, since a violation would
+        otherwise read wrong activations (negative indices wrap) instead of failing."""
+        part_hi = part_lo + part.shape[-1] - 1
+        a_lo, a_hi = max(v, x0), min(v + a - 1, x1)
+        if part_lo < x0 or part_hi > x1 or (a_lo <= a_hi and not part_lo <= a_lo <= a_hi <= part_hi):
+            raise RuntimeError(f"incremental_alt: recomputed span [{part_lo}, {part_hi}] does not fit window "
+                               f"[{x0}, {x1}] or misses the allele [{v}, {v + a - 1}]")
+        j = torch.cat([torch.arange(x0, part_lo), torch.arange(part_hi + 1, x1 + 1)]).to(device)
         seq = j + torch.where(j >= v + a, d, 0) - bank_radius
         idx = (base_t + torch.from_numpy(offsets[cl].astype(np.int64)).to(device))[:, None] + seq[None]
-        win = bank[:, idx].permute(1, 0, 2).contiguous()
-        lo = part_lo - x0
-        win[:, :, lo:lo + part.shape[-1]] = part
-        return win
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= bank.shape[-1]):
+            raise RuntimeError(f"incremental_alt: reference index outside the cached cluster "
+                               f"[{int(idx.min())}, {int(idx.max())}] vs {bank.shape[-1]}")
+        ref = bank[:, idx].permute(1, 0, 2)
+        n_left = part_lo - x0
+        return torch.cat([ref[:, :, :n_left], part, ref[:, :, n_left:]], dim=-1)
 
     taps = dict(zip(net.skip_taps, net.skips))
 
     def tap(k: int, t: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-        if lo <= out_lo and hi >= out_hi:
+        """Skip conv k over the outputs [out_lo, out_hi] from ``t`` (recomputed span [lo, hi]).
+
+        The span is the allele's receptive field within the cone, so below the last tap it can
+        overhang the outputs on one side and not the other (a deletion's outputs are shorter
+        than the cone's reach right of the allele; a long minus-strand deletion's allele lies left
+        of them): only its intersection with the outputs is written over the reference."""
+        c_lo, c_hi = max(lo, out_lo), min(hi, out_hi)
+        if c_lo == out_lo and c_hi == out_hi:
             part = t[:, :, out_lo - lo:out_hi - lo + 1]
         else:
-            part = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], out_lo, out_hi, t, lo)
+            if c_lo > c_hi:  # no overlap: the outputs read only the reference
+                c_lo, c_hi = out_lo, out_lo - 1
+            part = gathered(cache.trunks[k], cache.trunk_radius[k], cache.trunk_off[k], out_lo, out_hi,
+                            t[:, :, c_lo - lo:c_hi - lo + 1], c_lo)
         return taps[k](part)
 
     x = _one_hot(alt_codes, device)  # (B, 4, a)
@@ -217,6 +248,9 @@ class FastEngine:
         self.batch_size, self.share, self.incremental = max(1, int(batch_size)), share, incremental
         self.max_unit_positions, self.max_cluster_span = max_unit_positions, max_cluster_span
         self.context = nets[0].context
+        self.fallbacks = 0  # tasks scored by the plain path after a fast-path error, all calls
+        self.errors = 0  # tasks neither path could score (result None), all calls
+        self.last_fallbacks: list[int] = []  # task indices of the last ``compute`` that fell back
         if self.device.type == "cuda":
             # parity first: TF32 convolutions change results beyond the 1e-5 tolerance budget
             torch.backends.cudnn.allow_tf32 = False
@@ -239,8 +273,11 @@ class FastEngine:
         for r in results:
             yield r
 
-    def compute(self, tasks: list[ScoreTask]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def compute(self, tasks: list[ScoreTask]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """(ref probs, alt probs) per task in genomic order; ``None`` only where neither the fast
+        nor the plain path could score the task (see the module docstring, "Fallback")."""
         out: list = [None] * len(tasks)
+        self.last_fallbacks = []
         if not tasks:
             return out
         clusters = make_clusters(tasks, self.share, self.max_cluster_span)
@@ -252,7 +289,14 @@ class FastEngine:
             torch.set_num_threads(1)  # one op thread per worker: no OpenMP barriers between cores
         try:
             for unit in self._units(clusters):
-                self._compute_unit(tasks, unit, out, pool)
+                try:
+                    self._compute_unit(tasks, unit, out, pool)
+                except Exception as exc:  # noqa: BLE001 - outside the guarded jobs (e.g. reading the unit)
+                    text = f"{type(exc).__name__}: {exc}"
+                    for ti in sorted(ti for c in unit for ti in c.members):
+                        if out[ti] is None and ti not in self.last_fallbacks:
+                            out[ti] = self._fallback(tasks[ti], text)
+                            self.last_fallbacks.append(ti)
                 done += sum(len(c.members) for c in unit)
                 rate = done / max(time.time() - start, 1e-9)
                 log.info("base model: %d/%d scored (%.2f per s, ETA %.0f s)", done, len(tasks), rate,
@@ -261,6 +305,9 @@ class FastEngine:
             if pool is not None:
                 pool.shutdown()
                 torch.set_num_threads(saved)
+        if self.last_fallbacks:
+            log.warning("base model: %d of %d tasks scored by the plain exact path after fast-engine errors",
+                        len(self.last_fallbacks), len(tasks))
         return out
 
     def _workers(self) -> int:
@@ -280,22 +327,52 @@ class FastEngine:
         n = len(self.nets)
         for ci, c in enumerate(unit):
             for ti in c.members:
+                errors = [results[(m, ci)][1][ti] for m in range(n) if ti in results[(m, ci)][1]]
+                if errors:
+                    out[ti] = self._fallback(tasks[ti], errors[0])
+                    self.last_fallbacks.append(ti)
+                    continue
                 # sum in model order, as ensemble_mean does, whatever order the jobs ran in
-                y_ref = results[(0, ci)][ti][0].clone()
-                y_alt = results[(0, ci)][ti][1].clone()
+                y_ref = results[(0, ci)][0][ti][0].clone()
+                y_alt = results[(0, ci)][0][ti][1].clone()
                 for m in range(1, n):
-                    y_ref += results[(m, ci)][ti][0]
-                    y_alt += results[(m, ci)][ti][1]
+                    y_ref += results[(m, ci)][0][ti][0]
+                    y_alt += results[(m, ci)][0][ti][1]
                 y_ref, y_alt = (y_ref / n).cpu().numpy(), (y_alt / n).cpu().numpy()
                 if c.strand == "-":
                     y_ref, y_alt = y_ref[::-1].copy(), y_alt[::-1].copy()
                 out[ti] = (y_ref, y_alt)
 
-    def _cluster_job(self, net: SpliceAINet, tasks, cluster: Cluster, seq: np.ndarray) -> dict:
-        """One model over one cluster: {task: (ref probs, alt probs)} in network orientation."""
+    def _fallback(self, task: ScoreTask, error: str):
+        """Score one task with the exact plain path after a fast-path error (see "Fallback")."""
+        name = f"{task.chrom}:{task.pos} {task.ref}>{task.alt} (strand {task.strand}, D {task.distance})"
+        self.fallbacks += 1
+        log.warning("fast engine failed on %s: %s; scoring it with the plain exact path", name, error)
+        try:
+            return next(iter(PlainEngine(self.nets, self.reference, self.device).run([task])))
+        except Exception as exc:  # noqa: BLE001 - one variant must not stop the run; never a partial score
+            self.errors += 1
+            log.error("plain path failed on %s too (%s: %s); it gets no score", name, type(exc).__name__, exc)
+            return None
+
+    def _cluster_job(self, net: SpliceAINet, tasks, cluster: Cluster, seq: np.ndarray) -> tuple[dict, dict]:
+        """One model over one cluster: ({task: (ref probs, alt probs)} in network orientation,
+        {task: error text} for tasks whose reference pass or alternate batch raised)."""
+        res: dict = {}
+        failed: dict = {}
+
+        def fail(members, exc: Exception) -> None:
+            text = f"{type(exc).__name__}: {exc}"
+            log.debug("fast engine error on %d task(s)", len(members), exc_info=exc)
+            for ti in members:
+                failed.setdefault(ti, text)
+
         with torch.inference_mode():
-            cache = RefCache(net, [seq], self.device)
-            res: dict = {}
+            try:
+                cache = RefCache(net, [seq], self.device)
+            except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                fail(cluster.members, exc)
+                return res, failed
             groups: dict = {}  # (v, ref_len, alt_len, D) -> [(task, base)]: incremental alternates
             full = []  # (task,): full cone pass over the alt window
             for ti in cluster.members:
@@ -313,25 +390,33 @@ class FastEngine:
             for (v, r, a, D), members in groups.items():
                 for b in range(0, len(members), self.batch_size):
                     chunk = members[b:b + self.batch_size]
-                    codes = np.stack([_allele_codes(tasks[ti].alt, cluster.strand) for ti, _ in chunk])
-                    probs = incremental_alt(net, cache, np.array([bs for _, bs in chunk]), codes, v, r, D)
+                    try:
+                        codes = np.stack([_allele_codes(tasks[ti].alt, cluster.strand) for ti, _ in chunk])
+                        probs = incremental_alt(net, cache, np.array([bs for _, bs in chunk]), codes, v, r, D)
+                    except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                        fail([ti for ti, _ in chunk], exc)
+                        continue
                     for (ti, _), p in zip(chunk, probs):
                         res[ti][1] = p
             del cache
             for b in range(0, len(full), self.batch_size):
                 chunk = full[b:b + self.batch_size]
-                windows = []
-                for ti in chunk:
-                    _, x_alt = window_codes(self.reference, tasks[ti])
-                    windows.append(reverse_complement_codes(x_alt) if cluster.strand == "-" else x_alt)
-                width = max(len(w) for w in windows)
-                batch = np.full((len(windows), width), N_CODE, dtype=np.uint8)
-                for i, w in enumerate(windows):
-                    batch[i, :len(w)] = w
-                probs = net.forward_valid(_one_hot(batch, self.device))
+                try:
+                    windows = []
+                    for ti in chunk:
+                        _, x_alt = window_codes(self.reference, tasks[ti])
+                        windows.append(reverse_complement_codes(x_alt) if cluster.strand == "-" else x_alt)
+                    width = max(len(w) for w in windows)
+                    batch = np.full((len(windows), width), N_CODE, dtype=np.uint8)
+                    for i, w in enumerate(windows):
+                        batch[i, :len(w)] = w
+                    probs = net.forward_valid(_one_hot(batch, self.device))
+                except Exception as exc:  # noqa: BLE001 - rescored by the plain path (_fallback)
+                    fail(chunk, exc)
+                    continue
                 for ti, w, p in zip(chunk, windows, probs):
                     res[ti][1] = p[:len(w) - net.context]
-            return res
+            return res, failed
 
 
 def _allele_codes(allele: str, strand: str) -> np.ndarray:

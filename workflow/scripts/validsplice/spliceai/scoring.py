@@ -263,10 +263,16 @@ def score_records(records: list[VariantRecord], reference: Reference, annotation
     context = getattr(engine, "context", CONTEXT)
     slots = prepare(records, reference, annotation, distance, extended, context)
     todo = [s for rec in slots for s in rec if s.task is not None]
-    for n, (slot, (y_ref, y_alt)) in enumerate(zip(todo, engine.run([s.task for s in todo])), start=1):
-        finalize(slot, y_ref, y_alt, mask, keep_probs)
+    for n, (slot, probs) in enumerate(zip(todo, engine.run([s.task for s in todo])), start=1):
+        if probs is None:  # the engine could not score it (logged there): a reason, never a partial score
+            slot.status, slot.text = "skipped: scoring error", ""
+        else:
+            finalize(slot, probs[0], probs[1], mask, keep_probs)
         if progress is not None:
             progress(n, len(todo))
+    # tasks the fast engine rescored with the plain path after an error (fast.FastEngine, "Fallback")
+    for i in getattr(engine, "last_fallbacks", ()):
+        todo[i].flags = ",".join(f for f in (todo[i].flags, "fallback") if f)
     return slots
 
 

@@ -104,6 +104,10 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
                           bool(mask), bool(extended))
     df, prof, n = rows_from_slots(part, slots)
     log.info("shard %d: %d score rows (%d scored) in %.1f s", int(shard), len(df), n, time.time() - start)
+    if engine.fallbacks or engine.errors:
+        log.warning("shard %d: %d variant(s) scored by the plain exact path after fast-engine errors (flag "
+                    "'fallback'), %d unscorable ('skipped: scoring error'); see the warnings above",
+                    int(shard), engine.fallbacks, engine.errors)
     Path(scores).parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(scores, index=False)
     if prof is None:
@@ -142,6 +146,8 @@ def gather_scores(scores: list[str], profiles: list[str], out_scores: str, out_p
         "scored_variants": int(df.loc[df["status"] == "scored", "variant_id"].nunique()),
         "skipped": {k: int(v) for k, v in df.loc[df["status"] != "scored", "status"].value_counts().items()},
         "flags": {k: int(v) for k, v in df.loc[df["flags"] != "", "flags"].value_counts().items()},
+        # rows the fast engine could not score and the plain exact path did (0 expected)
+        "fallbacks": int(df["flags"].str.split(",").map(lambda f: "fallback" in f).sum()) if len(df) else 0,
         "max_ds_quantiles": ({str(q): float(np.quantile(max_ds, q)) for q in qs} if len(max_ds) else {}),
         "max_ds_above": {str(t): int((max_ds > t).sum()) for t in (0.1, 0.2, 0.5, 0.8)},
         "profiles_shape": list(prof.shape),

@@ -3,10 +3,11 @@
 
 rule make_report:
     input:
-        metrics=expand("results/eval/{experiment}/metrics.json", experiment=experiment_names()),
-        predictions=expand("results/models/{experiment}/predictions.parquet", experiment=experiment_names()),
-        histories=expand("results/models/{experiment}/history.tsv", experiment=experiment_names()),
-        trainings=expand("results/models/{experiment}/training.json", experiment=experiment_names()),
+        metrics=expand("results/eval/{experiment}/metrics.json", experiment=table_rows()),
+        predictions=expand("results/models/{experiment}/predictions.parquet", experiment=table_rows()),
+        histories=expand("results/models/{experiment}/history.tsv", experiment=table_rows()),
+        trainings=expand("results/models/{experiment}/training.json", experiment=table_rows()),
+        calibrated=expand("results/models/{experiment}/calibrated.parquet", experiment=calibrated_rows()),
         variant_summary="results/variants/summary.json",
         score_summary="results/scores/summary.json",
         target_summary="results/targets/summary.json",
@@ -47,12 +48,20 @@ rule make_report:
             category="2. Plots",
             labels={"plot": "score distributions"},
         ),
+        reliability=report(
+            "results/report/reliability.svg",
+            caption="../report/reliability.rst",
+            category="2. Plots",
+            labels={"plot": "reliability diagram"},
+        ),
     params:
-        experiments=experiment_names(),
+        experiments=table_rows(),
+        calibrated_experiments=calibrated_rows(),
         data_description=config["report"]["data_description"],
+        split_description=describe_split(config["split"]),
     log:
         "logs/report/make_report.log",
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/make_report.py"
+        "../scripts/make_report.py"

@@ -21,4 +21,4 @@ rule extract_windows:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/extract_windows.py"
+        "../scripts/extract_windows.py"

@@ -6,6 +6,7 @@ rule score_shard:
         table="results/variants/variants.parquet",
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
+        weights=openspliceai_checkpoints(),
         code=library_files("spliceai", "annotation.py"),
     output:
         scores="results/scores/shards/{shard}.parquet",
@@ -32,7 +33,7 @@ rule score_shard:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/score_shard.py"
+        "../scripts/score_shard.py"
 
 
 rule gather_scores:
@@ -49,4 +50,4 @@ rule gather_scores:
     conda:
         "../envs/base_model.yaml"
     script:
-        "../workflow/scripts/gather_scores.py"
+        "../scripts/gather_scores.py"

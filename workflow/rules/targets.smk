@@ -31,4 +31,4 @@ rule build_targets:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/build_targets.py"
+        "../scripts/build_targets.py"

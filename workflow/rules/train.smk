@@ -1,7 +1,7 @@
 # One training rule per model; each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
-TRAINING_CODE = ["training.py", "predict.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
+TRAINING_CODE = ["training.py", "predict.py", "prevalence.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
 
 # model name -> (its code, its conda env)
 TRAINED_MODELS = {
@@ -26,6 +26,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             val_labelled="results/targets/val_labelled.parquet",
             profiles="results/targets/profiles.npy",
             base_profiles="results/targets/base_profiles.npy",
+            target_summary="results/targets/summary.json",
             windows="results/windows/windows.npz",
             code=library_files(*TRAINING_CODE, *model_code),
             checkpoint=checkpoint_inputs,
@@ -33,6 +34,7 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             model="results/models/{experiment}/model.pt",
             history="results/models/{experiment}/history.tsv",
             predictions="results/models/{experiment}/predictions.parquet",
+            val_predictions="results/models/{experiment}/val_predictions.parquet",
             training="results/models/{experiment}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
@@ -51,12 +53,13 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
         conda:
             model_env
         script:
-            "../workflow/scripts/train_model.py"
+            "../scripts/train_model.py"
 
 
 # Not a network: trees on the cached base-model scores and the variant table (no windows, no GPU).
 # Trained on all labelled train rows (class-weighted: train_labelled.parquet, not the balanced train.parquet);
-# features come from variants.parquet and the cached scores.parquet.
+# features come from variants.parquet and the cached scores.parquet; its threshold assumes the prevalence of
+# the targets summary, and its val_predictions.parquet lists val.parquet's rows like every experiment's.
 rule train_spliceai_features_gbm:
     input:
         variants="results/variants/variants.parquet",
@@ -65,7 +68,8 @@ rule train_spliceai_features_gbm:
         val_labelled="results/targets/val_labelled.parquet",
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
-        code=library_files("training.py", "predict.py", "targets.py", "models/spliceai_features_gbm.py"),
+        target_summary="results/targets/summary.json",
+        code=library_files("training.py", "predict.py", "prevalence.py", "targets.py", "models/spliceai_features_gbm.py"),
     output:
         model="results/models/{experiment}/model.joblib",
         history="results/models/{experiment}/history.tsv",
@@ -87,15 +91,17 @@ rule train_spliceai_features_gbm:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/train_gbm.py"
+        "../scripts/train_gbm.py"
 
 
 rule predict_spliceai_raw:
     input:
         test="results/targets/test.parquet",
+        val="results/targets/val.parquet",
         code=library_files("predict.py"),
     output:
         predictions=f"results/models/{BASELINE}/predictions.parquet",
+        val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
         history=f"results/models/{BASELINE}/history.tsv",
         training=f"results/models/{BASELINE}/training.json",
     log:
@@ -103,12 +109,14 @@ rule predict_spliceai_raw:
     conda:
         "../envs/train.yaml"
     script:
-        "../workflow/scripts/predict_spliceai_raw.py"
+        "../scripts/predict_spliceai_raw.py"
 
 
 rule download_hyenadna:
     output:
         checkpoint=directory("resources/hyenadna/{model_dir}"),
+    wildcard_constraints:
+        model_dir=r"[^/]+",
     params:
         model_id=lambda wildcards: wildcards.model_dir.replace("--", "/"),
     log:
@@ -116,4 +124,4 @@ rule download_hyenadna:
     conda:
         "../envs/hyenadna.yaml"
     script:
-        "../workflow/scripts/download_hyenadna.py"
+        "../scripts/download_hyenadna.py"

@@ -11,6 +11,8 @@ rule ingest_variants:
         vcf="results/variants/ingested.vcf.gz",
         rejected="results/variants/ingest_rejected.tsv",
     params:
+        # the content, not only the path and timestamp: an edited input reruns everything downstream
+        input_sha256=variants_digest(),
         source=config["variants"]["source"],
         label_field=config["variants"]["label_field"],
         coordinate_column=config["variants"]["coordinate_column"],
@@ -19,7 +21,7 @@ rule ingest_variants:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/ingest_variants.py"
+        "../scripts/ingest_variants.py"
 
 
 rule normalize_variants:
@@ -28,6 +30,7 @@ rule normalize_variants:
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
         ingest_rejected="results/variants/ingest_rejected.tsv",
+        annotation=annotation_inputs(),
         code=library_files("io", "normalize.py", "annotation.py", "split.py"),
     output:
         vcf="results/variants/normalized.vcf.gz",
@@ -36,6 +39,7 @@ rule normalize_variants:
         summary="results/variants/summary.json",
     params:
         annotation=config["annotation"],
+        annotation_sha256=annotation_digest(),
         split=config["split"],
         max_ref_mismatch_fraction=config["variants"]["max_ref_mismatch_fraction"],
     log:
@@ -48,4 +52,4 @@ rule normalize_variants:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/normalize_variants.py"
+        "../scripts/normalize_variants.py"

@@ -13,7 +13,7 @@ if config["reference"].get("url"):
         conda:
             "../envs/variants.yaml"
         script:
-            "../workflow/scripts/download_reference.py"
+            "../scripts/download_reference.py"
 
 
 rule index_reference:
@@ -26,4 +26,4 @@ rule index_reference:
     conda:
         "../envs/variants.yaml"
     script:
-        "../workflow/scripts/index_reference.py"
+        "../scripts/index_reference.py"

@@ -7,6 +7,7 @@ rule evaluate_model:
         baseline=f"results/models/{BASELINE}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         test_targets="results/targets/test.parquet",
+        calibrated=calibrated_of,
         code=library_files("metrics.py", "evaluation.py"),
     output:
         metrics="results/eval/{experiment}/metrics.json",
@@ -24,4 +25,4 @@ rule evaluate_model:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../workflow/scripts/evaluate_model.py"
+        "../scripts/evaluate_model.py"

@@ -1,0 +1,184 @@
+"""Parse-time config checks (validsplice.workflow_config): unknown keys, input files, digests."""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from validsplice.models.registry import KNOWN_MODELS, MODEL_SETTINGS
+from validsplice.rule_io import UserError
+from validsplice.workflow_config import (
+    check_config_keys,
+    check_input_files,
+    closest,
+    file_digest,
+    general_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+MODELS_DIR = ROOT / "workflow" / "scripts" / "validsplice" / "models"
+
+
+def shipped(name="config.yaml") -> dict:
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "splicevardb.yaml"])
+def test_shipped_configs_have_no_unknown_keys(name):
+    check_config_keys(shipped(name), SCHEMA)
+
+
+def error_of(config) -> str:
+    with pytest.raises(UserError) as err:
+        check_config_keys(config, SCHEMA)
+    return str(err.value)
+
+
+def test_typo_in_training_defaults_names_key_place_and_closest():
+    cfg = shipped()
+    cfg["training"]["defaults"]["learning_rte"] = 0.5
+    msg = error_of(cfg)
+    assert "training.defaults" in msg and "'learning_rte'" in msg and "did you mean 'learning_rate'" in msg
+
+
+def test_typo_in_an_experiment_names_experiment_and_closest():
+    cfg = shipped()
+    cfg["experiments"]["cnn_quick_1k"]["epoch"] = 3
+    msg = error_of(cfg)
+    assert "experiments.cnn_quick_1k" in msg and "'epoch'" in msg and "did you mean 'epochs'" in msg
+
+
+def test_typo_in_model_defaults_and_unknown_model_there():
+    cfg = shipped()
+    cfg["training"]["model_defaults"]["hyenadna_frozen"]["alow_random_init"] = True
+    msg = error_of(cfg)
+    assert "training.model_defaults.hyenadna_frozen" in msg and "did you mean 'allow_random_init'" in msg
+    cfg = shipped()
+    cfg["training"]["model_defaults"]["hyenadna_frozn"] = {"epochs": 2}
+    msg = error_of(cfg)
+    assert "hyenadna_frozn" in msg and "did you mean 'hyenadna_frozen'" in msg.lower()
+
+
+def test_a_setting_of_another_model_is_rejected_and_its_owner_named():
+    cfg = shipped()
+    cfg["experiments"]["cnn_quick_1k"]["use_base_model"] = True  # gated_cnn, not gated_cnn_paired
+    msg = error_of(cfg)
+    assert "'use_base_model'" in msg and "gated_cnn_paired" in msg and "experiments.cnn_quick_1k" in msg
+
+
+def test_model_settings_are_accepted_for_their_model_and_type_checked():
+    cfg = shipped()
+    cfg["experiments"]["paired_cnn"]["max_delta_weight"] = 0.5
+    cfg["experiments"]["binary_cnn"]["threshold_rule"] = "youden"
+    check_config_keys(cfg, SCHEMA)
+    cfg["experiments"]["binary_cnn"]["threshold_rule"] = "best"
+    assert "experiments.binary_cnn.threshold_rule" in error_of(cfg)
+    cfg = shipped()
+    cfg["experiments"]["cnn_quick_1k"]["epochs"] = "3"
+    assert "experiments.cnn_quick_1k.epochs" in error_of(cfg)
+
+
+def test_untrained_baseline_takes_no_settings():
+    cfg = shipped()
+    cfg["experiments"]["spliceai_raw"]["epochs"] = 3
+    assert "spliceai_raw is not trained" in error_of(cfg)
+
+
+def test_unknown_model_and_misnamed_baseline():
+    cfg = shipped()
+    cfg["experiments"]["binary_cnn"]["model"] = "binary_cn"
+    msg = error_of(cfg)
+    assert "'binary_cn'" in msg and "did you mean 'binary_cnn'" in msg.lower()
+    cfg = shipped()
+    cfg["experiments"]["raw"] = {"model": "spliceai_raw"}
+    assert "must be named 'spliceai_raw'" in error_of(cfg)
+
+
+def test_typos_in_closed_sections_anywhere():
+    cfg = shipped()
+    cfg["split"]["mdoe"] = cfg["split"].pop("mode")
+    msg = error_of(cfg)
+    assert "config split" in msg and "did you mean 'mode'" in msg
+    cfg = shipped()
+    cfg["varaints"] = cfg.pop("variants")
+    assert "did you mean 'variants'" in error_of(cfg)
+
+
+def test_closest_is_none_when_nothing_is_close():
+    assert closest("zzzz", ["epochs", "seed"]) is None
+    assert closest("Epochs", ["epochs", "seed"]) == "epochs"
+
+
+def test_schema_model_names_are_the_registry():
+    enum = SCHEMA["properties"]["experiments"]["additionalProperties"]["properties"]["model"]["enum"]
+    assert sorted(enum) == sorted(KNOWN_MODELS) == sorted(MODEL_SETTINGS)
+
+
+def test_every_setting_the_model_code_reads_is_declared():
+    """The valid keys (training.defaults + MODEL_SETTINGS) cover what the models actually read."""
+    declared = set(general_settings(SCHEMA)) | {k for keys in MODEL_SETTINGS.values() for k in keys}
+    read = set()
+    for path in MODELS_DIR.glob("*.py"):
+        text = path.read_text()
+        read |= set(re.findall(r'hyper\(params, "(\w+)"', text))
+        read |= set(re.findall(r'params\.get\("(\w+)"', text))
+    from validsplice.models.hyenadna_heads import KNOWN_PARAMS
+
+    read |= set(KNOWN_PARAMS)
+    assert read and read <= declared, sorted(read - declared)
+
+
+# ------------------------------------------------------------------ input files
+def validated(tmp_path, **changes):
+    from snakemake.utils import validate
+
+    cfg = copy.deepcopy(shipped())
+    table = tmp_path / "v.tsv"
+    table.write_text("variant_id\thg38\tgene\thgvs\tclassification\tlocation\n")
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(">chr1\nACGT\n")
+    cfg["variants"]["path"] = str(table)
+    cfg["reference"]["fasta"] = str(fasta)
+    for key, value in changes.items():
+        section, name = key.split("__")
+        if section == "top":
+            cfg[name] = value
+        else:
+            cfg[section][name] = value
+    validate(cfg, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    return cfg
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"variants__path": "nowhere/export.tsv"}, "variants.path"),
+    ({"reference__fasta": "nowhere/ref.fa"}, "reference.fasta"),
+    ({"top__annotation": "nowhere/genes.txt"}, "annotation"),
+    ({"base_model__name": "openspliceai", "base_model__openspliceai_dir": "nowhere"}, "base_model.openspliceai_dir"),
+])
+def test_missing_input_names_key_and_path(tmp_path, changes, key):
+    cfg = validated(tmp_path, **changes)
+    with pytest.raises(UserError) as err:
+        check_input_files(cfg)
+    msg = str(err.value)
+    assert msg.startswith(f"config {key}:") and "nowhere" in msg and "does not exist" in msg
+
+
+def test_present_inputs_pass_and_a_url_reference_may_be_absent(tmp_path):
+    check_input_files(validated(tmp_path))
+    check_input_files(validated(tmp_path, reference__fasta="nowhere/ref.fa", reference__url="https://x/ref.fa.gz"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match="no .pt checkpoints"):
+        check_input_files(validated(tmp_path, base_model__name="openspliceai", base_model__openspliceai_dir=str(empty)))
+
+
+def test_file_digest_follows_content(tmp_path):
+    a = tmp_path / "a"
+    a.write_text("x")
+    first = file_digest(a)
+    a.write_text("y")
+    assert file_digest(a) != first and len(first) == 64

@@ -1,0 +1,49 @@
+# Calibration (validation split only) and the rows built from calibrated probabilities:
+# spliceai_calibrated (raw SpliceAI through its calibrator) and config "ensembles".
+
+rule calibrate_model:
+    input:
+        val_predictions="results/models/{experiment}/val_predictions.parquet",
+        predictions="results/models/{experiment}/predictions.parquet",
+        training="results/models/{experiment}/training.json",
+        target_summary="results/targets/summary.json",
+        code=library_files("calibration.py", "prevalence.py", "metrics.py"),
+    output:
+        calibrator="results/models/{experiment}/calibrator.json",
+        calibrated="results/models/{experiment}/calibrated.parquet",
+    wildcard_constraints:
+        experiment=name_pattern(experiment_names()),
+    params:
+        experiment=lambda wildcards: wildcards.experiment,
+    log:
+        "logs/calibrate/{experiment}.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/calibrate_model.py"
+
+
+rule combine_calibrated:
+    input:
+        calibrators=combined_inputs("calibrator.json"),
+        val_predictions=combined_inputs("val_predictions.parquet"),
+        predictions=combined_inputs("predictions.parquet"),
+        target_summary="results/targets/summary.json",
+        code=library_files("calibration.py", "prevalence.py", "ensemble.py", "predict.py", "training.py"),
+    output:
+        predictions="results/models/{experiment}/predictions.parquet",
+        val_predictions="results/models/{experiment}/val_predictions.parquet",
+        calibrated="results/models/{experiment}/calibrated.parquet",
+        training="results/models/{experiment}/training.json",
+        history="results/models/{experiment}/history.tsv",
+    wildcard_constraints:
+        experiment=name_pattern([CALIBRATED_BASELINE, *ENSEMBLES]),
+    params:
+        experiment=lambda wildcards: wildcards.experiment,
+        members=lambda wildcards: combined_members(wildcards.experiment),
+    log:
+        "logs/calibrate/{experiment}.log",
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/combine_calibrated.py"
