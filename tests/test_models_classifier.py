@@ -111,5 +111,9 @@ def test_all_labelled_rows_weighted_instead_of_discarding_normals(tmp_path):
     saved = json.loads(files["training_path"].read_text())
     assert saved["config"]["training_rows"] == "all_labelled" and "pos_weight 3" in saved["note"]
     assert saved["threshold_selection"]["n_validation"] == len(pd.read_parquet(paths["val_labelled"]))
+    # val_predictions.parquet still lists val.parquet's rows, as every experiment's (ensembles align on them)
+    val, val_labelled = pd.read_parquet(paths["val"]), pd.read_parquet(paths["val_labelled"])
+    assert len(val_labelled) > len(val)
+    assert pd.read_parquet(files["val_predictions_path"])["variant_id"].tolist() == val["variant_id"].tolist()
     with pytest.raises(UserError, match="training_rows"):
         run_experiment(paths, tmp_path, model="paired_cnn_classifier", settings={"training_rows": "some"})

@@ -326,7 +326,7 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
-    val_predictions.parquet (validation, for calibration) and training.json.
+    val_predictions.parquet (the rows of val.parquet, for calibration) and training.json.
 
     ``target_summary_path`` (results/targets/summary.json) gives the assumed prevalence of a
     probability model's threshold; without it the validation split's own ratio is used.
@@ -335,6 +335,9 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     if model_name in registry.UNTRAINED_MODELS:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
     config = resolve_settings(settings)
+    # val_predictions.parquet lists the rows of val.parquet for every experiment, whatever rows it trained
+    # on: calibration-based rows (ensembles) align their members' validation predictions variant by variant.
+    shared_val_path = val_path
     if config["training_rows"] not in TRAINING_ROWS:
         raise UserError(f"experiment {experiment!r}: training_rows {config['training_rows']!r} unknown; "
                         f"use one of {', '.join(TRAINING_ROWS)}.")
@@ -365,6 +368,10 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     base_profiles = None if base_profiles_path is None else np.load(base_profiles_path, mmap_mode="r")
     data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path), base_profiles)
             for (name, t), p in zip(tables.items(), (train_path, val_path, test_path))}
+    shared_val = data["val"]
+    if val_predictions_path is not None and str(shared_val_path) != str(val_path):
+        shared_val = make_split_data(_read_table(shared_val_path, "val"), windows, profiles, window_length,
+                                     str(shared_val_path), str(windows_path), base_profiles)
     del windows
 
     model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
@@ -400,6 +407,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(predictions_path, index=False)
     if val_predictions_path is not None:
+        if shared_val is not data["val"]:
+            val_predictions = predict_split(model, shared_val, int(config["batch_size"]), device)
         val_predictions.to_parquet(val_predictions_path, index=False)
     write_history(result.history, history_path)
     info = {
