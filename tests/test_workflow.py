@@ -81,6 +81,8 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "train_binary_cnn",
         "train_hyenadna_frozen",
         "train_hyenadna_finetune",
+        "train_paired_cnn_classifier",
+        "train_spliceai_features_gbm",
         "calibrate_model",
         "combine_calibrated",
         "evaluate_model",
@@ -90,7 +92,8 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
     # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
-    assert jobs["calibrate_model"] == 9 and jobs["combine_calibrated"] == 2
+    assert jobs["calibrate_model"] == 12 and jobs["combine_calibrated"] == 2
+    assert jobs["train_paired_cnn_classifier"] == 2 and jobs["train_spliceai_features_gbm"] == 1
 
 
 def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
