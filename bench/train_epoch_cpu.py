@@ -18,8 +18,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from validsplice.datasets import SplitData  # noqa: E402
-from validsplice.models.registry import build_model  # noqa: E402
-from validsplice.training import fit, resolve_settings, seed_everything  # noqa: E402
+from validsplice.models.registry import build_model, model_settings  # noqa: E402
+from validsplice.training import fit, seed_everything  # noqa: E402
 
 
 def random_split(n, window, profile_length, rng):
@@ -48,10 +48,11 @@ def main():
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     p = 2 * args.distance + 1
-    settings = resolve_settings({"hidden_dim": args.hidden, "n_layers": args.layers, "batch_size": args.batch,
-                                 "epochs": args.epochs, "device": args.device, "early_stopping": False,
-                                 # timing only: a random-init HyenaDNA costs the same per epoch as a pretrained one
-                                 "allow_random_init": True})
+    values = {"hidden_dim": args.hidden, "n_layers": args.layers, "batch_size": args.batch,
+              "epochs": args.epochs, "device": args.device, "early_stopping": False}
+    if args.model.startswith("hyenadna"):  # timing only: a random-init HyenaDNA costs the same per epoch
+        values["allow_random_init"] = True
+    settings = model_settings(args.model, values)
     model = build_model(args.model, settings, window_length=args.window, profile_length=p)
     train = random_split(args.samples, args.window, p, rng)
     val = random_split(max(args.val_samples, 2), args.window, p, rng)

@@ -124,7 +124,7 @@ def test_multiallelic_vcf_to_evaluation_scores_each_allele_with_unique_ids(input
 
     pred_path = tmp / "m" / "predictions.parquet"
     pred = predict_spliceai_raw(test_path=t["test"], predictions_path=pred_path, history_path=tmp / "m" / "h.tsv",
-                                training_path=tmp / "m" / "training.json")
+                                training_path=tmp / "m" / "training.json", experiment="spliceai_raw")
     pred = pred.merge(variants[["variant_id", "alt"]], on="variant_id")
     # each allele keeps its own score (not the larger allele's)
     expected = pred["alt"].map(lambda a: float(np.float16(per_alt[a])))

@@ -116,7 +116,8 @@ def test_window_target_base_profile_and_raw_score_come_from_the_same_gene(ref, t
     test_path = tmp_path / "test.parquet"
     tables["test"].to_parquet(test_path)
     pred = predict_spliceai_raw(test_path=test_path, predictions_path=tmp_path / "p.parquet",
-                                history_path=tmp_path / "h.tsv", training_path=tmp_path / "t.json")
+                                history_path=tmp_path / "h.tsv", training_path=tmp_path / "t.json",
+                                experiment="spliceai_raw")
     pred = pred.set_index("variant_id")
     assert pred.loc["near_minus", "score"] == pytest.approx(scores.loc[1, "max_ds"])
     assert pred.loc["named_plus", "score"] == pytest.approx(scores.loc[2, "max_ds"])

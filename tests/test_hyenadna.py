@@ -21,8 +21,6 @@ from validsplice.models.hyenadna_checkpoint import (
 )
 from validsplice.models.hyenadna_heads import (
     RANDOM_INIT_NOTE,
-    build_hyenadna_finetune,
-    build_hyenadna_frozen,
     reverse_complement_batch,
 )
 from validsplice.models.registry import build_model
@@ -264,7 +262,7 @@ def random_params(**over):
 
 def test_no_checkpoint_is_a_user_error():
     with pytest.raises(UserError) as err:
-        build_hyenadna_frozen({"checkpoint": ""}, window_length=WINDOW, profile_length=PROFILE)
+        build_model("hyenadna_frozen", {"checkpoint": ""}, window_length=WINDOW, profile_length=PROFILE)
     msg = str(err.value)
     assert "LongSafari/hyenadna-small-32k-seqlen-hf" in msg and "checkpoint:" in msg and "allow_random_init: true" in msg
 
@@ -272,7 +270,7 @@ def test_no_checkpoint_is_a_user_error():
 def test_window_longer_than_lmax_is_a_user_error(tmp_path):
     folder = save_hf_style_checkpoint(tiny_model(), tmp_path / "ckpt", formats=("safetensors",))
     with pytest.raises(UserError, match="window length 100 exceeds.*66"):
-        build_hyenadna_frozen({"checkpoint": str(folder)}, window_length=100, profile_length=PROFILE)
+        build_model("hyenadna_frozen", {"checkpoint": str(folder)}, window_length=100, profile_length=PROFILE)
 
 
 def test_frozen_head_forward_outputs():
@@ -298,7 +296,7 @@ def test_frozen_head_forward_outputs():
 
 def test_frozen_encoder_gets_no_updates_head_does(tmp_path):
     folder = save_hf_style_checkpoint(tiny_model(), tmp_path / "ckpt", formats=("safetensors",))
-    model = build_hyenadna_frozen({"checkpoint": str(folder)}, window_length=WINDOW, profile_length=PROFILE)
+    model = build_model("hyenadna_frozen", {"checkpoint": str(folder)}, window_length=WINDOW, profile_length=PROFILE)
     assert "pretrained" in model.note
     model.train()
     assert not model.encoder.training and model.training
@@ -317,7 +315,7 @@ def test_frozen_encoder_gets_no_updates_head_does(tmp_path):
 
 def test_finetune_updates_last_blocks_only():
     torch.manual_seed(0)
-    model = build_hyenadna_finetune(random_params(encoder_lr_multiplier=0.1), window_length=WINDOW,
+    model = build_model("hyenadna_finetune", random_params(encoder_lr_multiplier=0.1), window_length=WINDOW,
                                     profile_length=PROFILE)
     assert model.trainable_blocks == 2 and model.n_frozen_blocks == 1
     groups = model.parameter_groups(1e-2)
@@ -342,12 +340,12 @@ def test_finetune_updates_last_blocks_only():
 
 def test_finetune_rejects_more_blocks_than_encoder_has():
     with pytest.raises(UserError, match="trainable_blocks=5"):
-        build_hyenadna_finetune(random_params(trainable_blocks=5), window_length=WINDOW, profile_length=PROFILE)
+        build_model("hyenadna_finetune", random_params(trainable_blocks=5), window_length=WINDOW, profile_length=PROFILE)
 
 
 def test_frozen_rejects_trainable_blocks():
     with pytest.raises(UserError, match="hyenadna_finetune"):
-        build_hyenadna_frozen(random_params(trainable_blocks=2), window_length=WINDOW, profile_length=PROFILE)
+        build_model("hyenadna_frozen", random_params(trainable_blocks=2), window_length=WINDOW, profile_length=PROFILE)
 
 
 def test_state_dict_roundtrip_rebuilds_the_same_model():

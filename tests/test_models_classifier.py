@@ -5,12 +5,15 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-
-from test_models_cnn import SMALL as SMALL_NET, B, L, P, make_batch
+from test_models_cnn import SMALL as SMALL_NET
+from test_models_cnn import B, L, P, make_batch
 from test_training import run_experiment, write_task
+
 from validsplice import training
+from validsplice.errors import UserError
 from validsplice.models import registry
-from validsplice.rule_io import UserError
+from validsplice.settings import config_schema
+from validsplice.workflow_config import check_config_keys
 
 
 def build(**params):
@@ -115,5 +118,7 @@ def test_all_labelled_rows_weighted_instead_of_discarding_normals(tmp_path):
     val, val_labelled = pd.read_parquet(paths["val"]), pd.read_parquet(paths["val_labelled"])
     assert len(val_labelled) > len(val)
     assert pd.read_parquet(files["val_predictions_path"])["variant_id"].tolist() == val["variant_id"].tolist()
-    with pytest.raises(UserError, match="training_rows"):
-        run_experiment(paths, tmp_path, model="paired_cnn_classifier", settings={"training_rows": "some"})
+    # values are checked at parse time (schema's training.defaults)
+    config = {"experiments": {"clf": {"model": "paired_cnn_classifier", "training_rows": "some"}}}
+    with pytest.raises(UserError, match=r"experiments\.clf\.training_rows"):
+        check_config_keys(config, config_schema())

@@ -6,11 +6,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
+from validsplice.errors import UserError
 from validsplice.models import spliceai_features_gbm as gbm
 from validsplice.predict import PREDICTION_COLUMNS
 from validsplice.prevalence import assumed_prevalence
-from validsplice.rule_io import UserError
+from validsplice.settings import config_schema
 from validsplice.targets import make_targets
+from validsplice.workflow_config import check_config_keys
 
 D = 5
 KINDS = ("AG", "AL", "DG", "DL")
@@ -116,8 +118,10 @@ def test_balanced_weights_give_each_class_half():
     w = gbm.class_weights(y, "balanced")
     assert w[y == 1].sum() == pytest.approx(w[y == 0].sum()) == pytest.approx(50.0)
     np.testing.assert_array_equal(gbm.class_weights(y, "none"), np.ones(100))
-    with pytest.raises(UserError, match="class_weight"):
-        gbm.gbm_settings({"class_weight": "downsample"})
+    # values are checked at parse time, against the registry's schema of the model's settings
+    config = {"experiments": {"trees": {"model": "spliceai_features_gbm", "class_weight": "downsample"}}}
+    with pytest.raises(UserError, match=r"experiments\.trees\.class_weight"):
+        check_config_keys(config, config_schema())
 
 
 SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0}

@@ -168,7 +168,7 @@ def test_row_accounting_balances_on_random_inputs(setup):
     ran = 0
     for case in range(6):
         rows = []
-        for k in range(int(rng.integers(12, 30))):
+        for _ in range(int(rng.integers(12, 30))):
             pos = int(rng.choice([5000, 5003, 5010, 7000, 8000 + int(rng.integers(0, 200))]))
             ref = UP[pos - 1]
             others = [b for b in "ACGT" if b != ref]

@@ -25,14 +25,41 @@ def _predictions(seed, strength, delta=True, n=300):
     })
 
 
+def _variant_table(predictions):
+    """The variant table rows of the test variants (plus one train variant that must not appear)."""
+    n = len(predictions)
+    rng = np.random.default_rng(5)
+    test = pd.DataFrame({
+        "variant_id": predictions["variant_id"], "chrom": "chr2", "pos": np.arange(1000, 1000 + n),
+        "ref": "A", "alt": rng.choice(["G", "AT", "C"], n), "gene": np.where(np.arange(n) % 10 == 9, "", "GENE1"),
+        "strand": np.where(np.arange(n) % 10 == 9, ".", "+"), "label": predictions["label"], "split": "test",
+        "variant_type": rng.choice(["SNV", "insertion", "deletion"], n),
+        "region": rng.choice(["exonic", "intronic"], n), "nearest_site": rng.choice(["acceptor", "donor"], n),
+        "exon_distance": rng.integers(-800, 800, n).astype("float"),
+    })
+    test.loc[test["gene"] == "", "exon_distance"] = np.nan
+    train = test.iloc[:1].assign(variant_id="train_only", split="train")
+    return pd.concat([test, train], ignore_index=True)
+
+
+def _score_table(variants):
+    """Base-model scores: one row per variant and gene, plus another gene's row that must not be picked."""
+    scored = variants[variants["gene"] != ""]
+    rows = scored[["variant_id", "gene"]].assign(DS_AG=0.1, DS_AL=0.2, DS_DG=0.3, DS_DL=0.4, status="scored")
+    other = rows.iloc[:1].assign(gene="OTHER", DS_AG=0.9)
+    return pd.concat([rows, other], ignore_index=True)
+
+
 EXPERIMENTS = {
     # name: (model, seed, strength, has delta, training.json extras)
     "spliceai_raw": ("spliceai_raw", 1, 0.35, True, {"status": "not trained", "target_is_own_output": True}),
     "cnn_quick": ("gated_cnn", 2, 0.5, True, {"status": "completed", "stopped_epoch": 5, "max_epochs": 8,
                                                 "best_epoch": 3, "training_seconds": 95.0,
+                                                "metrics": {"weights": "best epoch"},
                                                 "note": "random init (no pretrained weights)"}),
     "binary_cnn": ("binary_cnn", 3, 0.2, False, {"status": "completed", "stopped_epoch": 8, "max_epochs": 8,
-                                                  "best_epoch": 8, "training_seconds": 300.0, "threshold": 0.4}),
+                                                  "best_epoch": 6, "training_seconds": 300.0, "threshold": 0.4,
+                                                  "score_scale": "probability", "metrics": {"weights": "final epoch"}}),
 }
 
 
@@ -80,16 +107,23 @@ def run_dir(tmp_path_factory):
                                     "in.tsv\t3\tw\tchr2\t10\tAT\tGT\tnormalize\tleft-aligned\n"
                                     "in.tsv\t9\ty\tchr9\t10\tA\tG\tingest\tunknown contig\n"
                                     "in.tsv\t4\tx\tchr2\t10\tA\tG\tref_check\tref mismatch\n")
+    variants = _variant_table(baseline)
+    variants.to_parquet(d / "variants.parquet")
+    _score_table(variants).to_parquet(d / "scores.parquet")
     outputs = {k: str(d / "out" / f) for k, f in {
-        "tsv": "summary.tsv", "md": "summary.md", "html_path": "summary.html", "data_summary": "data_summary.html",
+        "tsv": "summary.tsv", "md": "summary.md", "txt": "summary.txt", "html_path": "summary.html",
+        "cutoffs": "cutoffs.html", "breakdown": "breakdown.html", "breakdown_tsv": "breakdown.tsv",
+        "predictions_tsv": "predictions.tsv", "data_summary": "data_summary.html",
         "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
         "distributions": "score_distributions.svg", "reliability": "reliability.svg"}.items()}
     table = R.make_report(calibrated_experiments=calibrated_experiments,
                           split_description="Split: test chromosomes 21, 22 (preset research_log). Caveat: SpliceAI "
-                                            "saw them.",**paths, variant_summary=str(d / "variants.json"), score_summary=str(d / "scores.json"),
-                          target_summary=str(d / "targets.json"), rejected=str(d / "rejected.tsv"), **outputs,
+                                            "saw them.", **paths, variant_summary=str(d / "variants.json"),
+                          score_summary=str(d / "scores.json"), target_summary=str(d / "targets.json"),
+                          rejected=str(d / "rejected.tsv"), variants=str(d / "variants.parquet"),
+                          scores=str(d / "scores.parquet"), **outputs,
                           experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
-                          data_description="Synthetic test data; not a performance claim.")
+                          data_description="Synthetic test data; not a performance claim.", n_bootstrap=50)
     return d, outputs, table
 
 
@@ -122,10 +156,10 @@ def test_best_marked(run_dir):
     assert f"**{auc:.3f} [" in md
     assert "Synthetic test data; not a performance claim." in md
     assert "| reference |" in md
-    lines = [l for l in md.splitlines() if l.startswith("| ")]
+    lines = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(lines) == 4 and lines[1].startswith("| spliceai_raw")
     html = open(out["html_path"]).read()
-    assert html.count("<tr>") == 4 and 'class="best"' in html and "<style>" in html
+    assert html.count("<tr>") == 4 and 'class="num best"' in html and "<style>" in html
 
 
 def test_delta_vs_baseline_consistent(run_dir):
@@ -146,11 +180,14 @@ def test_all_figures_and_data_summary_written(run_dir):
     scatter = open(out["scatter"]).read()
     assert "cnn_quick" in scatter and "binary_cnn" not in scatter  # binary has no delta
     curves = open(out["training_curves"]).read()
-    assert "best epoch 3" in curves and "spliceai_raw" not in curves
+    assert "kept: epoch 3 (best val loss)" in curves and "spliceai_raw" not in curves
+    # final weights kept: the kept epoch is the last one, never called "best"
+    assert "kept: final epoch 8; best val loss at epoch 6" in curves and "kept: epoch 6" not in curves
+    assert "Loss (MSE)" in curves and "Loss (BCE)" in curves
     ds = open(out["data_summary"]).read()
     assert "Variants per class and split" in ds and "ref mismatch" in ds and "unknown contig" in ds
     assert "kept (changed or merged)" in ds and "left-aligned" in ds
-    assert "no gene" in ds and "target_max_abs_delta" in ds
+    assert "no gene" in ds and "target max abs delta" in ds and "target_max_abs_delta" not in ds
 
 
 def test_figures_without_delta_or_trained_models(tmp_path):
@@ -166,9 +203,12 @@ def test_figures_without_delta_or_trained_models(tmp_path):
 def test_mismatched_input_lists_are_user_errors(tmp_path):
     from validsplice.rule_io import UserError
 
+    outputs = dict.fromkeys(["tsv", "md", "txt", "html_path", "cutoffs", "breakdown", "breakdown_tsv",
+                             "predictions_tsv", "data_summary", "roc", "pr", "scatter", "training_curves",
+                             "distributions"], "")
     with pytest.raises(UserError, match="must follow params.experiments"):
-        R.make_report(["a.json"], [], [], [], "v", "s", "t", "r", tsv="", md="", html_path="", data_summary="",
-                      roc="", pr="", scatter="", training_curves="", distributions="", experiments=["x"])
+        R.make_report(["a.json"], [], [], [], "v", "s", "t", "r", "variants", "scores", **outputs,
+                      experiments=["x"])
 
 
 # ----------------------------------------------------------------- honest cells and bolding (issue 9, item 4)
@@ -251,9 +291,222 @@ def test_score_distribution_lines_at_each_models_threshold(tmp_path):
     from validsplice import plots
 
     preds = {"spliceai_raw": _predictions(1, 0.35), "binary_cnn": _predictions(3, 0.2, delta=False)}
-    plots.plot_score_distributions(preds, tmp_path / "d.svg", threshold={"spliceai_raw": 0.1, "binary_cnn": 0.37})
+    rules = {"spliceai_raw": plots.CallRule(0.1), "binary_cnn": plots.CallRule(0.37, True, "validation-chosen",
+                                                                              "probability")}
+    plots.plot_score_distributions(preds, tmp_path / "d.svg", rules=rules)
     svg = (tmp_path / "d.svg").read_text()
-    assert "detection threshold 0.1" in svg and "detection threshold 0.37" in svg
+    assert "called at score &gt; 0.1 (|Δ| cut-off)" in svg
+    assert "called at score ≥ 0.37 (validation-chosen)" in svg
+    assert svg.count("Splice-altering (n=") == 1  # one legend for all panels
+    assert "10^" not in svg and "times" not in svg  # plain tick labels
+
+
+# ----------------------------------------------------------------- a report people would rather read (issue 13)
+def _many_experiments(n=14, extra_columns=True):
+    """A wide table: long names, a probability model, and calibration-style extra metric columns."""
+    names = ["spliceai_raw"] + [f"experiment_with_a_long_name_{i:02d}" for i in range(1, n)]
+    metrics = [_metrics(None, 0.9, 0.7, 0.05, own=True)]
+    metrics += [_metrics(0.5 + i / 100, 0.7 + i / 100, 0.6, 0.1, reads=(i == 3),
+                         scale="probability" if i == 2 else "delta", threshold=0.412 if i == 2 else 0.1)
+                for i in range(1, n)]
+    trainings = [{}] + [{"status": "trained", "note": "random init (no pretrained weights)" if i % 2 else None,
+                         "stopped_epoch": 12, "max_epochs": 30, "training_seconds": 5000.0} for i in range(1, n)]
+    table = R.summary_table(names, metrics, trainings)
+    if extra_columns:  # columns another change adds (Brier, ECE): shown generically, value + interval
+        for col in ("Brier", "ECE"):
+            table[col] = 0.123
+            table[f"{col}_ci"] = "[0.1000, 0.1500]"
+            table[f"best_{col}"] = False
+    return table
+
+
+def _estimated_width_px(compact):
+    """Width of the compact HTML table: 13 px body text (~7.3 px a character), 11 px second lines (~6.2 px)."""
+    total = 0
+    for j in range(len(compact.header)):
+        cells = [row[j] for row in compact.rows]
+        def text_width(c, first):
+            main = max(c.text.split("_"), key=len) + "_" if first else c.text  # names wrap after "_"
+            return max(len(main) * 7.3 + 6 * len(c.notes), len(c.sub) * 6.2)
+        title, sub = compact.header[j]
+        widths = [max(len(title) * 7.3, len(sub) * 6.2)] + [text_width(c, j == 0) for c in cells]
+        total += max(widths) + 13  # padding and border
+    return total
+
+
+def test_html_table_fits_the_panel_at_1280_px():
+    # the report's panel beside the menu is about 950 px wide at a 1280 px window
+    compact = R.compact_table(_many_experiments())
+    assert [t for t, _ in compact.header][-5:] == ["Brier", "ECE", "ΔAUC", "Epochs", "Time"]
+    assert _estimated_width_px(compact) <= 900
+    for row in compact.rows:  # intervals on their own line, never broken: "0.100–0.150"
+        assert all(len(c.sub) <= 14 for c in row)
+
+
+def test_a_reason_shared_by_columns_is_said_once():
+    notes = ["Brier: P(SA) is constant", "ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
+    assert R._columns_per_reason(notes) == ["Brier, ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
+
+
+def test_status_notes_become_footnotes():
+    compact = R.compact_table(_many_experiments())
+    html = R.compact_html(compact)
+    assert "random init (no pretrained weights)" in " ".join(compact.footnotes)
+    assert html.count("random init (no pretrained weights)") == 1  # once, as a note, not in every row
+    assert "<sup>" in html and '<ol class="notes">' in html
+    threshold_note = next(t for t in compact.footnotes if "validation-chosen threshold 0.412" in t)
+    assert threshold_note
+    row = next(r for r in compact.rows if r[0].text.endswith("_02"))
+    det = compact.header.index(("Det.", "@0.1"))
+    assert compact.footnotes.index(threshold_note) + 1 in row[det].notes
+
+
+def test_terminal_table_at_most_120_characters():
+    for table in (_many_experiments(), _many_experiments(4, extra_columns=False), _honest_table()):
+        text = R.format_terminal(table)
+        assert max(len(line) for line in text.splitlines()) <= 120, text
+        assert "spliceai_raw" in text and "summary.tsv" in text
+    narrow = R.format_terminal(_many_experiments(), width=70)
+    assert max(len(line) for line in narrow.splitlines()) <= 70 and "Left out for width:" in narrow
+
+
+def test_reasons_are_counted_by_category_with_three_examples():
+    from validsplice import reasons
+
+    rows = [("normalize", f"changed by normalization: chr2:{100 + i} AT>A -> chr2:{99 + i} TA>T") for i in range(5)]
+    rows += [("ref_check", f"REF mismatch: FASTA has {b}") for b in "ACG"]
+    rows += [("deduplicate", "duplicate of source row 812: same class (Normal)"),
+             ("deduplicate", "duplicate of source row 9: disagreeing classes (Normal vs Splice-altering): merged "
+                             "as Conflicting"),
+             ("ingest", "frobnicated at 12345: weird")]
+    rejected = pd.DataFrame({"source_row": range(1, len(rows) + 1), "stage": [s for s, _ in rows],
+                             "reason": [r for _, r in rows]})
+    counts = reasons.count_by_category(rejected, {"normalize", "deduplicate"}).set_index("category")
+    assert counts.loc["left-aligned or trimmed by normalization", "n"] == 5
+    assert len(counts.loc["left-aligned or trimmed by normalization", "examples"]) == reasons.EXAMPLES_PER_CATEGORY
+    assert counts.loc["REF does not match the FASTA", "n"] == 3
+    assert counts.loc["REF does not match the FASTA", "outcome"] == "rejected"
+    assert counts.loc["duplicate merged (same class)", "outcome"] == "kept (changed or merged)"
+    assert "duplicate merged (disagreeing classes, now Conflicting)" in counts.index
+    assert "frobnicated at N" in counts.index  # unknown reasons still group, numbers stripped
+    assert counts["n"].sum() == len(rows)  # nothing lost
+
+
+def test_data_summary_is_readable(run_dir):
+    _, out, _ = run_dir
+    ds = open(out["data_summary"]).read()
+    assert "reason category" in ds and "row 4: ref mismatch" in ds
+    assert "Class balance after sampling" in ds
+    assert R.readable_value(4.0088639963187234e-08) == "4.009e-08" and R.readable_value(12345) == "12,345"
+    assert R.readable_key("input_rows") == "input rows"
+    assert R.class_balance_sentence({"train": {"Splice-altering": 55, "Normal": 55}}) == \
+        "train: 55 Splice-altering : 55 Normal (50% Splice-altering)"
+
+
+def test_predictions_tsv_has_one_row_per_test_variant(run_dir):
+    d, out, _ = run_dir
+    tsv = pd.read_csv(out["predictions_tsv"], sep="\t", keep_default_na=False, na_values=[""])
+    for col in ("chrom", "pos", "ref", "alt", "gene", "strand", "class", "split", "DS_AG", "DS_AL", "DS_DG", "DS_DL",
+                "spliceai_raw_score", "cnn_quick_score", "binary_cnn_score"):
+        assert col in tsv.columns, col
+    variants = pd.read_parquet(d / "variants.parquet")
+    assert len(tsv) == (variants["split"] == "test").sum() and "train_only" not in set(tsv["variant_id"])
+    assert set(tsv["split"]) == {"test"}
+    scored = tsv[tsv["gene"].notna()]
+    assert (scored["DS_AG"] == 0.1).all()  # the variant's own gene, never another gene's row
+    assert tsv.loc[tsv["gene"].isna(), "DS_AG"].isna().all()
+    pred = pd.read_parquet(d / "cnn_quick.parquet").set_index("variant_id")["score"]
+    assert np.allclose(tsv.set_index("variant_id")["cnn_quick_score"], pred.reindex(tsv["variant_id"]), atol=1e-5)
+    # each calibrated experiment's P(SA) from its calibrated.parquet; the raw baseline has none
+    assert "cnn_quick_p_sa" in tsv and "binary_cnn_p_sa" in tsv and "spliceai_raw_p_sa" not in tsv
+    p_sa = pd.read_parquet(d / "cnn_quick.calibrated.parquet").set_index("variant_id")["p_sa"]
+    assert np.allclose(tsv.set_index("variant_id")["cnn_quick_p_sa"], p_sa.reindex(tsv["variant_id"]), atol=1e-5)
+
+
+def test_cutoff_page_delta_models_at_spliceai_cutoffs_classifier_at_its_threshold(run_dir):
+    from validsplice import report_tables
+
+    d, out, _ = run_dir
+    names = ["spliceai_raw", "cnn_quick", "binary_cnn"]
+    metrics = [json.loads((d / f"{n}.metrics.json").read_text()) for n in names]
+    table = report_tables.cutoff_table(names, metrics)
+    cut = table.groupby("Experiment")["Cut-off"].apply(list)
+    assert cut["spliceai_raw"] == [0.2, 0.5, 0.8] and cut["cnn_quick"] == [0.2, 0.5, 0.8]
+    assert cut["binary_cnn"] == [0.4]
+    assert (table["Sensitivity_low"] <= table["Sensitivity"]).all()
+    html = open(out["cutoffs"]).read()
+    assert "Sens. ≥0.2" in html and "Spec. ≥0.8" in html and "validation-chosen" in html
+    assert html.count("<tr>") == 1 + len(names)  # one row per model
+
+
+def test_breakdown_by_region_site_distance_and_type_with_intervals(run_dir):
+    _, out, _ = run_dir
+    tsv = pd.read_csv(out["breakdown_tsv"], sep="\t")
+    assert set(tsv["factor"]) == {"region", "nearest_site", "distance_band", "variant_type"}
+    types = set(tsv.loc[tsv["factor"] == "variant_type", "level"])
+    assert {"SNV", "insertion", "deletion"} <= types
+    assert "no gene" in set(tsv.loc[tsv["factor"] == "distance_band", "level"])
+    defined = tsv[tsv["roc_auc"].notna()]
+    assert len(defined) and (defined["roc_auc_low"] <= defined["roc_auc"] + 1e-9).all()
+    assert (defined["roc_auc"] <= defined["roc_auc_high"] + 1e-9).all()
+    per_model = tsv.groupby(["experiment", "factor"])[["n_splice_altering", "n_normal"]].sum()
+    assert per_model.nunique().max() == 1  # every factor partitions the same variants
+    html = open(out["breakdown"]).read()
+    assert "Distance to the nearest exon boundary" in html and "binary_cnn" in html
+
+
+def test_distance_bands():
+    from validsplice.report_tables import distance_band
+
+    bands = distance_band(pd.Series([0, -2, 3, -50, 51, 500, 501, np.nan]))
+    assert bands.tolist() == ["0-2 bp", "0-2 bp", "3-10 bp", "11-50 bp", "51-500 bp", "51-500 bp", "> 500 bp",
+                              "no gene"]
+
+
+def test_roc_baseline_last_dashed_black_legend_outside_sorted(run_dir):
+    _, out, _ = run_dir
+    svg = open(out["roc"]).read()
+    # legend sorted by AUC: cnn_quick (strongest) before spliceai_raw before binary_cnn
+    order = [svg.index(f"{n} (AUC") for n in ("cnn_quick", "spliceai_raw", "binary_cnn")]
+    assert order == sorted(order)
+    # the baseline is the last curve drawn: its black dashed path comes after every coloured one
+    import re
+    paths = re.findall(r'<path d="[^"]{200,}"[^>]*style="([^"]*)"', svg)
+    assert "stroke: #000000" in paths[-1] and "stroke-dasharray" in paths[-1]
+    from validsplice.plots import PALETTE
+    assert "#808080" not in PALETTE and "#7f7f7f" not in PALETTE
+
+
+def test_coinciding_curves_are_named(tmp_path):
+    from validsplice import plots
+
+    base = _predictions(1, 0.35)
+    preds = {"spliceai_raw": base, "copy_of_raw": base.assign(score=base["score"] * 0.5), "other": _predictions(2, .5)}
+    plots.plot_roc(preds, tmp_path / "roc.svg")
+    svg = (tmp_path / "roc.svg").read_text()
+    assert "Curves that coincide" in svg and "spliceai_raw = copy_of_raw" in svg
+
+
+def test_many_experiments_highlight_the_best(tmp_path):
+    from validsplice import plots
+
+    preds = {"spliceai_raw": _predictions(1, 0.35)}
+    preds.update({f"m{i:02d}": _predictions(10 + i, 0.05 * i) for i in range(1, plots.HIGHLIGHT_FROM)})
+    plots.plot_roc(preds, tmp_path / "roc.svg")
+    svg = (tmp_path / "roc.svg").read_text()
+    hidden = plots.HIGHLIGHT_FROM - 1 - plots.TOP_N
+    assert f"{hidden} more (light grey" in svg and "m11 (AUC" in svg and "m01 (AUC" not in svg
+
+
+def test_classifier_threshold_equal_to_a_spliceai_cutoff_still_shown():
+    from validsplice import report_tables
+
+    est = {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 10}
+    cutoffs = [{"cutoff": c, "source": "SpliceAI cut-off", "sensitivity": est, "specificity": est}
+               for c in (0.2, 0.5, 0.8, 0.5)]
+    metrics = {"score_scale": "probability", "definitions": {"detection_threshold": 0.5}, "cutoffs": cutoffs}
+    table = report_tables.cutoff_table(["clf"], [metrics])
+    assert table["Cut-off"].tolist() == [0.5] and table["Source"].tolist() == ["validation threshold"]
 
 
 def test_brier_ece_columns_split_header_and_reliability_diagram(run_dir):
@@ -267,7 +520,12 @@ def test_brier_ece_columns_split_header_and_reliability_diagram(run_dir):
     assert "| Brier | ECE |" in md and "n/a (raw delta; see spliceai_calibrated)" in md
     assert "10 equal-width bins" in md
     html = open(out["html_path"]).read()
-    assert html.index("Split: test chromosomes") < html.index("<table>")
+    assert html.index("Split: test chromosomes") < html.index("<table")
+    head = html[html.index("<table"):html.index("</tr>")]
+    assert "Brier" in head and "ECE" in head  # the compact table shows them, interval on the second line
+    assert "n/a<sup>" in html and "not a probability" in html  # the baseline's Brier / ECE: a footnote
+    text = open(out["txt"]).read()
+    assert "Brier" in text and "ECE" in text and max(len(line) for line in text.splitlines()) <= 120
     svg = open(out["reliability"]).read()
     assert "cnn_quick" in svg and "binary_cnn" in svg and "spliceai_raw" not in svg
 

@@ -25,7 +25,7 @@ FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 @pytest.fixture(scope="module")
 def report():
     saved = torch.get_num_threads()
-    torch.set_num_threads(2)  # FastEngine: two single-threaded workers
+    torch.set_num_threads(2)  # IncrementalEngine: two single-threaded workers
     try:
         return run_plan(9, (0, 50, 500), Reference(str(FASTA)), GeneAnnotation.load("grch38"), load_ensemble()[:1])
     finally:

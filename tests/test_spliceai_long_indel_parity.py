@@ -15,8 +15,7 @@ import torch
 
 from validsplice.__main__ import main
 from validsplice.annotation import GeneAnnotation
-from validsplice.spliceai.scoring import (PlainEngine, Reference, VariantRecord, finalize, info_entries,
-                                          prepare)
+from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, finalize, info_entries, prepare
 from validsplice.spliceai.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from validsplice.sequence import encode, one_hot, reverse_complement_codes
-from validsplice.spliceai.network import SPLICEAI_UNITS, SKIP_TAPS, ensemble_mean
+from validsplice.spliceai.network import SKIP_TAPS, SPLICEAI_UNITS, ensemble_mean
 from validsplice.spliceai.weights import load_ensemble
 
 DATA = Path(__file__).parent / "data" / "spliceai"
@@ -70,3 +70,20 @@ def test_cone_pass_equals_same_padding(windows, nets):
     b = net.forward_valid(_x(codes[:2]))
     assert a.shape == b.shape == (2, 101, 3)
     np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kernel,dilation", [(11, 1), (11, 4), (21, 10), (41, 25)])
+def test_channels_last_conv_equals_conv1d(kernel, dilation):
+    """The CPU convolutions run as channels-last conv2d (speed); same values as conv1d, padded
+    ('same', the plain path) or not (cone passes), on a batch of sliced, non-contiguous inputs."""
+    from validsplice.spliceai.network import ResidualUnit
+
+    torch.manual_seed(0)
+    unit = ResidualUnit(32, kernel, dilation)
+    torch.nn.init.normal_(unit.conv1.weight, std=0.05)
+    x = torch.randn(3, 32, 3000)[:, :, 7:2900]  # a slice, as the engine's trunk crops are
+    for padding in (0, unit.shape.radius):
+        want = torch.nn.functional.conv1d(x, unit.conv1.weight, unit.conv1.bias, padding=padding, dilation=dilation)
+        got = unit._conv(unit.conv1, x, padding)
+        # float32 sums of 32 x 41 terms in another order: equal to rounding, not bit for bit
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

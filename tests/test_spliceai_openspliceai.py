@@ -100,7 +100,7 @@ def test_short_flank_models_score_with_both_engines(tmp_path):
     from pathlib import Path
 
     from validsplice.annotation import GeneAnnotation
-    from validsplice.spliceai.fast import FastEngine
+    from validsplice.spliceai.incremental import IncrementalEngine
     from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, prepare
 
     for i in range(2):
@@ -115,7 +115,7 @@ def test_short_flank_models_score_with_both_engines(tmp_path):
     tasks = [s.task for rec in prepare(recs, ref, ann, 50, context=400) for s in rec if s.task is not None]
     assert len(tasks) == 5 and all(t.context == 400 for t in tasks)
     plain = list(PlainEngine(nets, ref).run(tasks))
-    fast = FastEngine(nets, ref, batch_size=2).compute(tasks)
+    fast = IncrementalEngine(nets, ref, batch_size=2).compute(tasks)
     for (pr, pa), (fr, fa) in zip(plain, fast):
         np.testing.assert_allclose(fr, pr, atol=1e-5, rtol=0)
         np.testing.assert_allclose(fa, pa, atol=1e-5, rtol=0)

@@ -7,9 +7,16 @@ import pytest
 import torch
 
 from validsplice.annotation import GeneAnnotation
-from validsplice.spliceai.fast import FastEngine, make_clusters
-from validsplice.spliceai.scoring import (PlainEngine, Reference, VariantRecord, finalize, info_entries,
-                                          prepare, score_records)
+from validsplice.spliceai.incremental import IncrementalEngine, make_clusters
+from validsplice.spliceai.scoring import (
+    PlainEngine,
+    Reference,
+    VariantRecord,
+    finalize,
+    info_entries,
+    prepare,
+    score_records,
+)
 from validsplice.spliceai.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +49,7 @@ def d50(env, records):
     ref, ann, nets = env
     slots = prepare(records, ref, ann, 50)
     todo = [s for rec in slots for s in rec if s.task is not None]
-    outputs = FastEngine(nets, ref, batch_size=32).compute([s.task for s in todo])
+    outputs = IncrementalEngine(nets, ref, batch_size=32).compute([s.task for s in todo])
     return slots, todo, outputs
 
 
@@ -77,7 +84,7 @@ def test_one_pass_gives_both_mask_settings(d50):
 
 def test_d500_strings_identical_to_original(env, records):
     ref, ann, nets = env
-    slots = score_records(records, ref, ann, FastEngine(nets, ref, batch_size=32), distance=500)
+    slots = score_records(records, ref, ann, IncrementalEngine(nets, ref, batch_size=32), distance=500)
     assert [info_entries(rec) for rec in slots] == expected("spliceai_cli_output.D500.M0.vcf")
     scored = [s for rec in slots for s in rec if s.status == "scored"]
     assert all(s.profile.shape == (1001, 2) for s in scored)
@@ -105,8 +112,8 @@ def test_incremental_indels_match_full_cone_both_strands(env, records):
     assert kinds == {("+", True), ("+", False), ("-", True), ("-", False)}
     assert max(len(t.ref) for t in tasks) >= 7 and max(len(t.alt) for t in tasks) >= 4
     one = nets[:1]
-    full = FastEngine(one, ref, share=False, incremental=False).compute(tasks)
-    fast = FastEngine(one, ref).compute(tasks)
+    full = IncrementalEngine(one, ref, share=False, incremental=False).compute(tasks)
+    fast = IncrementalEngine(one, ref).compute(tasks)
     for t, (fr, fa), (gr, ga) in zip(tasks, full, fast):
         assert ga.shape == fa.shape == (101 - len(t.ref) + len(t.alt), 3)
         np.testing.assert_allclose(gr, fr, atol=1e-5, rtol=0)
@@ -130,8 +137,8 @@ def test_fast_engine_matches_plain_engine(env, records):
     assert any(len(c.members) > 1 for c in make_clusters(tasks))
     plain = _plain(nets, ref, tasks)  # cone == same: test_spliceai_network
     variants = {
-        "cone only": FastEngine(nets, ref, batch_size=1, share=False, incremental=False),
-        "cone+share+incremental": FastEngine(nets, ref, batch_size=4),
+        "cone only": IncrementalEngine(nets, ref, batch_size=1, share=False, incremental=False),
+        "cone+share+incremental": IncrementalEngine(nets, ref, batch_size=4),
     }
     for name, engine in variants.items():
         got = engine.compute(tasks)
@@ -167,7 +174,7 @@ def test_extended_mode_no_gene_and_contig_end(env):
     assert slots[1][0].flags == "no_gene" and slots[1][0].strand == "+"
     tasks = [s[0].task for s in slots]
     plain = _plain(nets, ref, tasks)
-    fast = FastEngine(nets, ref).compute(tasks)
+    fast = IncrementalEngine(nets, ref).compute(tasks)
     for (pr, pa), (fr, fa) in zip(plain, fast):
         np.testing.assert_allclose(fr, pr, atol=1e-5, rtol=0)
         np.testing.assert_allclose(fa, pa, atol=1e-5, rtol=0)
@@ -216,8 +223,8 @@ def test_long_indels_match_full_cone_both_strands(env, distance, shapes):
     assert len(tasks) == len(recs) and {t.strand for t in tasks} == {"+", "-"}
     one = nets[:1]
     # default workers (the fixture's 2 threads): one op thread per job, as in production
-    full = FastEngine(one, ref, share=False, incremental=False).compute(tasks)
-    fast = FastEngine(one, ref).compute(tasks)
+    full = IncrementalEngine(one, ref, share=False, incremental=False).compute(tasks)
+    fast = IncrementalEngine(one, ref).compute(tasks)
     for t, (fr, fa), (gr, ga) in zip(tasks, full, fast):
         assert ga.shape == fa.shape == (2 * distance + 1 - len(t.ref) + len(t.alt), 3)
         np.testing.assert_allclose(gr, fr, atol=1e-5, rtol=0)
@@ -229,7 +236,7 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
     plain exact path: same numbers as the plain path, a WARNING naming the variant, the count in
     ``fallbacks``, the flag ``fallback``; the other variant keeps its fast result. If the plain
     path fails too, the variant is skipped with a reason, never given a partial score."""
-    import validsplice.spliceai.fast as fast
+    import validsplice.spliceai.incremental as incremental
 
     ref, ann, nets = env
     one = nets[:1]
@@ -237,17 +244,17 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
     recs = [VariantRecord("chr2", 1_450_001, snv_base, ("A" if snv_base != "A" else "C",)),
             _indel(ref, 1_450_101, 5, 1)]  # same cluster, another batch
     tasks = [s.task for rec in prepare(recs, ref, ann, 50) for s in rec if s.task is not None]
-    clean = FastEngine(one, ref).compute(tasks)
-    real = fast.incremental_alt
+    clean = IncrementalEngine(one, ref).compute(tasks)
+    real = incremental.incremental_alt
 
     def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):
         if ref_len == 1:  # the SNV's batch
             raise RuntimeError("injected")
         return real(net, cache, base, alt_codes, v, ref_len, distance, cluster)
 
-    monkeypatch.setattr(fast, "incremental_alt", failing)
-    engine = FastEngine(one, ref)
-    with caplog.at_level("WARNING", logger="validsplice.spliceai.fast"):
+    monkeypatch.setattr(incremental, "incremental_alt", failing)
+    engine = IncrementalEngine(one, ref)
+    with caplog.at_level("WARNING", logger="validsplice.spliceai.incremental"):
         got = engine.compute(tasks)
     assert engine.fallbacks == 1 and engine.last_fallbacks == [0] and engine.errors == 0
     name = f"chr2:1450001 {recs[0].ref}>{recs[0].alts[0]}"
@@ -258,13 +265,13 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
         np.testing.assert_array_equal(a, b)  # it is the plain path's output
     for a, b in zip(got[1], clean[1]):
         np.testing.assert_array_equal(a, b)
-    slots = score_records(recs, ref, ann, FastEngine(one, ref), 50)
+    slots = score_records(recs, ref, ann, IncrementalEngine(one, ref), 50)
     assert [s.flags for rec in slots for s in rec] == ["fallback", ""]
     assert all(s.status == "scored" for rec in slots for s in rec)
 
     # a whole cluster: the reference pass fails, every member falls back
-    monkeypatch.setattr(fast, "RefCache", lambda *a, **k: (_ for _ in ()).throw(MemoryError("injected")))
-    engine = FastEngine(one, ref)
+    monkeypatch.setattr(incremental, "RefCache", lambda *a, **k: (_ for _ in ()).throw(MemoryError("injected")))
+    engine = IncrementalEngine(one, ref)
     got = engine.compute(tasks)
     assert engine.fallbacks == 2 and sorted(engine.last_fallbacks) == [0, 1]
     for a, b in zip(got[1], _plain(one, ref, tasks[1:], valid=False)[0]):
@@ -272,7 +279,7 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
 
     # both paths fail: no score, a reason
     monkeypatch.setattr(PlainEngine, "run", lambda self, tasks: (_ for _ in ()).throw(ValueError("injected")))
-    engine = FastEngine(one, ref)
+    engine = IncrementalEngine(one, ref)
     slots = score_records(recs, ref, ann, engine, 50)
     assert engine.errors == 2
     assert [(s.status, s.text, s.ds) for rec in slots for s in rec] == [("skipped: scoring error", "", None)] * 2

@@ -8,8 +8,9 @@ import pysam
 import pytest
 
 from validsplice.__main__ import main
+from validsplice.device import resolve_device
 from validsplice.rule_io import UserError
-from validsplice.spliceai.cli import HEADER_LINE, resolve_device
+from validsplice.spliceai.cli import HEADER_LINE
 from validsplice.spliceai.shards import SCORE_COLUMNS, gather_scores, score_shard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,15 +105,15 @@ def test_cli_awkward_input(tmp_path):
 
 def _fail_on_snvs(monkeypatch):
     """Make the fast engine raise on every batch of SNV alternates (an injected bug)."""
-    import validsplice.spliceai.fast as fast
-    real = fast.incremental_alt
+    import validsplice.spliceai.incremental as incremental
+    real = incremental.incremental_alt
 
     def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):
         if ref_len == 1 and alt_codes.shape[1] == 1:
             raise RuntimeError("injected")
         return real(net, cache, base, alt_codes, v, ref_len, distance, cluster)
 
-    monkeypatch.setattr(fast, "incremental_alt", failing)
+    monkeypatch.setattr(incremental, "incremental_alt", failing)
 
 
 def test_fast_engine_error_does_not_stop_shard_or_cli(tmp_path, monkeypatch, caplog):

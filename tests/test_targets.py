@@ -46,7 +46,7 @@ def run(variants, scores, profiles, **kw):
 def test_seed_form_is_profile_value_at_argmax_without_softmax():
     variants, scores, profiles = synthetic()
     tables, out_profiles, _ = run(variants, scores, profiles)
-    for name, table in tables.items():
+    for table in tables.values():
         assert list(table.columns) == TARGET_COLUMNS
         sa = table[(table["label"] == "Splice-altering") & (table["profile_row"] >= 0)]
         assert len(sa) > 0

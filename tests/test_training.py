@@ -226,7 +226,7 @@ def test_binary_threshold_chosen_on_validation_not_test(tmp_path, monkeypatch):
         t = tables[name][tables[name]["label"].isin(["Splice-altering", "Normal"])]
         data = make_split_data(t, w, profiles)
         thresholds[name] = training.choose_threshold(run_model(model, data, 64, torch.device("cpu"))["score"],
-                                                     data.label)
+                                                     data.label, "f1")
     assert info["threshold"] == pytest.approx(thresholds["val"])
     assert abs(thresholds["val"] - thresholds["test"]) > 0.1
     assert json.loads(files["training_path"].read_text())["threshold"] == pytest.approx(thresholds["val"])
@@ -329,8 +329,8 @@ def test_delta_models_record_their_score_scale(tmp_path):
     assert saved["score_scale"] == "delta" and saved["threshold"] is None and saved["threshold_selection"] is None
     assert saved["target_is_own_output"] is False and saved["reads_base_model_delta"] is False
     from validsplice.models.gated_cnn import PairedDeltaProfilePredictor
-    assert registry.reads_base_model_delta(PairedDeltaProfilePredictor({"use_base_model": True, "hidden_dim": 8,
-                                                                        "n_layers": 1}, 41, 11))
+    settings = registry.model_settings("gated_cnn_paired", {"use_base_model": True, "hidden_dim": 8, "n_layers": 1})
+    assert registry.reads_base_model_delta(PairedDeltaProfilePredictor(settings, 41, 11))
     assert registry.score_scale(registry.build_model("binary_cnn", {"hidden_dim": 8, "n_layers": 1},
                                                      window_length=41, profile_length=11)) == "probability"
 
@@ -365,7 +365,7 @@ def test_spliceai_raw_predictions(tmp_path):
     test.to_parquet(paths["test"])
     out = {k: tmp_path / "raw" / f for k, f in (("predictions_path", "predictions.parquet"),
                                                ("history_path", "history.tsv"), ("training_path", "training.json"))}
-    predict_spliceai_raw(test_path=paths["test"], val_path=paths["val"],
+    predict_spliceai_raw(test_path=paths["test"], val_path=paths["val"], experiment="spliceai_raw",
                          val_predictions_path=tmp_path / "raw" / "val_predictions.parquet", **out)
     pred = pd.read_parquet(out["predictions_path"])
     val = pd.read_parquet(paths["val"])

@@ -87,12 +87,21 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "combine_calibrated",
         "evaluate_model",
         "make_report",
+        "model_manifest",
+        "predict_vcf",
+        "ingest_external",
+        "normalize_external",
+        "predict_external",
+        "evaluate_external",
+        "external_summary",
         "all",
     ]:
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
     # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
     assert jobs["calibrate_model"] == 12 and jobs["combine_calibrated"] == 2
+    # the base model runs once per VCF and once per external set, whatever the number of experiments
+    assert jobs["predict_vcf"] == 1 and jobs["predict_external"] == 1
     assert jobs["train_paired_cnn_classifier"] == 2 and jobs["train_spliceai_features_gbm"] == 1
 
 
@@ -115,6 +124,16 @@ def test_unknown_model_in_config_is_a_clear_error(tmp_path):
     assert "transformer_xl" in proc.stderr + proc.stdout
 
 
+def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path):
+    work = copy_workflow(tmp_path)
+    cfg = (work / "config" / "config.yaml").read_text()
+    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model]")
+    (work / "config" / "config.yaml").write_text(cfg)
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "no_such_model" in proc.stderr + proc.stdout and "have no model folder" in proc.stderr + proc.stdout
+
+
 def test_hyenadna_model_id_adds_a_download_job(tmp_path):
     work = copy_workflow(tmp_path)
     cfg = (work / "config" / "config.yaml").read_text()
@@ -131,15 +150,15 @@ def demo_run(tmp_path_factory):
     """The whole demo workflow, run once."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
     proc = snakemake(work)
-    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)
+    (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)  # what the terminal showed
     return work
 
 
 @pytest.mark.slow
 def test_demo_run_ends_with_the_table_it_built(demo_run):
     text = (demo_run / "demo_run_output.txt").read_text()
-    assert "Results summary (results/report/summary.md):" in text
-    assert (demo_run / "results/report/summary.md").read_text().strip() in text
+    assert "Results summary (test split):" in text
+    assert (demo_run / "results/report/summary.txt").read_text().strip() in text
 
 
 @pytest.mark.slow
@@ -155,6 +174,10 @@ def test_demo_run_produces_every_stage(demo_run):
         "results/report/summary.tsv",
         "results/report/summary.html",
         "results/report/roc.svg",
+        "results/report/predictions.tsv",
+        "results/report/cutoffs.html",
+        "results/report/breakdown.html",
+        "results/report/summary.txt",
         "results/report/reliability.svg",
         "results/models/paired_cnn/val_predictions.parquet",
         "results/models/paired_cnn/calibrator.json",
@@ -180,6 +203,33 @@ def test_demo_run_produces_every_stage(demo_run):
     assert {"DS_AG_masked", "DS_DL_unmasked"} <= set(scores.columns)
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
+
+
+@pytest.mark.slow
+def test_terminal_output_is_quiet_and_ends_with_a_narrow_table(demo_run):
+    output = (demo_run / "demo_run_output.txt").read_text()
+    assert "Shell command: None" not in output  # no printshellcmds in the default profile
+    assert "(progress and ETA: logs/scores/shard_0.log)" in output  # message: points to the log
+    start = output.index("Results summary (test split):")
+    table = output[start:output.index("Logs per rule:", start)]  # what print_summary_table printed
+    assert "results/report/predictions.tsv" in table and "snakemake --report results/report.html" in table
+    assert max(len(line) for line in table.splitlines()) <= 120
+
+
+def test_demo_predict_and_external_outputs(demo_run):
+    import pysam
+
+    with pysam.VariantFile(str(demo_run / "results/predict/cohort.vcf.gz")) as vcf:
+        entries = {rec.id: list(rec.info.get("VALIDSPLICE", ())) for rec in vcf}
+    assert entries["intergenic"] == [] and entries["ref_mismatch"] == []  # skipped like `score`
+    tpo = [e.split("|") for e in entries["tpo_exon1"]]
+    assert {e[4] for e in tpo} == {"spliceai_raw", "paired_cnn_spliceai", "binary_cnn"}
+    assert all(0.0 <= float(e[2]) <= 1.0 for e in tpo)
+    assert len(entries["sntg2_multiallelic"]) == 2 * 3  # two ALTs x three experiments
+    summary = pd.read_csv(demo_run / "results/external/rule_labelled_2/summary.tsv", sep="\t")
+    assert len(summary) == 9 and summary["ROC-AUC"].notna().any()
+    removed = pd.read_csv(demo_run / "results/external/rule_labelled_2/in_training.tsv", sep="\t")
+    assert len(removed) == 4  # the demo set's copies of training variants
 
 
 @pytest.mark.slow
@@ -232,3 +282,14 @@ def test_shipped_configs_validate_against_the_schema(name):
     config = yaml.safe_load((ROOT / "config" / name).read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["training"]["defaults"]["epochs"] >= 1
+
+
+@pytest.mark.slow
+def test_report_in_a_real_browser(demo_run, tmp_path):
+    """The demo's report opened in headless Chromium: landing text, every table and figure, width, no JS errors."""
+    if not shutil.which("chromium") and not shutil.which("chromium-browser"):
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); `make report-check` runs this check")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "report_check.py"), "--workdir", str(demo_run),
+                           "--screenshots", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert (tmp_path / "summary.png").stat().st_size > 1000

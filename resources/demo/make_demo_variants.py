@@ -201,6 +201,11 @@ def generate() -> list[list[str]]:
     g.intergenic()
     g.duplicates()
     g.rejects()
+    return export_rows(g)
+
+
+def export_rows(g: Generator) -> list[list[str]]:
+    """The generator's variants as SpliceVarDB export rows, in a seeded random order."""
     order = g.rng.permutation(len(g.rows))
     out = []
     for k, idx in enumerate(order):

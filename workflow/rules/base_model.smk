@@ -7,7 +7,6 @@ rule score_shard:
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
         weights=openspliceai_checkpoints(),
-        code=library_files("spliceai", "annotation.py"),
     output:
         scores="results/scores/shards/{shard}.parquet",
         profiles="results/scores/shards/{shard}.profiles.npy",
@@ -22,8 +21,11 @@ rule score_shard:
         extended=config["base_model"]["extended"],
         batch_size=config["base_model"]["batch_size"],
         device=config["base_model"]["device"],
+        code=script_code("score_shard.py"),
     log:
         "logs/scores/shard_{shard}.log",
+    message:
+        "Scoring base-model shard {wildcards.shard} (progress and ETA: {log})"
     benchmark:
         "benchmarks/scores/shard_{shard}.tsv"
     threads: config["base_model"]["threads"]
@@ -40,13 +42,16 @@ rule gather_scores:
     input:
         scores=expand("results/scores/shards/{shard}.parquet", shard=shard_ids()),
         profiles=expand("results/scores/shards/{shard}.profiles.npy", shard=shard_ids()),
-        code=library_files("spliceai"),
     output:
         scores="results/scores/scores.parquet",
         profiles="results/scores/delta_profiles.npy",
         summary="results/scores/summary.json",
+    params:
+        code=script_code("gather_scores.py"),
     log:
         "logs/scores/gather.log",
+    benchmark:
+        "benchmarks/scores/gather.tsv"
     conda:
         "../envs/base_model.yaml"
     script:

@@ -1,13 +1,13 @@
 # Calibration (validation split only) and the rows built from calibrated probabilities:
 # spliceai_calibrated (raw SpliceAI through its calibrator) and config "ensembles".
 
+
 rule calibrate_model:
     input:
         val_predictions="results/models/{experiment}/val_predictions.parquet",
         predictions="results/models/{experiment}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         target_summary="results/targets/summary.json",
-        code=library_files("calibration.py", "prevalence.py", "metrics.py"),
     output:
         calibrator="results/models/{experiment}/calibrator.json",
         calibrated="results/models/{experiment}/calibrated.parquet",
@@ -15,6 +15,7 @@ rule calibrate_model:
         experiment=name_pattern(experiment_names()),
     params:
         experiment=lambda wildcards: wildcards.experiment,
+        code=script_code("calibrate_model.py"),
     log:
         "logs/calibrate/{experiment}.log",
     conda:
@@ -29,7 +30,6 @@ rule combine_calibrated:
         val_predictions=combined_inputs("val_predictions.parquet"),
         predictions=combined_inputs("predictions.parquet"),
         target_summary="results/targets/summary.json",
-        code=library_files("calibration.py", "prevalence.py", "ensemble.py", "predict.py", "training.py"),
     output:
         predictions="results/models/{experiment}/predictions.parquet",
         val_predictions="results/models/{experiment}/val_predictions.parquet",
@@ -41,6 +41,7 @@ rule combine_calibrated:
     params:
         experiment=lambda wildcards: wildcards.experiment,
         members=lambda wildcards: combined_members(wildcards.experiment),
+        code=script_code("combine_calibrated.py"),
     log:
         "logs/calibrate/{experiment}.log",
     conda:

@@ -5,15 +5,19 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 WORKFLOW_ROOT = Path(workflow.basedir)  # the workflow/ folder (where the Snakefile is)
+CHECKOUT = WORKFLOW_ROOT.parent
 SCRIPTS = WORKFLOW_ROOT / "scripts"
 LIBRARY = SCRIPTS / "validsplice"
 sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
 import validsplice  # noqa: E402
+from validsplice.code_deps import code_digest  # noqa: E402
 from validsplice.io.sniff import check_source  # noqa: E402
+from validsplice.models import registry  # noqa: E402
 from validsplice.rule_io import UserError  # noqa: E402
 from validsplice.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
@@ -21,6 +25,7 @@ from validsplice.workflow_config import (  # noqa: E402
     check_input_files,
     file_digest,
     require_file,
+    resolve_from_checkout,
 )
 from validsplice.ensemble import CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
 from validsplice.split import describe_split  # noqa: E402
@@ -38,10 +43,13 @@ SCHEMA = WORKFLOW_ROOT / "schemas" / "config.schema.yaml"
 # ---------------------------------------------------------------- config checks (parse time)
 # 1. unknown keys, with the closest valid one (before the schema, whose message is terser);
 # 2. the schema: types and ranges, fills in defaults;
-# 3. every input file the config names exists, and the variant file is the kind configured.
+# 3. relative input paths: the working directory's, else the checkout's (the demo's files);
+# 4. every input file the config names exists, and the variant file is the kind configured.
 try:
     check_config_keys(config, yaml.safe_load(SCHEMA.read_text()))
     validate(config, schema=str(SCHEMA))
+    for note in resolve_from_checkout(config, CHECKOUT):
+        logger.info(note)
     check_input_files(config)
     check_source(config["variants"]["path"], config["variants"]["source"])
 except UserError as error:
@@ -53,18 +61,16 @@ wildcard_constraints:
 
 
 # ---------------------------------------------------------------- code dependencies
-def library_files(*names):
-    """Package files a rule depends on (so editing the code reruns the rule).
+def script_code(script, *extra_modules):
+    """A rule's `code` param: digest of its script and of every library file the script imports,
+    found by reading the imports (validsplice.code_deps), so editing any of them reruns the rule
+    and everything downstream. ``extra_modules``: modules loaded by name (a model's module)."""
+    return code_digest(SCRIPTS / script, SCRIPTS, tuple(extra_modules))
 
-    Names are paths relative to the package; a folder name stands for its *.py files.
-    The shared helpers every script imports are always included.
-    """
-    paths = ["__init__.py", "rule_io.py", "sequence.py", *names]
-    files = []
-    for name in paths:
-        path = LIBRARY / name
-        files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
-    return [str(f) for f in files]  # absolute: rules work from any working directory
+
+def model_module(model):
+    """The module defining a registered model (validsplice.models.registry)."""
+    return registry.MODELS[model].module
 
 
 # ---------------------------------------------------------------- reference
@@ -131,7 +137,7 @@ def experiment_settings(name):
     """Training defaults, then per-model defaults, then the experiment's own overrides."""
     model = experiment_model(name)
     settings = dict(config["training"]["defaults"])
-    settings.update(config["training"].get("model_defaults", {}).get(model, {}))
+    settings.update(config["training"]["model_defaults"].get(model, {}))
     settings.update({k: v for k, v in config["experiments"].get(name, {}).items() if k != "model"})
     settings.setdefault("device", config["training"]["device"])
     if settings.get("model_id") and not settings.get("checkpoint"):
@@ -195,7 +201,8 @@ def _check_checkpoints():
         if local:
             try:
                 require_file(
-                    local[1], local[0],
+                    local[1],
+                    local[0],
                     "Set it to a downloaded HuggingFace checkpoint folder, or set model_id to download one "
                     "(README, 'HyenaDNA checkpoints').",
                     directory=True,
@@ -252,10 +259,18 @@ def final_targets():
         "results/report/summary.tsv",
         "results/report/summary.md",
         "results/report/summary.html",
+        *predict_targets(),
+        *external_targets(),
     ]
 
 
-SUMMARY_TABLE = Path("results/report/summary.md")
+SUMMARY_TABLE = Path("results/report/summary.txt")  # the terminal table (<= 120 characters), by make_report
+REPORT_OUTPUTS = (
+    ("results/report/summary.tsv", "results table, every column and interval"),
+    ("results/report/predictions.tsv", "one row per test variant with every model's score"),
+    ("results/report/breakdown.tsv", "metrics by region, splice site, distance and variant type"),
+    ("results/report/", "the report's pages and figures (HTML, SVG)"),
+)
 
 
 def _mtime(path):
@@ -266,10 +281,83 @@ SUMMARY_TABLE_AT_START = _mtime(SUMMARY_TABLE)
 
 
 def print_summary_table():
-    """Print the results-summary table at the end of a successful run, only when this run
-    (re)wrote it: a table left from an earlier run or other inputs never passes for this one's."""
+    """At the end of a successful run that (re)wrote the terminal table: that table and where things are.
+
+    The table is results/report/summary.txt, written by make_report (validsplice.report.format_terminal).
+    A table left from an earlier run or other inputs never passes for this one's, so nothing is printed
+    when this run did not rebuild it (e.g. a run of single targets).
+    """
     table = SUMMARY_TABLE
-    if table.exists() and _mtime(table) != SUMMARY_TABLE_AT_START:
-        print("\nResults summary (results/report/summary.md):\n")
-        print(table.read_text())
-        print("Full report: snakemake --report results/report.html")
+    if not table.exists() or _mtime(table) == SUMMARY_TABLE_AT_START:
+        return
+    print("\nResults summary (test split):\n")
+    print(table.read_text())
+    print("Files:")
+    for path, what in REPORT_OUTPUTS:
+        print(f"  {path:<34} {what}")
+    print("Self-contained HTML report (landing page, tables, plots):  snakemake --report results/report.html")
+    print("Logs per rule: logs/   timings: benchmarks/")
+
+
+# ---------------------------------------------------------------- predict (VCFs) and external test sets
+
+
+def predictable_experiments():
+    """Experiments a model folder can carry for `validsplice predict`: networks and the raw base-model score."""
+    return [n for n in experiment_names() if registry.MODELS[experiment_model(n)].builder or n == BASELINE]
+
+
+def _check_predict_config():
+    """Experiments named in `predict` must have a model folder; VCFs and external sets must exist."""
+    known = predictable_experiments()
+    try:
+        for name, spec in config.get("predict", {}).items():
+            unknown = [e for e in spec["experiments"] if e not in known]
+            if unknown:
+                raise UserError(
+                    f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
+                    f"{', '.join(known)} (trained networks and spliceai_raw)."
+                )
+            require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
+        for name, spec in config.get("external_test", {}).items():
+            require_file(
+                spec["path"],
+                f"external_test.{name}.path",
+                "Set it to the labelled set (SpliceVarDB export or labelled VCF).",
+            )
+    except UserError as error:
+        raise UserError(str(error)) from None
+
+
+_check_predict_config()
+
+
+def model_folder_files(experiment):
+    """What `validsplice predict` reads from results/models/{experiment}/."""
+    files = [f"results/models/{experiment}/model.json", f"results/models/{experiment}/calibrator.json"]
+    if experiment != BASELINE:
+        files.append(f"results/models/{experiment}/model.pt")
+    return files
+
+
+def model_folders(experiments):
+    return [f"results/models/{e}" for e in experiments]
+
+
+def predict_experiments(wildcards):
+    return config["predict"][wildcards.name]["experiments"]
+
+
+def predict_targets():
+    return [f"results/predict/{name}.vcf.gz" for name in config.get("predict", {})]
+
+
+def external_spec(name):
+    spec = dict(config["external_test"][name])
+    spec.setdefault("label_field", config["variants"]["label_field"])
+    spec.setdefault("coordinate_column", config["variants"]["coordinate_column"])
+    return spec
+
+
+def external_targets():
+    return [f"results/external/{name}/summary.tsv" for name in config.get("external_test", {})]

@@ -8,7 +8,6 @@ rule evaluate_model:
         training="results/models/{experiment}/training.json",
         test_targets="results/targets/test.parquet",
         calibrated=calibrated_of,
-        code=library_files("metrics.py", "evaluation.py"),
     output:
         metrics="results/eval/{experiment}/metrics.json",
         breakdown="results/eval/{experiment}/breakdown.tsv",
@@ -18,8 +17,11 @@ rule evaluate_model:
         seed=config["evaluation"]["seed"],
         cutoffs=config["evaluation"]["cutoffs"],
         detection_threshold=config["evaluation"]["detection_threshold"],
+        code=script_code("evaluate_model.py"),
     log:
         "logs/eval/{experiment}.log",
+    message:
+        "Evaluating {wildcards.experiment} on the test split, bootstrap intervals (log: {log})"
     benchmark:
         "benchmarks/eval/{experiment}.tsv"
     conda:

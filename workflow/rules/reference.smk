@@ -8,6 +8,7 @@ if config["reference"].get("url"):
             fasta=reference_fasta(),
         params:
             url=config["reference"]["url"],
+            code=script_code("download_reference.py"),
         log:
             "logs/reference/download.log",
         conda:
@@ -21,6 +22,8 @@ rule index_reference:
         fasta=reference_fasta(),
     output:
         index=reference_files()[1:],
+    params:
+        code=script_code("index_reference.py"),
     log:
         "logs/reference/index.log",
     conda:

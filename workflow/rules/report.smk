@@ -12,15 +12,36 @@ rule make_report:
         score_summary="results/scores/summary.json",
         target_summary="results/targets/summary.json",
         rejected="results/variants/rejected.tsv",
-        code=library_files("metrics.py", "evaluation.py", "plots.py", "report.py"),
+        variants="results/variants/variants.parquet",
+        scores="results/scores/scores.parquet",
     output:
         tsv="results/report/summary.tsv",
         md="results/report/summary.md",
+        txt="results/report/summary.txt",
         html=report(
             "results/report/summary.html",
             caption="../report/summary.rst",
             category="1. Results summary",
             labels={"table": "results summary"},
+        ),
+        cutoffs=report(
+            "results/report/cutoffs.html",
+            caption="../report/cutoffs.rst",
+            category="1. Results summary",
+            labels={"table": "cut-off metrics"},
+        ),
+        breakdown=report(
+            "results/report/breakdown.html",
+            caption="../report/breakdown.rst",
+            category="1. Results summary",
+            labels={"table": "breakdowns"},
+        ),
+        breakdown_tsv="results/report/breakdown.tsv",
+        predictions_tsv=report(
+            "results/report/predictions.tsv",
+            caption="../report/predictions.rst",
+            category="1. Results summary",
+            labels={"table": "per-variant predictions (TSV)"},
         ),
         data_summary=report(
             "results/report/data_summary.html",
@@ -28,8 +49,12 @@ rule make_report:
             category="3. Data preparation",
             labels={"table": "data summary"},
         ),
-        roc=report("results/report/roc.svg", caption="../report/roc.rst", category="2. Plots", labels={"plot": "ROC curves"}),
-        pr=report("results/report/pr.svg", caption="../report/pr.rst", category="2. Plots", labels={"plot": "PR curves"}),
+        roc=report(
+            "results/report/roc.svg", caption="../report/roc.rst", category="2. Plots", labels={"plot": "ROC curves"}
+        ),
+        pr=report(
+            "results/report/pr.svg", caption="../report/pr.rst", category="2. Plots", labels={"plot": "PR curves"}
+        ),
         scatter=report(
             "results/report/scatter.svg",
             caption="../report/scatter.rst",
@@ -58,9 +83,16 @@ rule make_report:
         experiments=table_rows(),
         calibrated_experiments=calibrated_rows(),
         data_description=config["report"]["data_description"],
+        n_bootstrap=config["evaluation"]["n_bootstrap"],
+        seed=config["evaluation"]["seed"],
         split_description=describe_split(config["split"]),
+        code=script_code("make_report.py"),
     log:
         "logs/report/make_report.log",
+    benchmark:
+        "benchmarks/report/make_report.tsv"
+    message:
+        "Writing the report tables and figures to results/report/ (log: {log})"
     conda:
         "../envs/evaluate.yaml"
     script:

@@ -7,7 +7,6 @@ rule build_targets:
         windows="results/windows/windows.npz",
         scores="results/scores/scores.parquet",
         profiles="results/scores/delta_profiles.npy",
-        code=library_files("targets.py"),
     output:
         train="results/targets/train.parquet",
         val="results/targets/val.parquet",
@@ -22,8 +21,11 @@ rule build_targets:
         balance=config["targets"]["balance"],
         max_train_samples=config["targets"]["max_train_samples"],
         distance=config["base_model"]["distance"],
+        code=script_code("build_targets.py"),
     log:
         "logs/targets/build.log",
+    message:
+        "Building validated targets and the train/val/test tables (log: {log})"
     benchmark:
         "benchmarks/targets/build.tsv"
     resources:

@@ -1,19 +1,11 @@
-# One training rule per model; each runs once per experiment of that model (wildcard).
+# One training rule per trained model of the registry (validsplice.models.registry.MODELS: its
+# builder, conda env and GPU need); each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
-TRAINING_CODE = ["training.py", "predict.py", "prevalence.py", "datasets.py", "models/__init__.py", "models/registry.py", "models/layers.py"]
 
-# model name -> (its code, its conda env)
-TRAINED_MODELS = {
-    "gated_cnn": (["models/gated_cnn.py"], "../envs/train.yaml"),
-    "gated_cnn_paired": (["models/gated_cnn.py"], "../envs/train.yaml"),
-    "binary_cnn": (["models/binary_cnn.py"], "../envs/train.yaml"),
-    "paired_cnn_classifier": (["models/paired_classifier.py"], "../envs/train.yaml"),
-    "hyenadna_frozen": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
-    "hyenadna_finetune": (["models/hyenadna.py", "models/hyenadna_checkpoint.py", "models/hyenadna_heads.py"], "../envs/hyenadna.yaml"),
-}
-
-for model_name, (model_code, model_env) in TRAINED_MODELS.items():
+for model_name, model_entry in registry.MODELS.items():
+    if model_entry.builder is None:  # untrained, or a feature model with its own rule below
+        continue
 
     rule:
         name:
@@ -28,7 +20,6 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             base_profiles="results/targets/base_profiles.npy",
             target_summary="results/targets/summary.json",
             windows="results/windows/windows.npz",
-            code=library_files(*TRAINING_CODE, *model_code),
             checkpoint=checkpoint_inputs,
         output:
             model="results/models/{experiment}/model.pt",
@@ -42,16 +33,19 @@ for model_name, (model_code, model_env) in TRAINED_MODELS.items():
             experiment=lambda wildcards: wildcards.experiment,
             model=model_name,
             settings=settings_of,
+            code=script_code("train_model.py", model_module(model_name)),
         log:
             "logs/models/{experiment}.log",
+        message:
+            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
         benchmark:
             "benchmarks/models/{experiment}.tsv"
         threads: training_threads()
         resources:
-            gpu=1,
+            gpu=1 if model_entry.gpu else 0,
             mem_mb=16000,
         conda:
-            model_env
+            f"../envs/{model_entry.env}"
         script:
             "../scripts/train_model.py"
 
@@ -69,7 +63,6 @@ rule train_spliceai_features_gbm:
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
         target_summary="results/targets/summary.json",
-        code=library_files("training.py", "predict.py", "prevalence.py", "targets.py", "models/spliceai_features_gbm.py"),
     output:
         model="results/models/{experiment}/model.joblib",
         history="results/models/{experiment}/history.tsv",
@@ -81,6 +74,7 @@ rule train_spliceai_features_gbm:
     params:
         experiment=lambda wildcards: wildcards.experiment,
         settings=settings_of,
+        code=script_code("train_gbm.py"),
     log:
         "logs/models/{experiment}.log",
     benchmark:
@@ -89,7 +83,7 @@ rule train_spliceai_features_gbm:
     resources:
         mem_mb=4000,
     conda:
-        "../envs/train.yaml"
+        f"../envs/{registry.MODELS['spliceai_features_gbm'].env}"
     script:
         "../scripts/train_gbm.py"
 
@@ -98,14 +92,18 @@ rule predict_spliceai_raw:
     input:
         test="results/targets/test.parquet",
         val="results/targets/val.parquet",
-        code=library_files("predict.py"),
     output:
         predictions=f"results/models/{BASELINE}/predictions.parquet",
         val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
         history=f"results/models/{BASELINE}/history.tsv",
         training=f"results/models/{BASELINE}/training.json",
+    params:
+        experiment=BASELINE,
+        code=script_code("predict_spliceai_raw.py"),
     log:
         f"logs/models/{BASELINE}.log",
+    benchmark:
+        f"benchmarks/models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:
@@ -119,6 +117,7 @@ rule download_hyenadna:
         model_dir=r"[^/]+",
     params:
         model_id=lambda wildcards: wildcards.model_dir.replace("--", "/"),
+        code=script_code("download_hyenadna.py"),
     log:
         "logs/hyenadna/download_{model_dir}.log",
     conda:

@@ -6,7 +6,6 @@ rule ingest_variants:
         table=config["variants"]["path"],
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
-        code=library_files("io", "annotation.py"),
     output:
         vcf="results/variants/ingested.vcf.gz",
         rejected="results/variants/ingest_rejected.tsv",
@@ -16,8 +15,11 @@ rule ingest_variants:
         source=config["variants"]["source"],
         label_field=config["variants"]["label_field"],
         coordinate_column=config["variants"]["coordinate_column"],
+        code=script_code("ingest_variants.py"),
     log:
         "logs/variants/ingest.log",
+    benchmark:
+        "benchmarks/variants/ingest.tsv"
     conda:
         "../envs/variants.yaml"
     script:
@@ -31,7 +33,6 @@ rule normalize_variants:
         fasta_index=reference_files()[1:],
         ingest_rejected="results/variants/ingest_rejected.tsv",
         annotation=annotation_inputs(),
-        code=library_files("io", "normalize.py", "annotation.py", "split.py"),
     output:
         vcf="results/variants/normalized.vcf.gz",
         table="results/variants/variants.parquet",
@@ -42,8 +43,11 @@ rule normalize_variants:
         annotation_sha256=annotation_digest(),
         split=config["split"],
         max_ref_mismatch_fraction=config["variants"]["max_ref_mismatch_fraction"],
+        code=script_code("normalize_variants.py"),
     log:
         "logs/variants/normalize.log",
+    message:
+        "Normalizing variants with bcftools norm, REF check, gene choice (log: {log})"
     benchmark:
         "benchmarks/variants/normalize.tsv"
     threads: 1

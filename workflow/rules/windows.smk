@@ -6,11 +6,11 @@ rule extract_windows:
         table="results/variants/variants.parquet",
         fasta=reference_fasta(),
         fasta_index=reference_files()[1:],
-        code=library_files("io", "annotation.py", "windows.py"),
     output:
         windows="results/windows/windows.npz",
     params:
         length=config["windows"]["length"],
+        code=script_code("extract_windows.py"),
     log:
         "logs/windows/extract.log",
     benchmark:

@@ -6,9 +6,9 @@ Needs huggingface_hub and internet; otherwise fails with instructions for a manu
 """
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.models.hyenadna_checkpoint import download_checkpoint
 from validsplice.rule_io import run_rule, setup_logging
 
-log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
-run_rule(download_checkpoint, snakemake.params.model_id, snakemake.output.checkpoint)  # noqa: F821
+log = setup_logging(snakemake.log[0])
+run_rule(download_checkpoint, snakemake.params.model_id, snakemake.output.checkpoint)

@@ -1,9 +1,9 @@
 """Download the reference FASTA from config reference.url, bgzip it and index it."""
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.io.reference import download_fasta
 from validsplice.rule_io import run_rule, setup_logging
 
-setup_logging(snakemake.log[0])  # noqa: F821
-run_rule(download_fasta, snakemake.params.url, snakemake.output.fasta)  # noqa: F821
+setup_logging(snakemake.log[0])
+run_rule(download_fasta, snakemake.params.url, snakemake.output.fasta)

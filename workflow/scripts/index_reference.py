@@ -1,9 +1,9 @@
 """Index the reference FASTA (samtools faidx; also writes .gzi for bgzipped files)."""
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.io.reference import index_fasta
 from validsplice.rule_io import run_rule, setup_logging
 
-setup_logging(snakemake.log[0])  # noqa: F821
-run_rule(index_fasta, snakemake.input.fasta)  # noqa: F821
+setup_logging(snakemake.log[0])
+run_rule(index_fasta, snakemake.input.fasta)

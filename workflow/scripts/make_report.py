@@ -1,34 +1,44 @@
-"""Rule make_report: results-summary table (TSV/MD/HTML), data summary and the report figures."""
+"""Rule make_report: results-summary table (TSV/MD/text/HTML), cut-off and breakdown pages, per-variant table,
+data summary and the report figures."""
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.report import make_report
 from validsplice.rule_io import run_rule, setup_logging
 
-log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+log = setup_logging(snakemake.log[0])
 run_rule(
     make_report,
-    metrics=list(snakemake.input.metrics),  # noqa: F821
-    predictions=list(snakemake.input.predictions),  # noqa: F821
-    histories=list(snakemake.input.histories),  # noqa: F821
-    trainings=list(snakemake.input.trainings),  # noqa: F821
-    variant_summary=snakemake.input.variant_summary,  # noqa: F821
-    score_summary=snakemake.input.score_summary,  # noqa: F821
-    target_summary=snakemake.input.target_summary,  # noqa: F821
-    rejected=snakemake.input.rejected,  # noqa: F821
-    tsv=snakemake.output.tsv,  # noqa: F821
-    md=snakemake.output.md,  # noqa: F821
-    html_path=snakemake.output.html,  # noqa: F821
-    data_summary=snakemake.output.data_summary,  # noqa: F821
-    roc=snakemake.output.roc,  # noqa: F821
-    pr=snakemake.output.pr,  # noqa: F821
-    scatter=snakemake.output.scatter,  # noqa: F821
-    training_curves=snakemake.output.training_curves,  # noqa: F821
-    distributions=snakemake.output.distributions,  # noqa: F821
-    experiments=list(snakemake.params.experiments),  # noqa: F821
-    data_description=snakemake.params.data_description,  # noqa: F821
-    calibrated=list(snakemake.input.calibrated),  # noqa: F821
-    calibrated_experiments=list(snakemake.params.calibrated_experiments),  # noqa: F821
-    reliability=snakemake.output.reliability,  # noqa: F821
-    split_description=snakemake.params.split_description,  # noqa: F821
+    metrics=list(snakemake.input.metrics),
+    predictions=list(snakemake.input.predictions),
+    histories=list(snakemake.input.histories),
+    trainings=list(snakemake.input.trainings),
+    variant_summary=snakemake.input.variant_summary,
+    score_summary=snakemake.input.score_summary,
+    target_summary=snakemake.input.target_summary,
+    rejected=snakemake.input.rejected,
+    variants=snakemake.input.variants,
+    scores=snakemake.input.scores,
+    tsv=snakemake.output.tsv,
+    md=snakemake.output.md,
+    txt=snakemake.output.txt,
+    html_path=snakemake.output.html,
+    cutoffs=snakemake.output.cutoffs,
+    breakdown=snakemake.output.breakdown,
+    breakdown_tsv=snakemake.output.breakdown_tsv,
+    predictions_tsv=snakemake.output.predictions_tsv,
+    data_summary=snakemake.output.data_summary,
+    roc=snakemake.output.roc,
+    pr=snakemake.output.pr,
+    scatter=snakemake.output.scatter,
+    training_curves=snakemake.output.training_curves,
+    distributions=snakemake.output.distributions,
+    experiments=list(snakemake.params.experiments),
+    data_description=snakemake.params.data_description,
+    n_bootstrap=snakemake.params.n_bootstrap,
+    seed=snakemake.params.seed,
+    calibrated=list(snakemake.input.calibrated),
+    calibrated_experiments=list(snakemake.params.calibrated_experiments),
+    reliability=snakemake.output.reliability,
+    split_description=snakemake.params.split_description,
 )

@@ -1,18 +1,18 @@
 """Rule script: score one shard of the variant table with the base model (docs/DESIGN.md, "Scores")."""
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.spliceai.shards import score_shard
 
-log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
-p = snakemake.params  # noqa: F821
+log = setup_logging(snakemake.log[0])
+p = snakemake.params
 run_rule(
     score_shard,
-    snakemake.input.table,  # noqa: F821
-    snakemake.input.fasta,  # noqa: F821
-    snakemake.output.scores,  # noqa: F821
-    snakemake.output.profiles,  # noqa: F821
+    snakemake.input.table,
+    snakemake.input.fasta,
+    snakemake.output.scores,
+    snakemake.output.profiles,
     shard=p.shard,
     n_shards=p.n_shards,
     base_model=p.base_model,
@@ -23,5 +23,5 @@ run_rule(
     extended=p.extended,
     batch_size=p.batch_size,
     device=p.device,
-    threads=snakemake.threads,  # noqa: F821
+    threads=snakemake.threads,
 )

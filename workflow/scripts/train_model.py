@@ -1,29 +1,29 @@
 """Rule train_{model}: train one experiment and predict its test split (see validsplice.training)."""
 import sys
 
-sys.path.insert(0, snakemake.scriptdir)  # noqa: F821  this checkout's validsplice wins (docs/DESIGN.md)
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.rule_io import run_rule, setup_logging
 from validsplice.training import train_experiment
 
-log = setup_logging(snakemake.log[0])  # noqa: F821  (snakemake object injected)
+log = setup_logging(snakemake.log[0])
 run_rule(
     train_experiment,
-    train_path=snakemake.input.train,  # noqa: F821
-    val_path=snakemake.input.val,  # noqa: F821
-    test_path=snakemake.input.test,  # noqa: F821
-    profiles_path=snakemake.input.profiles,  # noqa: F821
-    windows_path=snakemake.input.windows,  # noqa: F821
-    base_profiles_path=snakemake.input.base_profiles,  # noqa: F821
-    train_labelled_path=snakemake.input.train_labelled,  # noqa: F821
-    val_labelled_path=snakemake.input.val_labelled,  # noqa: F821
-    model_path=snakemake.output.model,  # noqa: F821
-    history_path=snakemake.output.history,  # noqa: F821
-    predictions_path=snakemake.output.predictions,  # noqa: F821
-    val_predictions_path=snakemake.output.val_predictions,  # noqa: F821
-    target_summary_path=snakemake.input.target_summary,  # noqa: F821
-    training_path=snakemake.output.training,  # noqa: F821
-    experiment=snakemake.params.experiment,  # noqa: F821
-    model_name=snakemake.params.model,  # noqa: F821
-    settings=dict(snakemake.params.settings or {}),  # noqa: F821
-    threads=snakemake.threads,  # noqa: F821
+    train_path=snakemake.input.train,
+    val_path=snakemake.input.val,
+    test_path=snakemake.input.test,
+    profiles_path=snakemake.input.profiles,
+    windows_path=snakemake.input.windows,
+    base_profiles_path=snakemake.input.base_profiles,
+    train_labelled_path=snakemake.input.train_labelled,
+    val_labelled_path=snakemake.input.val_labelled,
+    model_path=snakemake.output.model,
+    history_path=snakemake.output.history,
+    predictions_path=snakemake.output.predictions,
+    val_predictions_path=snakemake.output.val_predictions,
+    target_summary_path=snakemake.input.target_summary,
+    training_path=snakemake.output.training,
+    experiment=snakemake.params.experiment,
+    model_name=snakemake.params.model,
+    settings=dict(snakemake.params.settings),
+    threads=snakemake.threads,
 )

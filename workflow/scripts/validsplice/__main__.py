@@ -1,5 +1,7 @@
 """Command line: ``python -m validsplice score -I in.vcf -O out.vcf -R ref.fa -A grch38 [-D 50] [-M 0]``
-(a drop-in for the original ``spliceai`` command, same output), and
+(a drop-in for the original ``spliceai`` command, same output),
+``python -m validsplice predict -I in.vcf -O out.vcf.gz -R ref.fa -A grch38 --model results/models/<experiment>``
+(P(splice-altering) from trained experiments, INFO ``VALIDSPLICE=``), and
 ``python -m validsplice annotation -i in.gtf.gz -o genes.txt`` (GTF/GFF3 → gene table for ``-A``)."""
 from __future__ import annotations
 
@@ -7,7 +9,32 @@ import argparse
 import logging
 import sys
 
-from .rule_io import UserError
+from .errors import UserError
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    from .spliceai.cli import positive_int
+
+    parser.add_argument("-I", metavar="input", required=True, help="input VCF: plain, gzip or bgzip, or '-' (stdin)")
+    parser.add_argument("-O", metavar="output", default="-", help="output VCF; .gz writes bgzipped (default: stdout)")
+    parser.add_argument("-R", metavar="reference", required=True, help="reference FASTA (indexed)")
+    parser.add_argument("-A", metavar="annotation", required=True,
+                        help='"grch37", "grch38" or a gene table file (as for score)')
+    parser.add_argument("--model", action="append", required=True, metavar="FOLDER",
+                        help="a trained experiment's folder (results/models/<experiment>); repeat for several")
+    parser.add_argument("--tsv", metavar="PATH", help="also write one row per allele and gene as a TSV")
+    parser.add_argument("--openspliceai-dir", default="", help="OpenSpliceAI checkpoints, when the models used them")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="variants per forward pass")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict_vcf import predict_vcf
+
+    predict_vcf(args.I, args.O, args.R, args.A, args.model, tsv_path=args.tsv, batch_size=args.batch_size,
+                device=args.device, threads=args.threads, openspliceai_dir=args.openspliceai_dir)
+    return 0
 
 
 def main(argv=None) -> int:
@@ -16,6 +43,8 @@ def main(argv=None) -> int:
     from .spliceai.cli import add_score_arguments, run_score
 
     add_score_arguments(sub.add_parser("score", help="SpliceAI delta scores for a VCF (drop-in for 'spliceai')"))
+    add_predict_arguments(sub.add_parser(
+        "predict", help="P(splice-altering) per allele and gene from trained experiments (INFO VALIDSPLICE=)"))
     from .annotation_convert import add_annotation_arguments, run_annotation
 
     add_annotation_arguments(sub.add_parser(
@@ -25,6 +54,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "score":
             return run_score(args)
+        if args.command == "predict":
+            return run_predict(args)
         if args.command == "annotation":
             return run_annotation(args)
     except UserError as exc:

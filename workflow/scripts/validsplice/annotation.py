@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .rule_io import UserError
+from .errors import UserError
 
 PACKAGED_ANNOTATIONS = ("grch37", "grch38")
 REQUIRED_COLUMNS = ["#NAME", "CHROM", "STRAND", "TX_START", "TX_END", "EXON_START", "EXON_END"]

@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .annotation import REQUIRED_COLUMNS
-from .rule_io import UserError
+from .errors import UserError
 
 log = logging.getLogger("validsplice.annotation_convert")
 

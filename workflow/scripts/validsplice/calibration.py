@@ -36,9 +36,9 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
+from .errors import UserError
 from .metrics import NEGATIVE, POSITIVE
 from .prevalence import Prevalence, assumed_prevalence  # noqa: F401  (part of this module's API)
-from .rule_io import UserError
 
 log = logging.getLogger("validsplice.calibration")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .rule_io import UserError
+from .errors import UserError
 
 
 def crop_windows(codes: np.ndarray, window_length: int | None, path="windows.npz") -> np.ndarray:

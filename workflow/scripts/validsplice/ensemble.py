@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .calibration import Calibrator, calibrated_table, read_prevalence, read_table
+from .errors import UserError
 from .metrics import BASELINE, NEGATIVE, POSITIVE
 from .predict import prediction_table, write_history
-from .rule_io import UserError
 
 log = logging.getLogger("validsplice.ensemble")
 

@@ -16,22 +16,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
 from .metrics import (
     BASELINE,
     CLASSES,
     ECE_BINS,
-    Estimate,
-    calibration_metrics,
     NEGATIVE,
     OTHER_CLASSES,
     POSITIVE,
-    json_safe,
+    Estimate,
+    calibration_metrics,
     delong_paired,
     headline_metrics,
+    json_safe,
     rate_above,
     roc_auc,
 )
-from .rule_io import UserError
 
 log = logging.getLogger("validsplice.evaluation")
 

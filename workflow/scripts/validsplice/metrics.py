@@ -90,15 +90,6 @@ def json_safe(value):
 
 
 # ----------------------------------------------------------------- point metrics
-def binary_labels(labels) -> np.ndarray:
-    """1 for Splice-altering, 0 for Normal; raises if another class slipped in."""
-    labels = np.asarray(labels)
-    bad = ~np.isin(labels, (POSITIVE, NEGATIVE))
-    if bad.any():
-        raise ValueError(f"headline metrics take Splice-altering/Normal only, got {set(labels[bad])}")
-    return (labels == POSITIVE).astype(np.int8)
-
-
 def _ranking_undefined(y: np.ndarray) -> str | None:
     n_pos = int(y.sum())
     if y.size == 0:

@@ -33,6 +33,7 @@ import pysam
 from pysam import bcftools
 
 from .annotation import GeneAnnotation
+from .errors import UserError
 from .io.fasta import contig_lengths, contig_text, first_path, open_fasta
 from .io.labelled_vcf import (
     read_ingested_vcf,
@@ -43,7 +44,6 @@ from .io.labelled_vcf import (
     write_rejects,
 )
 from .io.splicevardb import CLASSES, REJECT_COLUMNS
-from .rule_io import UserError
 from .split import SPLITS, assign_splits
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from .datasets import SplitData
+from .provenance import code_version
 
 log = logging.getLogger("validsplice.predict")
 
@@ -89,7 +90,7 @@ def spliceai_raw_table(targets: pd.DataFrame) -> pd.DataFrame:
 
 
 def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_path, val_path=None,
-                         val_predictions_path=None, experiment: str = "spliceai_raw") -> pd.DataFrame:
+                         val_predictions_path=None, experiment: str) -> pd.DataFrame:
     """Baseline: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) of the chosen gene row.
 
     Variants the base model skipped get score 0.0 (the original tool reports nothing for
@@ -109,8 +110,6 @@ def predict_spliceai_raw(*, test_path, predictions_path, history_path, training_
         spliceai_raw_table(val).to_parquet(val_predictions_path, index=False)
         validation_counts = {cls: int((val["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
     write_history([], history_path)
-    from .training import code_version
-
     info = {"experiment": experiment, "model": "spliceai_raw", "status": "no training",
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,
             "device": None, "n_parameters": 0, "threshold": None, "threshold_selection": None,

@@ -1,9 +1,13 @@
-"""Helpers for the thin Snakemake rule scripts: logging to the rule's log file."""
+"""Helpers for the thin Snakemake rule scripts: logging to the rule's log file, ``run_rule``."""
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
+
+from .errors import UserError  # re-exported: ``from validsplice.rule_io import UserError`` keeps working
+
+__all__ = ["UserError", "run_rule", "setup_logging"]
 
 
 def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
@@ -25,13 +29,6 @@ def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> log
         force=True,
     )
     return logging.getLogger("validsplice")
-
-
-class UserError(Exception):
-    """An input problem the user can fix; the message names the file/row and the remedy.
-
-    Rule scripts catch it via ``run_rule`` and exit with the message only (no traceback).
-    """
 
 
 def run_rule(main, *args, **kwargs):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .annotation import strip_chr
-from .rule_io import UserError
+from .errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .rule_io import UserError
+from .errors import UserError
 
 log = logging.getLogger("validsplice.targets")
 

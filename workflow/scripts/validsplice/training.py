@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import random
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,49 +26,22 @@ import pandas as pd
 import torch
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
-from . import __version__
 from .datasets import SplitData, load_windows, make_split_data
+from .device import resolve_device
+from .errors import UserError
 from .models import registry
 from .predict import autocast, predict_split, write_history
 from .prevalence import Prevalence, assumed_prevalence
-from .rule_io import UserError
+from .provenance import code_version
+from .settings import as_dict
 from .targets import cap_rows
 
 log = logging.getLogger("validsplice.training")
 
-DEFAULTS = {
-    "epochs": 30, "batch_size": 64, "learning_rate": 1e-4, "weight_decay": 0.01,
-    "early_stopping": True, "patience": 5, "min_delta": 0.0, "max_train_samples": None,
-    "grad_clip": 1.0, "window_length": None, "hidden_dim": 128, "n_layers": 6, "dropout": 0.1,
-    "kernel_size": 15, "seed": 0, "device": "auto", "num_workers": 0, "threshold_rule": "f1",
-    "progress_seconds": 60.0, "training_rows": "balanced",
-}
-# Which train/val tables an experiment reads: "balanced" = targets' train/val.parquet (balanced by
-# sampling when targets.balance is true); "all_labelled" = every Splice-altering / Normal row with a
-# target (train_labelled / val_labelled.parquet), for models that weight classes instead.
-TRAINING_ROWS = ("balanced", "all_labelled")
-
-
-def resolve_settings(settings: dict | None) -> dict:
-    """Defaults overlaid with the experiment's settings (None means "use the default")."""
-    out = dict(DEFAULTS)
-    out.update({k: v for k, v in (settings or {}).items() if v is not None or k not in DEFAULTS})
-    return out
-
-
-def code_version() -> str:
-    """Package version plus ``git describe`` when the code sits in a git checkout."""
-    version = f"validsplice {__version__}"
-    try:
-        described = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"], cwd=Path(__file__).parent,
-            capture_output=True, text=True, timeout=10,
-        )
-        if described.returncode == 0 and described.stdout.strip():
-            version += f" (git {described.stdout.strip()})"
-    except Exception:  # no git, not a checkout, timeout: the package version is enough
-        pass
-    return version
+# Which train/val tables an experiment reads (training_rows, schema's training.defaults): "balanced" =
+# targets' train/val.parquet (balanced by sampling when targets.balance is true); "all_labelled" = every
+# Splice-altering / Normal row with a target (train_labelled / val_labelled.parquet), for models that
+# weight classes instead.
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -77,14 +49,6 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def resolve_device(device: str | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"settings: device {device!r} requested but CUDA is not available; use device: auto or cpu.")
-    return torch.device(device)
 
 
 def safe_roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -115,7 +79,7 @@ def prevalence_weights(labels: np.ndarray, prevalence: float | None) -> np.ndarr
     return np.where(labels == 1, prevalence / p_val, (1.0 - prevalence) / (1.0 - p_val))
 
 
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str = "f1",
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, rule: str,
                      prevalence: float | None = None) -> float:
     """Decision threshold (predict positive when score >= threshold) maximising F1 or Youden's J.
 
@@ -204,28 +168,28 @@ class FitResult:
     seconds: float = 0.0
 
 
-def fit(model, train: SplitData, val: SplitData, settings: dict, device: torch.device,
+def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
         generator: torch.Generator, on_epoch_end=None) -> FitResult:
     """Train with AdamW + one-cycle, gradient clipping, early stopping on validation loss.
 
     With early stopping the weights of the best epoch are restored; without it every epoch
     runs and the final weights are kept (the best epoch is still reported).
+    ``settings``: the experiment's settings object (``models.registry.model_settings``).
     ``on_epoch_end(epoch, model, record)`` is a hook for tests and callers.
     """
-    epochs, batch_size = int(settings["epochs"]), int(settings["batch_size"])
+    epochs, batch_size = int(settings.epochs), int(settings.batch_size)
     if len(train) == 0 or len(val) == 0:
         raise UserError(f"No training ({len(train)}) or validation ({len(val)}) rows; check the targets.")
     model.to(device)
-    groups = optimizer_groups(model, float(settings["learning_rate"]))
-    optimizer = torch.optim.AdamW(groups, lr=float(settings["learning_rate"]),
-                                  weight_decay=float(settings["weight_decay"]))
+    groups = optimizer_groups(model, float(settings.learning_rate))
+    optimizer = torch.optim.AdamW(groups, lr=float(settings.learning_rate), weight_decay=float(settings.weight_decay))
     steps_per_epoch = math.ceil(len(train) / batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=[g["lr"] for g in groups], total_steps=max(epochs * steps_per_epoch, 1))
     trainable = [p for g in groups for p in g["params"]]
-    clip = settings.get("grad_clip")
-    patience, min_delta = int(settings["patience"]), float(settings["min_delta"])
-    progress_seconds = float(settings.get("progress_seconds") or 60.0)
+    clip = settings.grad_clip
+    patience, min_delta = int(settings.patience), float(settings.min_delta)
+    progress_seconds = float(settings.progress_seconds)
 
     result, best_state, bad_epochs = FitResult(), None, 0
     t_start = time.perf_counter()
@@ -270,11 +234,11 @@ def fit(model, train: SplitData, val: SplitData, settings: dict, device: torch.d
                  " (best)" if result.best_epoch == epoch else "")
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, record)
-        if settings["early_stopping"] and bad_epochs >= patience:
+        if settings.early_stopping and bad_epochs >= patience:
             log.info("early stopping after epoch %d (no val loss improvement > %g for %d epochs)",
                      epoch, min_delta, patience)
             break
-    if settings["early_stopping"] and best_state is not None:
+    if settings.early_stopping and best_state is not None:
         model.load_state_dict(best_state)
         result.restored_best = True
         log.info("restored the weights of epoch %d (val loss %.5f)", result.best_epoch, result.best_val_loss)
@@ -328,20 +292,18 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
     val_predictions.parquet (the rows of val.parquet, for calibration) and training.json.
 
+    ``settings``: the keys the experiment sets (general training keys and the model's own);
+    the rest take their defaults (``validsplice.settings``); an unknown key is a UserError.
     ``target_summary_path`` (results/targets/summary.json) gives the assumed prevalence of a
     probability model's threshold; without it the validation split's own ratio is used.
     """
-    registry.check_model_name(model_name, where=f"experiment {experiment!r}")
-    if model_name in registry.UNTRAINED_MODELS:
+    if not registry.check_model_name(model_name, where=f"experiment {experiment!r}").trained:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
-    config = resolve_settings(settings)
+    config = registry.model_settings(model_name, settings, where=f"experiment {experiment!r}")
     # val_predictions.parquet lists the rows of val.parquet for every experiment, whatever rows it trained
     # on: calibration-based rows (ensembles) align their members' validation predictions variant by variant.
     shared_val_path = val_path
-    if config["training_rows"] not in TRAINING_ROWS:
-        raise UserError(f"experiment {experiment!r}: training_rows {config['training_rows']!r} unknown; "
-                        f"use one of {', '.join(TRAINING_ROWS)}.")
-    if config["training_rows"] == "all_labelled":
+    if config.training_rows == "all_labelled":
         if train_labelled_path is None or val_labelled_path is None:
             raise UserError(f"experiment {experiment!r}: training_rows all_labelled needs train_labelled.parquet "
                             "and val_labelled.parquet from build_targets.")
@@ -351,19 +313,18 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         model_path.unlink()  # a stale checkpoint must not survive a failed rerun
     if threads:
         torch.set_num_threads(int(threads))
-    generator = seed_everything(int(config["seed"]))
-    device = resolve_device(config["device"])
+    generator = seed_everything(int(config.seed))
+    device = torch.device(resolve_device(config.device, where="training setting device"))
 
     tables = {name: _read_table(p, name) for name, p in (("train", train_path), ("val", val_path), ("test", test_path))}
-    if config["max_train_samples"] is not None:
+    if config.max_train_samples is not None:
         before = len(tables["train"])
-        tables["train"] = cap_rows(tables["train"], int(config["max_train_samples"]),
-                                   np.random.default_rng(int(config["seed"])))
-        log.info("max_train_samples %s: %d -> %d training rows", config["max_train_samples"], before,
+        tables["train"] = cap_rows(tables["train"], int(config.max_train_samples), np.random.default_rng(int(config.seed)))
+        log.info("max_train_samples %s: %d -> %d training rows", config.max_train_samples, before,
                  len(tables["train"]))
     windows = load_windows(windows_path)
     profiles = np.load(profiles_path, mmap_mode="r")
-    window_length = int(config["window_length"] or windows["ref"].shape[1])
+    window_length = int(config.window_length or windows["ref"].shape[1])
     profile_length = int(profiles.shape[1])
     base_profiles = None if base_profiles_path is None else np.load(base_profiles_path, mmap_mode="r")
     data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path), base_profiles)
@@ -387,16 +348,17 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
 
     scale = registry.score_scale(model)
     threshold, threshold_selection = None, None
-    val_predictions = predict_split(model, data["val"], int(config["batch_size"]), device)
+    val_predictions = predict_split(model, data["val"], int(config.batch_size), device)
     if scale == "probability":  # a classifier: called at a threshold chosen on validation
         prevalence = assumed_prevalence(read_target_summary(target_summary_path))
         threshold, threshold_selection = select_threshold(val_predictions["score"].to_numpy(), data["val"].label,
-                                                          prevalence, config["threshold_rule"])
+                                                          prevalence, config.threshold_rule)
 
     metrics = {"best_val_loss": result.best_val_loss, "best_val_roc_auc": result.best_val_metric,
                "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
                "weights": "best epoch" if result.restored_best else "final epoch", "threshold": threshold}
     version = code_version()
+    config = as_dict(config)
     save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
                             # the resolved lengths last: the settings' window_length may be None ("use the stored")
                             "config": {**config, "experiment": experiment, "window_length": window_length,

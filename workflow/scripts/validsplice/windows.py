@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
 from .io.fasta import contig_codes, first_path, open_fasta
-from .rule_io import UserError
 from .sequence import N_CODE, encode, reverse_complement_codes
 
 log = logging.getLogger(__name__)

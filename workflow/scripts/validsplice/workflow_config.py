@@ -7,41 +7,26 @@
   An unknown key is a ``UserError`` naming the key, where it is and the closest valid key.
 - ``check_input_files``: every input file the config names exists (a stale result must never
   stand in for a missing input).
+- ``resolve_from_checkout``: relative input paths missing from the working directory but
+  present in the checkout (the demo's files) are taken from the checkout.
 - ``file_digest``: the content checksum the ingest rule carries as a param, so a changed
   input reruns everything downstream even when its path and timestamp look old.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 
 import jsonschema
 
-from .models.registry import KNOWN_MODELS, MODEL_SETTINGS, UNTRAINED_MODELS
-from .rule_io import UserError
+from .errors import UserError, closest, unknown_key_error
+from .models import registry
+from .settings import general_settings
 
 BUILTIN_ANNOTATIONS = ("grch37", "grch38")
 
 
 # ------------------------------------------------------------------ unknown keys
-def closest(key: str, valid) -> str | None:
-    """The valid key most like ``key`` (difflib), or None when nothing is close."""
-    valid = sorted(map(str, valid))
-    lowered = {v.lower(): v for v in valid}
-    if str(key).lower() in lowered:
-        return lowered[str(key).lower()]
-    match = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def unknown_key_error(key: str, where: str, valid, also: str = "") -> UserError:
-    best = closest(key, valid)
-    hint = f"; did you mean {best!r}?" if best else "."
-    return UserError(
-        f"config {where}: unknown key {key!r}{hint}{also} Valid keys there: {', '.join(sorted(valid))}. "
-        "Fix the spelling or remove the key."
-    )
 
 
 def _check_closed(config, schema: dict, where: str) -> None:
@@ -52,30 +37,25 @@ def _check_closed(config, schema: dict, where: str) -> None:
     if schema.get("additionalProperties") is False:
         for key in config:
             if key not in properties:
-                raise unknown_key_error(key, where or "(top level)", properties)
+                raise unknown_key_error(key, f"config {where or '(top level)'}", properties)
     for key, sub in properties.items():
         if key in config:
             _check_closed(config[key], sub, f"{where}.{key}" if where else key)
 
 
-def general_settings(schema: dict) -> dict:
-    """The keys of training.defaults, with their JSON schemas (the one list of general keys)."""
-    return schema["properties"]["training"]["properties"]["defaults"]["properties"]
-
-
 def _model_error(model, where: str) -> UserError:
-    best = closest(model, KNOWN_MODELS)
+    best = closest(model, registry.KNOWN_MODELS)
     hint = f" Did you mean {best!r}?" if best else ""
     return UserError(
-        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(KNOWN_MODELS)}."
+        f"config {where}: model {model!r} has no implementation.{hint} Known models: {', '.join(registry.KNOWN_MODELS)}."
     )
 
 
 def _check_settings(settings, model: str, where: str, general: dict, allow_model_key: bool, label: str = "") -> None:
     if not isinstance(settings, dict):
         raise UserError(f"config {where}: expected a mapping of settings, got {settings!r}.")
-    own = MODEL_SETTINGS[model]
-    if model in UNTRAINED_MODELS:
+    own = registry.MODEL_SETTINGS[model]
+    if model in registry.UNTRAINED_MODELS:
         valid = {"model"} if allow_model_key else set()
         for key in settings:
             if key not in valid:
@@ -88,9 +68,9 @@ def _check_settings(settings, model: str, where: str, general: dict, allow_model
         if key == "model" and allow_model_key:
             continue
         if key not in valid:
-            owners = [m for m, keys in MODEL_SETTINGS.items() if key in keys]
+            owners = [m for m, keys in registry.MODEL_SETTINGS.items() if key in keys]
             also = f" ({key!r} is a setting of {', '.join(owners)} only.)" if owners else ""
-            raise unknown_key_error(key, where + label, [*valid, *(["model"] if allow_model_key else [])], also)
+            raise unknown_key_error(key, f"config {where}{label}", [*valid, *(["model"] if allow_model_key else [])], also)
     values = {k: v for k, v in settings.items() if k != "model"}
     validator = jsonschema.Draft202012Validator({"type": "object", "properties": valid})
     for error in validator.iter_errors(values):
@@ -105,17 +85,17 @@ def check_config_keys(config: dict, schema: dict) -> None:
     training = config.get("training") or {}
     for model, settings in (training.get("model_defaults") or {}).items():
         where = f"training.model_defaults.{model}"
-        if model not in KNOWN_MODELS:
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, "training.model_defaults")
         _check_settings(settings or {}, model, where, general, allow_model_key=False)
     for name, spec in (config.get("experiments") or {}).items():
         where = f"experiments.{name}"
         model = (spec or {}).get("model") if isinstance(spec, dict) else None
         if model is None:
-            raise UserError(f"config {where}: no `model:`; name one of {', '.join(KNOWN_MODELS)}.")
-        if model not in KNOWN_MODELS:
+            raise UserError(f"config {where}: no `model:`; name one of {', '.join(registry.KNOWN_MODELS)}.")
+        if model not in registry.KNOWN_MODELS:
             raise _model_error(model, where)
-        if model in UNTRAINED_MODELS and name != model:
+        if model in registry.UNTRAINED_MODELS and name != model:
             raise UserError(
                 f"config {where}: uses the untrained model {model!r}; it must be named {model!r} "
                 "(it is the baseline, added automatically)."
@@ -180,3 +160,34 @@ def file_digest(path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ where relative paths resolve
+def _configured_inputs(config: dict):
+    """(section, key, dotted name) of each input path the (validated) config uses."""
+    yield config["variants"], "path", "variants.path"
+    if not str(config["reference"].get("url") or "").strip():  # with a url the FASTA is a download target
+        yield config["reference"], "fasta", "reference.fasta"
+    if str(config.get("annotation") or "").lower() not in BUILTIN_ANNOTATIONS:
+        yield config, "annotation", "annotation"
+    base = config.get("base_model") or {}
+    if base.get("name") == "openspliceai":
+        yield base, "openspliceai_dir", "base_model.openspliceai_dir"
+
+
+def resolve_from_checkout(config: dict, checkout: Path, workdir: Path | None = None) -> list[str]:
+    """Relative input paths are relative to the working directory (``--directory``). One that is
+    missing there but present in the checkout (the demo's ``resources/demo`` files) is taken from
+    the checkout, so the demo config runs from any directory. Rewrites ``config`` in place and
+    returns one line per path it rewrote, for the log."""
+    workdir = Path.cwd() if workdir is None else Path(workdir)
+    notes = []
+    for section, key, name in _configured_inputs(config):
+        text = str(section.get(key) or "").strip()
+        if not text or Path(text).is_absolute() or (workdir / text).exists():
+            continue
+        in_checkout = Path(checkout).resolve() / text
+        if in_checkout.exists():
+            section[key] = str(in_checkout)
+            notes.append(f"config {name}: {text!r} is not in {workdir}; using the checkout's {in_checkout}")
+    return notes

@@ -12,7 +12,7 @@ import numpy as np
 import pysam
 
 from ..annotation import strip_chr
-from ..rule_io import UserError
+from ..errors import UserError
 from ..sequence import encode
 
 

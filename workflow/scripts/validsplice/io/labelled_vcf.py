@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from ..rule_io import UserError
+from ..errors import UserError
 from .fasta import chrom_mapping, contig_lengths, first_path
 from .sniff import check_source, compression
 from .splicevardb import (

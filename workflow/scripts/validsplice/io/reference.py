@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pysam
 
-from ..rule_io import UserError
+from ..errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -14,21 +14,21 @@ rewarded for calling a Splice-altering variant that SpliceAI misses.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from .layers import encoder_from_params, hyper, one_hot_codes
+from .layers import encoder_from_settings, one_hot_codes
 
 
 class BinarySpliceClassifier(nn.Module):
     target_form = "binary"
     score_scale = "probability"  # sigmoid output: called at the validation-chosen threshold, not at |delta| 0.1
 
-    def __init__(self, params: dict | None = None):
+    def __init__(self, settings):
         super().__init__()
-        hidden = int(hyper(params, "hidden_dim", 128))
-        dropout = float(hyper(params, "dropout", 0.1))
-        self.encoder = encoder_from_params(params, in_channels=8)
+        hidden = int(settings.hidden_dim)
+        dropout = float(settings.dropout)
+        self.encoder = encoder_from_settings(settings, in_channels=8)
         self.head = nn.Sequential(
             nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
         )
@@ -44,5 +44,5 @@ class BinarySpliceClassifier(nn.Module):
         return F.binary_cross_entropy_with_logits(outputs["logit"].float(), batch["label"].float())
 
 
-def build_binary_cnn(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
-    return BinarySpliceClassifier(params)
+def build_binary_cnn(settings, *, window_length: int, profile_length: int) -> nn.Module:
+    return BinarySpliceClassifier(settings)

@@ -14,11 +14,11 @@ ever rewarded for calling it.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from ..rule_io import UserError
-from .layers import centre_base_one_hot, encoder_from_params, hyper, one_hot_codes, seed_from_profile
+from ..errors import UserError
+from .layers import centre_base_one_hot, encoder_from_settings, one_hot_codes, seed_from_profile
 
 
 class ValidatedDeltaPredictor(nn.Module):
@@ -27,11 +27,11 @@ class ValidatedDeltaPredictor(nn.Module):
     target_form = "seed"
     score_scale = "delta"
 
-    def __init__(self, params: dict | None = None):
+    def __init__(self, settings):
         super().__init__()
-        hidden = int(hyper(params, "hidden_dim", 128))
-        dropout = float(hyper(params, "dropout", 0.1))
-        self.encoder = encoder_from_params(params, in_channels=4)
+        hidden = int(settings.hidden_dim)
+        dropout = float(settings.dropout)
+        self.encoder = encoder_from_settings(settings, in_channels=4)
         self.base_embedding = nn.Sequential(
             nn.Linear(8, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden)
         )
@@ -76,7 +76,7 @@ class PairedDeltaProfilePredictor(nn.Module):
     target_form = "profile"
     score_scale = "delta"
 
-    def __init__(self, params: dict | None, window_length: int, profile_length: int):
+    def __init__(self, settings, window_length: int, profile_length: int):
         super().__init__()
         if profile_length % 2 != 1:
             raise UserError(f"gated_cnn_paired: profile length {profile_length} must be odd (2D+1).")
@@ -85,13 +85,13 @@ class PairedDeltaProfilePredictor(nn.Module):
                 f"gated_cnn_paired: window_length {window_length} is shorter than the target profile "
                 f"(2D+1 = {profile_length}); set the experiment's window_length to at least {profile_length}."
             )
-        hidden = int(hyper(params, "hidden_dim", 128))
-        dropout = float(hyper(params, "dropout", 0.1))
+        hidden = int(settings.hidden_dim)
+        dropout = float(settings.dropout)
         self.profile_length = profile_length
-        self.max_delta_weight = float(hyper(params, "max_delta_weight", 1.0))
-        self.use_base_model = bool(hyper(params, "use_base_model", False))
+        self.max_delta_weight = float(settings.max_delta_weight)
+        self.use_base_model = bool(settings.use_base_model)
         base_channels = 2 if self.use_base_model else 0
-        self.encoder = encoder_from_params(params, in_channels=4)
+        self.encoder = encoder_from_settings(settings, in_channels=4)
         self.head = nn.Sequential(
             nn.Conv1d(6 * hidden + 1 + base_channels, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
             nn.Conv1d(hidden, hidden // 2, kernel_size=1), nn.ReLU(),
@@ -152,9 +152,9 @@ class PairedDeltaProfilePredictor(nn.Module):
         return loss
 
 
-def build_gated_cnn(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
-    return ValidatedDeltaPredictor(params)
+def build_gated_cnn(settings, *, window_length: int, profile_length: int) -> nn.Module:
+    return ValidatedDeltaPredictor(settings)
 
 
-def build_gated_cnn_paired(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
-    return PairedDeltaProfilePredictor(params, window_length, profile_length)
+def build_gated_cnn_paired(settings, *, window_length: int, profile_length: int) -> nn.Module:
+    return PairedDeltaProfilePredictor(settings, window_length, profile_length)

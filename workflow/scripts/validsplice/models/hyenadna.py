@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..rule_io import UserError
+from ..errors import UserError
 
 
 @dataclass

@@ -16,12 +16,10 @@ Outputs: ``profile`` (B, 2D+1, 2), ``seed`` (B, 3) = (neither, acceptor, donor) 
 position of largest predicted |delta| (neither = -(acceptor + donor)), ``score`` = that
 largest |delta|.
 
-Params (experiment config ``params``):
-``checkpoint`` (HF model folder or ""), ``allow_random_init`` (bool), ``random_init_config``
-(config.json-style sizes for random init), ``trainable_blocks`` (fine-tune, default 2),
-``encoder_lr_multiplier`` (fine-tune, default 0.1), ``dropout`` (head, default 0.1),
-``both_strands`` (default true), ``head_hidden`` (default: ``hidden_dim`` of the training
-settings, else 128). Other keys (the training settings share the dict) are ignored.
+Settings: the experiment's settings object; the HyenaDNA keys and their defaults are
+``models.registry.HyenaDNAParams`` (``checkpoint``, ``allow_random_init``, ``random_init_config``,
+``trainable_blocks``, ``encoder_lr_multiplier``, ``both_strands``, ``head_hidden``: null means
+``hidden_dim``); ``dropout`` (head) is a general training key.
 """
 from __future__ import annotations
 
@@ -32,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..rule_io import UserError
+from ..errors import UserError
 from .hyenadna import HyenaDNA, HyenaDNAConfig
 from .hyenadna_checkpoint import codes_to_token_ids, load_hyenadna
 
@@ -40,8 +38,6 @@ log = logging.getLogger("validsplice.hyenadna")
 
 RANDOM_INIT_NOTE = "random init (no pretrained weights)"
 SUGGESTED_CHECKPOINT = "LongSafari/hyenadna-small-32k-seqlen-hf"
-KNOWN_PARAMS = {"checkpoint", "allow_random_init", "random_init_config", "trainable_blocks",
-                "encoder_lr_multiplier", "dropout", "both_strands", "head_hidden"}
 
 # reverse complement on codes A0 C1 G2 T3 N4
 _RC_CODES = torch.tensor([3, 2, 1, 0, 4], dtype=torch.long)
@@ -52,19 +48,19 @@ def reverse_complement_batch(codes: torch.Tensor) -> torch.Tensor:
     return _RC_CODES.to(codes.device)[codes.long()].flip(-1)
 
 
-def make_encoder(params: dict, window_length: int) -> tuple[HyenaDNA, str]:
-    """The encoder named by ``params``: a checkpoint folder, or random init when allowed.
+def make_encoder(settings, window_length: int) -> tuple[HyenaDNA, str]:
+    """The encoder named by ``settings``: a checkpoint folder, or random init when allowed.
 
     Never substitutes one for the other: no checkpoint and no permission -> UserError.
     """
-    checkpoint = str(params.get("checkpoint") or "").strip()
+    checkpoint = str(settings.checkpoint).strip()
     if checkpoint:
         encoder, report = load_hyenadna(checkpoint)
         note = f"pretrained HyenaDNA: {Path(checkpoint).name} ({report.weights_file})"
-    elif params.get("allow_random_init", False):
+    elif settings.allow_random_init:
         sizes = {"d_model": 64, "n_layer": 2, "max_seq_len": window_length + 2}
-        sizes.update(params.get("random_init_config") or {})
-        encoder = HyenaDNA(HyenaDNAConfig.from_dict(sizes, source="params.random_init_config"))
+        sizes.update(settings.random_init_config or {})
+        encoder = HyenaDNA(HyenaDNAConfig.from_dict(sizes, source="setting random_init_config"))
         note = RANDOM_INIT_NOTE
         log.warning("HyenaDNA encoder: %s (sizes %s)", note, sizes)
     else:
@@ -72,7 +68,7 @@ def make_encoder(params: dict, window_length: int) -> tuple[HyenaDNA, str]:
             "HyenaDNA model: no pretrained checkpoint given. Download "
             f"{SUGGESTED_CHECKPOINT} (e.g. `huggingface-cli download {SUGGESTED_CHECKPOINT} "
             "--local-dir resources/hyenadna/small-32k`) and set `checkpoint:` to that folder in the "
-            "experiment's params; or set `allow_random_init: true` to test the plumbing with a "
+            "experiment's settings; or set `allow_random_init: true` to test the plumbing with a "
             "randomly initialised encoder (results are then not a HyenaDNA result)."
         )
     l_max = encoder.config.max_seq_len
@@ -92,9 +88,8 @@ class HyenaDNAVariantModel(nn.Module):
     score_scale = "delta"
 
     def __init__(self, encoder: HyenaDNA, *, window_length: int, profile_length: int,
-                 trainable_blocks: int = 0, encoder_lr_multiplier: float = 0.1,
-                 dropout: float = 0.1, both_strands: bool = True, head_hidden: int = 128,
-                 note: str = ""):
+                 trainable_blocks: int, encoder_lr_multiplier: float, dropout: float, both_strands: bool,
+                 head_hidden: int, note: str):
         super().__init__()
         if profile_length < 1 or profile_length % 2 == 0:
             raise UserError(f"HyenaDNA model: profile_length must be odd (2D+1), got {profile_length}.")
@@ -208,41 +203,34 @@ class HyenaDNAVariantModel(nn.Module):
         return F.mse_loss(outputs["profile"], batch["target_profile"].to(outputs["profile"].dtype))
 
 
-def _build(params: dict, *, window_length: int, profile_length: int, fine_tune: bool) -> HyenaDNAVariantModel:
-    params = dict(params or {})
-    unused = set(params) - KNOWN_PARAMS
-    if unused:  # the training settings travel in the same dict; listed to expose typos
-        log.info("HyenaDNA model: params not used by the network: %s", ", ".join(sorted(unused)))
-    if fine_tune:
-        trainable = int(params.get("trainable_blocks", 2))
-        if trainable < 1:
-            raise UserError("hyenadna_finetune: trainable_blocks must be >= 1 (use hyenadna_frozen for 0).")
-    else:
-        trainable = int(params.get("trainable_blocks") or 0)
-        if trainable:
-            raise UserError(
-                f"hyenadna_frozen: trainable_blocks={trainable}, but the frozen model trains no encoder "
-                "block; set it to 0 or use model hyenadna_finetune."
-            )
-    encoder, note = make_encoder(params, window_length)
+def _build(settings, *, window_length: int, profile_length: int, fine_tune: bool) -> HyenaDNAVariantModel:
+    trainable = int(settings.trainable_blocks)
+    if fine_tune and trainable < 1:
+        raise UserError("hyenadna_finetune: trainable_blocks must be >= 1 (use hyenadna_frozen for 0).")
+    if not fine_tune and trainable:
+        raise UserError(
+            f"hyenadna_frozen: trainable_blocks={trainable}, but the frozen model trains no encoder "
+            "block; set it to 0 or use model hyenadna_finetune."
+        )
+    encoder, note = make_encoder(settings, window_length)
     return HyenaDNAVariantModel(
         encoder,
         window_length=window_length,
         profile_length=profile_length,
         trainable_blocks=trainable,
-        encoder_lr_multiplier=float(params.get("encoder_lr_multiplier", 0.1)),
-        dropout=float(params.get("dropout", 0.1)),
-        both_strands=bool(params.get("both_strands", True)),
-        head_hidden=int(params.get("head_hidden", params.get("hidden_dim", 128))),
+        encoder_lr_multiplier=float(settings.encoder_lr_multiplier),
+        dropout=float(settings.dropout),
+        both_strands=bool(settings.both_strands),
+        head_hidden=int(settings.head_hidden or settings.hidden_dim),
         note=note,
     )
 
 
-def build_hyenadna_frozen(params: dict, *, window_length: int, profile_length: int) -> HyenaDNAVariantModel:
+def build_hyenadna_frozen(settings, *, window_length: int, profile_length: int) -> HyenaDNAVariantModel:
     """Encoder frozen (requires_grad False, eval mode, no autograd); only the head trains."""
-    return _build(params, window_length=window_length, profile_length=profile_length, fine_tune=False)
+    return _build(settings, window_length=window_length, profile_length=profile_length, fine_tune=False)
 
 
-def build_hyenadna_finetune(params: dict, *, window_length: int, profile_length: int) -> HyenaDNAVariantModel:
+def build_hyenadna_finetune(settings, *, window_length: int, profile_length: int) -> HyenaDNAVariantModel:
     """Last ``trainable_blocks`` encoder blocks + final norm trained at lr x encoder_lr_multiplier."""
-    return _build(params, window_length=window_length, profile_length=profile_length, fine_tune=True)
+    return _build(settings, window_length=window_length, profile_length=profile_length, fine_tune=True)

@@ -8,8 +8,8 @@ receptive field to a few hundred bases (dilations cycle 1, 2, 4, 8).
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 N_CODE = 4
 
@@ -82,21 +82,10 @@ class GatedEncoder(nn.Module):
         return h
 
 
-def hyper(params: dict | None, key: str, default):
-    """Read a hyper-parameter, treating a missing key or None as the default."""
-    value = (params or {}).get(key)
-    return default if value is None else value
-
-
-def encoder_from_params(params: dict | None, in_channels: int) -> GatedEncoder:
-    """A GatedEncoder with the log's defaults (hidden 128, 6 layers, kernel 15, dropout 0.1)."""
-    return GatedEncoder(
-        in_channels,
-        int(hyper(params, "hidden_dim", 128)),
-        int(hyper(params, "n_layers", 6)),
-        int(hyper(params, "kernel_size", 15)),
-        float(hyper(params, "dropout", 0.1)),
-    )
+def encoder_from_settings(settings, in_channels: int) -> GatedEncoder:
+    """A GatedEncoder sized by the experiment's settings (hidden_dim, n_layers, kernel_size, dropout)."""
+    return GatedEncoder(in_channels, int(settings.hidden_dim), int(settings.n_layers), int(settings.kernel_size),
+                        float(settings.dropout))
 
 
 def seed_from_profile(profile: torch.Tensor) -> torch.Tensor:

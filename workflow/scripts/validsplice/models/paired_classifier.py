@@ -24,11 +24,11 @@ SpliceAI's delta for Splice-altering, zero for Normal) with an MSE loss of that 
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from ..rule_io import UserError
-from .layers import encoder_from_params, hyper, one_hot_codes
+from ..errors import UserError
+from .layers import encoder_from_settings, one_hot_codes
 
 
 class PairedSpliceClassifier(nn.Module):
@@ -36,25 +36,25 @@ class PairedSpliceClassifier(nn.Module):
     score_scale = "probability"
     reads_base_model_delta = True
 
-    def __init__(self, params: dict | None, window_length: int, profile_length: int):
+    def __init__(self, settings, window_length: int, profile_length: int):
         super().__init__()
         if profile_length % 2 != 1 or profile_length > window_length:
             raise UserError(
                 f"paired_cnn_classifier: the delta profile (2D+1 = {profile_length}) must be odd and fit in the "
                 f"window ({window_length}); set the experiment's window_length to at least {profile_length}."
             )
-        hidden = int(hyper(params, "hidden_dim", 128))
-        dropout = float(hyper(params, "dropout", 0.1))
+        hidden = int(settings.hidden_dim)
+        dropout = float(settings.dropout)
         self.profile_length = profile_length
-        self.aux_delta_weight = float(hyper(params, "aux_delta_weight", 0.0))
+        self.aux_delta_weight = float(settings.aux_delta_weight)
         if self.aux_delta_weight < 0:
             raise UserError(f"paired_cnn_classifier: aux_delta_weight {self.aux_delta_weight} must be >= 0 (0 = off).")
-        class_weight = hyper(params, "class_weight", "balanced")
+        class_weight = settings.class_weight
         if class_weight not in ("balanced", "none"):
             raise UserError(f"paired_cnn_classifier: class_weight {class_weight!r} unknown; use 'balanced' or 'none'.")
         self.class_weight = class_weight
         self.register_buffer("pos_weight", torch.ones(()))
-        self.encoder = encoder_from_params(params, in_channels=4)
+        self.encoder = encoder_from_settings(settings, in_channels=4)
         per_position = 3 * hidden + 2 + 1  # (alt - ref, alt, ref) features, base delta (acceptor, donor), indel
         self.band = nn.Sequential(
             nn.Conv1d(per_position, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
@@ -108,5 +108,5 @@ class PairedSpliceClassifier(nn.Module):
         return loss
 
 
-def build_paired_cnn_classifier(params: dict, *, window_length: int, profile_length: int) -> nn.Module:
-    return PairedSpliceClassifier(params, window_length, profile_length)
+def build_paired_cnn_classifier(settings, *, window_length: int, profile_length: int) -> nn.Module:
+    return PairedSpliceClassifier(settings, window_length, profile_length)

@@ -1,102 +1,170 @@
-"""One place mapping a model name in the config to the code that builds it.
+"""The model registry: the one place that says which models exist and what each one needs.
 
-Entries are ``module:function`` strings imported lazily, so a model's heavy imports are
-paid only by the rules that train it. A builder has the signature
-``build(params: dict, *, window_length: int, profile_length: int) -> torch.nn.Module``
-and returns a module following the interface in docs/DESIGN.md ("The model interface").
+Each entry (``ModelEntry``) holds
+- ``builder``: ``"module:function"``, imported lazily so a model's heavy imports are paid only by
+  the rules that train it; ``build(settings, *, window_length, profile_length) -> nn.Module``
+  following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model and for a
+  feature model;
+- ``trainer``: a feature model's (not a network: no builder, no shared training loop, not usable
+  by ``validsplice predict``) training function ``"module:function"``, run by its own rule
+  (train_<model> in workflow/rules/train.smk); ``None`` for the networks;
+- ``params``: the dataclass of the model's own settings with their defaults (``setting(...)``);
+  the general training keys and their defaults are the schema's ``training.defaults``
+  (``validsplice.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
+- ``env``: its conda env file in workflow/envs/;
+- ``gpu``: trains on a GPU (the rule's ``resources: gpu=1``; the SLURM profile's GPU partition).
+
+Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
+of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
+tests check the SLURM profile agrees. Adding a model: docs/DESIGN.md ("Adding a model").
+Torch-free: the Snakefile imports this module at parse time.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
-from ..rule_io import UserError
+from ..errors import UserError, closest
+from ..settings import NoParams, params_schema, setting, settings_for
 
-MODEL_BUILDERS: dict[str, str] = {
-    "gated_cnn": "validsplice.models.gated_cnn:build_gated_cnn",
-    "gated_cnn_paired": "validsplice.models.gated_cnn:build_gated_cnn_paired",
-    "binary_cnn": "validsplice.models.binary_cnn:build_binary_cnn",
-    "paired_cnn_classifier": "validsplice.models.paired_classifier:build_paired_cnn_classifier",
-    "hyenadna_frozen": "validsplice.models.hyenadna_heads:build_hyenadna_frozen",
-    "hyenadna_finetune": "validsplice.models.hyenadna_heads:build_hyenadna_finetune",
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    builder: str | None
+    params: type = NoParams
+    env: str = "train.yaml"
+    gpu: bool = True
+    trainer: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.builder is not None or self.trainer is not None
+
+    @property
+    def module(self) -> str:
+        """The module that defines the model (its code is part of the training rule's code digest)."""
+        return (self.builder or self.trainer).partition(":")[0]
+
+
+# ------------------------------------------------------------------ the models' own settings
+@dataclasses.dataclass(frozen=True)
+class PairedCnnParams:
+    use_base_model: bool = setting(False, "also read the base model's delta profile and learn when to trust it",
+                                   type="boolean")
+    max_delta_weight: float = setting(1.0, "weight of the max-|delta| loss term", type="number", minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BinaryCnnParams:
+    threshold_rule: str = setting("f1", "how the decision threshold is chosen on validation", enum=["f1", "youden"])
+
+
+@dataclasses.dataclass(frozen=True)
+class HyenaDNAParams:
+    checkpoint: str = setting("", "local HuggingFace checkpoint folder", type="string")
+    model_id: str = setting("", "HuggingFace model id to download (needs internet) when checkpoint is empty",
+                            type="string")
+    allow_random_init: bool = setting(False, "no checkpoint: random encoder (plumbing test only)", type="boolean")
+    random_init_config: dict | None = setting(None, "encoder sizes for random init (d_model, n_layer, ...)",
+                                              type=["object", "null"])
+    trainable_blocks: int = setting(0, "encoder blocks fine-tuned (0 = frozen)", type="integer", minimum=0)
+    encoder_lr_multiplier: float = setting(0.1, "encoder learning rate / head learning rate", type="number", minimum=0)
+    both_strands: bool = setting(True, "average the forward and reverse-complement passes", type="boolean")
+    head_hidden: int | None = setting(None, "width of the prediction head (null: hidden_dim)",
+                                      type=["integer", "null"], minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class HyenaDNAFinetuneParams(HyenaDNAParams):
+    trainable_blocks: int = setting(2, "encoder blocks fine-tuned (at least 1)", type="integer", minimum=1)
+
+
+_CLASS_WEIGHT = dict(enum=["balanced", "none"])
+_CLASS_WEIGHT_HELP = "balanced = weight classes by their counts in the training rows; none = weight 1"
+_THRESHOLD_HELP = "how the decision threshold is chosen on validation"
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedClassifierParams:
+    aux_delta_weight: float = setting(0.0, "weight of the auxiliary delta-profile MSE (0 = off)", type="number",
+                                      minimum=0)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesGbmParams:
+    max_iter: int = setting(500, "most trees (the number kept is chosen on validation)", type="integer", minimum=1)
+    max_leaf_nodes: int = setting(15, "leaves per tree", type="integer", minimum=2)
+    min_samples_leaf: int = setting(20, "rows per leaf", type="integer", minimum=1)
+    l2_regularization: float = setting(1.0, "L2 penalty on leaf values", type="number", minimum=0)
+    max_bins: int = setting(255, "histogram bins per feature", type="integer", minimum=2, maximum=255)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
+# ------------------------------------------------------------------ the registry
+MODELS: dict[str, ModelEntry] = {
+    "gated_cnn": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn"),
+    "gated_cnn_paired": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn_paired", PairedCnnParams),
+    "binary_cnn": ModelEntry("validsplice.models.binary_cnn:build_binary_cnn", BinaryCnnParams),
+    "hyenadna_frozen": ModelEntry("validsplice.models.hyenadna_heads:build_hyenadna_frozen", HyenaDNAParams,
+                                  env="hyenadna.yaml"),
+    "hyenadna_finetune": ModelEntry("validsplice.models.hyenadna_heads:build_hyenadna_finetune",
+                                    HyenaDNAFinetuneParams, env="hyenadna.yaml"),
+    # trained on the label (BCE), not on the delta profile
+    "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
+                                        PairedClassifierParams),
+    # a feature model: trees on the cached base-model scores, trained by its own rule on the CPU
+    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
+                                        trainer="validsplice.models.spliceai_features_gbm:train_gbm_experiment"),
+    # the baseline: its predictions are the base model's scores (validsplice.predict), nothing is trained
+    "spliceai_raw": ModelEntry(None, gpu=False),
 }
 
-# Models that are not trained: their predictions come from the base model's scores.
-UNTRAINED_MODELS = ("spliceai_raw",)
 
-# Models that are not networks: each has its own training function (``module:function``) and rule,
-# reading the cached base-model scores (no windows, no training loop).
-FEATURE_MODEL_TRAINERS: dict[str, str] = {
-    "spliceai_features_gbm": "validsplice.models.spliceai_features_gbm:train_gbm_experiment",
-}
-
-KNOWN_MODELS = tuple(MODEL_BUILDERS) + tuple(FEATURE_MODEL_TRAINERS) + UNTRAINED_MODELS
-
-# The settings a model reads beyond the general ones (the keys of training.defaults in
-# workflow/schemas/config.schema.yaml), each with its JSON schema. Together they are the only valid keys of an
-# experiment (besides ``model``) and of training.model_defaults.<model>; anything else is
-# rejected at parse time (validsplice.workflow_config). Add a key here when a model reads a new one.
-_HYENADNA_SETTINGS = {
-    "checkpoint": {"type": "string", "description": "local HuggingFace checkpoint folder"},
-    "model_id": {"type": "string",
-                 "description": "HuggingFace model id to download (needs internet) when checkpoint is empty"},
-    "allow_random_init": {"type": "boolean", "description": "no checkpoint: random encoder (plumbing test only)"},
-    "random_init_config": {"type": "object", "description": "encoder sizes for random init (d_model, n_layer, ...)"},
-    "trainable_blocks": {"type": "integer", "minimum": 0, "description": "encoder blocks fine-tuned (0 = frozen)"},
-    "encoder_lr_multiplier": {"type": "number", "minimum": 0, "description": "encoder learning rate / head learning rate"},
-    "both_strands": {"type": "boolean", "description": "average the forward and reverse-complement passes"},
-    "head_hidden": {"type": "integer", "minimum": 1, "description": "width of the prediction head (default hidden_dim)"},
-}
-_THRESHOLD_RULE = {"enum": ["f1", "youden"], "description": "how the decision threshold is chosen on validation"}
-_CLASS_WEIGHT = {"enum": ["balanced", "none"],
-                 "description": "balanced = weight classes by their counts in the training rows; none = weight 1"}
-MODEL_SETTINGS: dict[str, dict[str, dict]] = {
-    "gated_cnn": {},
-    "gated_cnn_paired": {
-        "use_base_model": {"type": "boolean",
-                           "description": "also read the base model's delta profile and learn when to trust it"},
-        "max_delta_weight": {"type": "number", "minimum": 0, "description": "weight of the max-|delta| loss term"},
-    },
-    "binary_cnn": {
-        "threshold_rule": _THRESHOLD_RULE,
-    },
-    "paired_cnn_classifier": {
-        "aux_delta_weight": {"type": "number", "minimum": 0,
-                             "description": "weight of the auxiliary delta-profile MSE (0 = off)"},
-        "class_weight": _CLASS_WEIGHT,
-        "threshold_rule": _THRESHOLD_RULE,
-    },
-    "spliceai_features_gbm": {
-        "max_iter": {"type": "integer", "minimum": 1, "description": "most trees (the number kept is chosen on validation)"},
-        "max_leaf_nodes": {"type": "integer", "minimum": 2, "description": "leaves per tree"},
-        "min_samples_leaf": {"type": "integer", "minimum": 1, "description": "rows per leaf"},
-        "l2_regularization": {"type": "number", "minimum": 0, "description": "L2 penalty on leaf values"},
-        "max_bins": {"type": "integer", "minimum": 2, "maximum": 255, "description": "histogram bins per feature"},
-        "class_weight": _CLASS_WEIGHT,
-        "threshold_rule": _THRESHOLD_RULE,
-    },
-    "hyenadna_frozen": _HYENADNA_SETTINGS,
-    "hyenadna_finetune": _HYENADNA_SETTINGS,
-    "spliceai_raw": {},
-}
+def __getattr__(name: str):
+    """Views derived from MODELS, computed on access so a model added to MODELS (a test's toy
+    model, say) appears in every one of them."""
+    views = {
+        "KNOWN_MODELS": lambda: tuple(MODELS),
+        "TRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.trained),
+        "UNTRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if not e.trained),
+        # a model's own keys with their JSON schemas: with training.defaults, the valid keys of
+        # an experiment and of training.model_defaults.<model> (validsplice.workflow_config)
+        "MODEL_SETTINGS": lambda: {n: params_schema(e.params) for n, e in MODELS.items()},
+    }
+    if name in views:
+        return views[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def check_model_name(name: str, where: str = "config") -> None:
-    if name not in KNOWN_MODELS:
-        raise UserError(
-            f"Model {name!r} named in {where} has no implementation. "
-            f"Known models: {', '.join(KNOWN_MODELS)}."
-        )
+def check_model_name(name: str, where: str = "config") -> ModelEntry:
+    if name not in MODELS:
+        best = closest(name, MODELS)
+        hint = f" Did you mean {best!r}?" if best else ""
+        raise UserError(f"Model {name!r} named in {where} has no implementation.{hint} "
+                        f"Known models: {', '.join(MODELS)}.")
+    return MODELS[name]
 
 
-def build_model(name: str, params: dict, *, window_length: int, profile_length: int):
-    check_model_name(name)
-    if name in UNTRAINED_MODELS:
+def model_settings(name: str, values: dict | None, where: str = "settings"):
+    """The typed settings of an experiment of model ``name`` (general keys + the model's own)."""
+    return settings_for(check_model_name(name, where).params, values, f"{where} (model {name})")
+
+
+def build_model(name: str, settings, *, window_length: int, profile_length: int):
+    """Build model ``name``; ``settings`` is its settings object or a dict of keys to set."""
+    entry = check_model_name(name)
+    if not entry.trained:
         raise UserError(f"Model {name!r} is not trained; it has no network to build.")
-    if name in FEATURE_MODEL_TRAINERS:
+    if entry.trainer is not None:
         raise UserError(f"Model {name!r} is not a network; it is trained by its own rule (train_{name}).")
-    module_name, func_name = MODEL_BUILDERS[name].split(":")
+    if isinstance(settings, dict) or settings is None:
+        settings = model_settings(name, settings)
+    module_name, func_name = entry.builder.split(":")
     builder = getattr(importlib.import_module(module_name), func_name)
-    return builder(params, window_length=window_length, profile_length=profile_length)
+    return builder(settings, window_length=window_length, profile_length=profile_length)
 
 
 # ------------------------------------------------------------------ what a model's score means

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..rule_io import UserError
+from ..errors import UserError
 
 log = logging.getLogger("validsplice.models.spliceai_features_gbm")
 
@@ -64,22 +64,19 @@ FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
 VARIANT_COLUMNS = ["variant_id", "label", "split", "ref", "alt", "strand", "variant_type", "indel_length",
                    "exon_distance", "region", "nearest_site", "gene"]
 
-DEFAULTS = {"max_iter": 500, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 20,
-            "l2_regularization": 1.0, "max_bins": 255, "class_weight": "balanced", "early_stopping": True,
-            "patience": 20, "min_delta": 0.0, "max_train_samples": None, "seed": 0, "threshold_rule": "f1"}
+# The settings the trees read: the model's own (registry.FeaturesGbmParams) and, of the general
+# training keys (schema's training.defaults), these; epochs, batch_size, hidden_dim, ... mean nothing to trees.
+SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_bins", "class_weight",
+                "threshold_rule", "learning_rate", "early_stopping", "patience", "min_delta", "max_train_samples",
+                "seed")
 
 
 def gbm_settings(settings: dict | None) -> dict:
-    """This model's defaults overlaid with the experiment's settings (None keeps the default).
+    """The keys the trees read, with their defaults from the registry's one place (an unknown key is a UserError)."""
+    from .registry import model_settings
 
-    Only this model's keys are kept: the network settings every experiment inherits from
-    training.defaults (epochs, batch_size, hidden_dim, ...) mean nothing to trees.
-    """
-    out = dict(DEFAULTS)
-    out.update({k: v for k, v in (settings or {}).items() if k in DEFAULTS and v is not None})
-    if out["class_weight"] not in ("balanced", "none"):
-        raise UserError(f"{MODEL_NAME}: class_weight {out['class_weight']!r} unknown; use 'balanced' or 'none'.")
-    return out
+    typed = model_settings(MODEL_NAME, settings)
+    return {key: getattr(typed, key) for key in SETTING_KEYS}
 
 
 # ------------------------------------------------------------------ features
@@ -235,7 +232,7 @@ def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
 def library_versions() -> dict:
     import sklearn
 
-    from ..training import code_version
+    from ..provenance import code_version
 
     return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__,
             "validsplice": code_version()}
@@ -300,8 +297,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
     from ..predict import prediction_table, write_history
-    from ..targets import SA, cap_rows
     from ..prevalence import assumed_prevalence
+    from ..targets import SA, cap_rows
     from ..training import read_target_summary, select_threshold, validation_counts
 
     config = gbm_settings(settings)

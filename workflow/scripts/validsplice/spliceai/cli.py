@@ -17,8 +17,6 @@ import logging
 import os
 import sys
 import time
-import warnings
-from collections import Counter
 from pathlib import Path
 
 import pysam
@@ -26,37 +24,15 @@ import torch
 
 from .. import __version__
 from ..annotation import GeneAnnotation
-from ..rule_io import UserError
+from ..device import resolve_device
+from ..errors import UserError
 from .scoring import Reference, VariantRecord, info_entries, score_records
-from .vcf_stream import VcfInput, htslib_quiet
+from .vcf_stream import HEADER_LINE, Counts, VcfInput, check_writable, htslib_quiet, read_chunk  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
-HEADER_LINE = ('##INFO=<ID=SpliceAI,Number=.,Type=String,Description="SpliceAIv1.3.1 variant '
-               'annotation. These include delta scores (DS) and delta positions (DP) for '
-               'acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). '
-               'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">')
 MAX_DISTANCE = 4999  # the original's choices=range(0, 5000)
-# skip reasons that apply to the whole record (the others apply to one ALT allele)
-RECORD_SKIPS = ("no gene", "fasta issue", "ref mismatch", "near contig end", "ref too long")
 
-
-def resolve_device(device: str) -> str:
-    """'auto' -> cuda when available else cpu (quietly); 'cuda' without a GPU is an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's "CUDA initialization: no driver" on CPU-only hosts
-        cuda = torch.cuda.is_available()
-    if device == "auto":
-        if cuda:
-            return "cuda"
-        log.debug("no CUDA device available; running on CPU")
-        return "cpu"
-    if device.startswith("cuda") and not cuda:
-        raise UserError(f"--device {device} was requested but no CUDA device is available "
-                        "(torch.cuda.is_available() is False). Use --device cpu or auto.")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise UserError(f"Unknown device {device!r}; use auto, cpu or cuda.")
-    return device
 
 
 def distance_arg(text: str) -> int:
@@ -101,7 +77,8 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the models of the installed PyPI spliceai)")
     parser.add_argument("--chunk-size", type=positive_int, default=1000,
                         help="records read, scored and written at a time (1000)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="variants per forward pass")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="alternates per forward pass (default: 16 on CPU, 64 on a GPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
 
@@ -129,88 +106,14 @@ def resolve_model(model: str | None, model_dir: str) -> str:
     return model or "spliceai"
 
 
-def check_writable(path: str) -> None:
-    """Fail before any work when the output cannot be created."""
-    if path == "-":
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UserError(f"Output {path} is a folder; give a file name for -O.")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"Cannot write output {path}: folder {parent} does not exist.")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise UserError(f"Cannot write output {path}: permission denied.")
-    if not target.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"Cannot write output {path}: folder {parent} is not writable.")
-
-
 def settings_line(args, model: str) -> str:
     model_dir = os.path.abspath(args.model_dir) if args.model_dir else "PyPI spliceai package models"
     return (f"##validsplice_score=version {__version__}; -D {args.D}; -M {args.M}; -A {args.A}; "
             f"model {model}; model dir {model_dir}")
 
 
-def record_problem(rec, contigs: set[str], has_end: bool) -> str:
-    """Why htslib could not write ``rec`` with the input's header ('' when it can)."""
-    if rec.chrom not in contigs:
-        return (f"contig {rec.chrom!r} is not declared in the VCF header (##contig lines). Add the "
-                "reference's contigs to the header, e.g. bcftools reheader --fai REF.fa.fai")
-    if not has_end and any(a.startswith("<") for a in (rec.alts or ())):
-        return ("symbolic ALT allele " + ",".join(rec.alts) + " but the header declares no INFO/END; add "
-                "'##INFO=<ID=END,Number=1,Type=Integer,Description=\"End position\">' to the header")
-    return ""
-
-
-class Counts:
-    def __init__(self):
-        self.read = self.annotated = self.scores = 0
-        self.records = Counter()  # record-level skip reasons
-        self.alleles = Counter()  # allele-level skip reasons
-
-    def add(self, slots) -> None:
-        if not slots:
-            self.records["no ALT allele"] += 1
-        if info_entries(slots):
-            self.annotated += 1
-        for s in slots:
-            if s.status == "scored":
-                self.scores += 1
-                continue
-            reason = s.status.removeprefix("skipped: ")
-            (self.records if reason in RECORD_SKIPS else self.alleles)[reason] += 1
-
-    def summary(self) -> str:
-        parts = [f"{self.read} records read", f"{self.annotated} annotated ({self.scores} scores)"]
-        if self.records:
-            parts.append("records skipped: " + ", ".join(f"{k} {v}" for k, v in self.records.most_common()))
-        if self.alleles:
-            parts.append("alleles skipped: " + ", ".join(f"{k} {v}" for k, v in self.alleles.most_common()))
-        return "; ".join(parts)
-
-
-def read_chunk(vcf_iter, size: int, counts: Counts, contigs: set[str], has_end: bool, name: str):
-    """Up to ``size`` records; stops early at a bad record. Returns (records, error or None, at_end)."""
-    chunk = []
-    while len(chunk) < size:
-        try:
-            rec = next(vcf_iter)
-        except StopIteration:
-            return chunk, None, True
-        except (OSError, ValueError) as exc:
-            return chunk, UserError(f"Cannot read record {counts.read + 1} of {name}: {exc}. "
-                                    "The records before it were written."), True
-        problem = record_problem(rec, contigs, has_end)
-        if problem:
-            return chunk, UserError(f"Record {counts.read + 1} of {name} ({rec.chrom}:{rec.pos}): {problem}. "
-                                    "The records before it were written."), True
-        counts.read += 1
-        chunk.append(rec)
-    return chunk, None, False
-
-
 def run_score(args: argparse.Namespace) -> int:
-    from .fast import FastEngine
+    from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
     with htslib_quiet(1):  # errors only; the problems htslib would warn about are checked here
@@ -218,7 +121,7 @@ def run_score(args: argparse.Namespace) -> int:
         model = resolve_model(args.model, args.model_dir)
         if args.threads:
             torch.set_num_threads(args.threads)
-        device = resolve_device(args.device)
+        device = resolve_device(args.device, where="--device")
         annotation = GeneAnnotation.load(args.A)
         with htslib_quiet():
             reference = Reference(args.R)
@@ -240,7 +143,7 @@ def run_score(args: argparse.Namespace) -> int:
             failed = True
             try:
                 nets = load_ensemble(model, args.model_dir, device)
-                engine = FastEngine(nets, reference, device=device, batch_size=args.batch_size)
+                engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size or 0)
                 counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
                 if engine.fallbacks or engine.errors:
                     log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "

@@ -1,6 +1,6 @@
 """Differential check: the fast engine against the plain exact path on seeded random variants.
 
-The fast engine (``fast.FastEngine``: cone cropping, shared references, incremental alternates)
+The fast engine (``incremental.IncrementalEngine``: cone cropping, shared references, incremental alternates)
 has index arithmetic that depends on the variant's shape, strand, D and position (allele left or
 right of the outputs, long alleles, N padding). Hand-picked tests missed whole classes of shapes
 (long deletions and insertions crashed), so this module draws variants of every shape and compares
@@ -27,10 +27,9 @@ import numpy as np
 import torch
 
 from ..annotation import GeneAnnotation, strip_chr
-from .fast import FastEngine
+from .incremental import IncrementalEngine
 from .scoring import PlainEngine, Reference, VariantRecord, finalize, prepare
 
-SHAPES = ("snv", "mnv", "del", "ins")
 PLACES = ("gene", "tx_start", "tx_end", "contig_end")
 BASES = "ACGT"
 REACH = 5_000  # half the network's context: how far N padding reaches into a window
@@ -182,7 +181,7 @@ def compare(cases: list[Case], reference: Reference, annotation: GeneAnnotation,
             else:
                 todo.append((case, s))
     tasks = [s.task for _, s in todo]
-    engine = FastEngine(nets, reference, batch_size=batch_size)
+    engine = IncrementalEngine(nets, reference, batch_size=batch_size)
     fast = engine.compute(tasks)
     rep.fallbacks = engine.fallbacks
     saved = torch.get_num_threads()

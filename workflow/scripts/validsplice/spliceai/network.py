@@ -16,18 +16,25 @@ Two ways to run the same weights:
   this is the plain reference path.
 - ``forward_valid``: unpadded ("valid") convolutions. The receptive field radius is exactly
   5,000, so the outputs of a 10,000+k window are identical to ``forward_same``'s, and only the cone
-  of positions that feeds them is ever computed. ``validsplice.spliceai.fast`` builds on this.
+  of positions that feeds them is ever computed. ``validsplice.spliceai.incremental`` builds on this.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+# oneDNN keeps every convolution primitive it creates, up to 1,024 by default, keyed by shape, and
+# the engine's shapes change with every cluster and batch: each primitive held ~1.3 MB, so RSS rose by
+# ~1.2 GB over the first thousand in-gene records scored (bench/README.md, "bench_engine_rss.py").
+# 64 still keeps a cluster's shapes for the five models that run on it one after the other. Read by
+# oneDNN when it creates its first primitive; a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 CONTEXT = 10_000  # total flank (5,000 each side) consumed by the network
-HALF_CONTEXT = CONTEXT // 2
 SPLICEAI_UNITS = [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4
 SKIP_TAPS = (0, 4, 8, 12, 16)  # trunk tensors t_k feeding a skip conv
 
@@ -64,12 +71,22 @@ class ResidualUnit(nn.Module):
 
     def branch_first(self, a: torch.Tensor, padding: int = 0) -> torch.Tensor:
         """relu(bn2(conv1(a))) (bn2 folded), ``padding`` zeros each side (Keras 'same')."""
-        return self.act(F.conv1d(a, self.conv1.weight, self.conv1.bias, padding=padding,
-                                   dilation=self.shape.dilation))
+        return self.act(self._conv(self.conv1, a, padding))
 
     def branch_second(self, h: torch.Tensor, padding: int = 0) -> torch.Tensor:
-        return F.conv1d(h, self.conv2.weight, self.conv2.bias, padding=padding,
-                        dilation=self.shape.dilation)
+        return self._conv(self.conv2, h, padding)
+
+    def _conv(self, conv: nn.Conv1d, x: torch.Tensor, padding: int) -> torch.Tensor:
+        """Dilated conv of (B, C, L) ``x``. On CPU it runs as a channels-last (B, C, 1, L) conv2d:
+        oneDNN's channels-last kernels ran the 41/25 layers 2-5x and the others 1.2-2x faster
+        than ``conv1d`` (bench/README.md, "Channels-last convolutions"). The result is a (B, C, L)
+        view whose memory is position-major, which the next conv takes without a copy."""
+        if x.device.type != "cpu":
+            return F.conv1d(x, conv.weight, conv.bias, padding=padding, dilation=self.shape.dilation)
+        # the weight's layout picks oneDNN's channels-last kernel (a 168 kB copy at most, per call)
+        weight = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(x.unsqueeze(2), weight, conv.bias, padding=(0, padding), dilation=(1, self.shape.dilation))
+        return y.squeeze(2)
 
 
 class SpliceAINet(nn.Module):

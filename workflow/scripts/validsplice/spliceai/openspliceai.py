@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..rule_io import UserError
+from ..errors import UserError
 from .network import SpliceAINet
 
 # flank -> (kernel, dilation) per residual unit

@@ -13,7 +13,7 @@ padding; flag ``no_gene``) and windows reaching past a contig end (N padding; fl
 ``contig_end``).
 
 The network evaluation is delegated to an *engine* (``PlainEngine`` here: the verbatim
-computation; ``validsplice.spliceai.fast.FastEngine``: cone cropping, shared references,
+computation; ``validsplice.spliceai.incremental.IncrementalEngine``: cone cropping, shared references,
 incremental alternates); both return the same per-task probabilities.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pysam
 import torch
 
 from ..annotation import GeneAnnotation
-from ..rule_io import UserError
+from ..errors import UserError
 from ..sequence import N_CODE, encode, one_hot, reverse_complement_codes
 from .network import CONTEXT, ensemble_mean
 
@@ -270,7 +270,7 @@ def score_records(records: list[VariantRecord], reference: Reference, annotation
             finalize(slot, probs[0], probs[1], mask, keep_probs)
         if progress is not None:
             progress(n, len(todo))
-    # tasks the fast engine rescored with the plain path after an error (fast.FastEngine, "Fallback")
+    # tasks the fast engine rescored with the plain path after an error (incremental.IncrementalEngine, "Fallback")
     for i in getattr(engine, "last_fallbacks", ()):
         todo[i].flags = ",".join(f for f in (todo[i].flags, "fallback") if f)
     return slots

@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 from ..annotation import GeneAnnotation
-from ..rule_io import UserError
+from ..device import resolve_device
+from ..errors import UserError
 from .scoring import Reference, VariantRecord, score_records
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,7 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
                 distance: int = 50, mask: bool = False, extended: bool = False, batch_size: int = 64,
                 device: str = "auto", threads: int = 1) -> pd.DataFrame:
     """Score shard ``shard`` of ``n_shards`` of the variant table; write scores parquet and profiles."""
-    from .cli import resolve_device
-    from .fast import FastEngine
+    from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
     if not 0 <= int(shard) < int(n_shards):
@@ -91,14 +91,14 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
                         "normalize_variants (docs/DESIGN.md).")
     if threads:
         torch.set_num_threads(int(threads))
-    device = resolve_device(device)
+    device = resolve_device(device, where="config base_model.device")
     reference = Reference(fasta)
     part = shard_rows(variants, list(reference.lengths), int(shard), int(n_shards))
     log.info("shard %d/%d: %d of %d variants", int(shard), int(n_shards), len(part), len(variants))
     records = [VariantRecord(str(c), int(p), str(r), (str(a),), label=f"{vid} {c}:{p} {r}>{a}")
                for vid, c, p, r, a in part[REQUIRED].itertuples(index=False)]
     nets = load_ensemble(base_model, openspliceai_dir, device)
-    engine = FastEngine(nets, reference, device=device, batch_size=batch_size)
+    engine = IncrementalEngine(nets, reference, device=device, batch_size=batch_size)
     start = time.time()
     slots = score_records(records, reference, GeneAnnotation.load(annotation), engine, int(distance),
                           bool(mask), bool(extended))

@@ -15,10 +15,13 @@ import os
 import sys
 import threading
 import zlib
+from collections import Counter
+from pathlib import Path
 
 import pysam
 
-from ..rule_io import UserError
+from ..errors import UserError
+from .scoring import info_entries
 
 GZIP_MAGIC = b"\x1f\x8b"
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -125,3 +128,85 @@ class VcfInput:
         with contextlib.suppress(Exception):
             self.vcf.close()
         self._join()
+
+
+HEADER_LINE = ('##INFO=<ID=SpliceAI,Number=.,Type=String,Description="SpliceAIv1.3.1 variant '
+               'annotation. These include delta scores (DS) and delta positions (DP) for '
+               'acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). '
+               'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">')
+# skip reasons that apply to the whole record (the others apply to one ALT allele)
+RECORD_SKIPS = ("no gene", "fasta issue", "ref mismatch", "near contig end", "ref too long")
+
+
+def check_writable(path: str) -> None:
+    """Fail before any work when the output cannot be created."""
+    if path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"Output {path} is a folder; give a file name for -O.")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"Cannot write output {path}: folder {parent} does not exist.")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UserError(f"Cannot write output {path}: permission denied.")
+    if not target.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"Cannot write output {path}: folder {parent} is not writable.")
+
+
+def record_problem(rec, contigs: set[str], has_end: bool) -> str:
+    """Why htslib could not write ``rec`` with the input's header ('' when it can)."""
+    if rec.chrom not in contigs:
+        return (f"contig {rec.chrom!r} is not declared in the VCF header (##contig lines). Add the "
+                "reference's contigs to the header, e.g. bcftools reheader --fai REF.fa.fai")
+    if not has_end and any(a.startswith("<") for a in (rec.alts or ())):
+        return ("symbolic ALT allele " + ",".join(rec.alts) + " but the header declares no INFO/END; add "
+                "'##INFO=<ID=END,Number=1,Type=Integer,Description=\"End position\">' to the header")
+    return ""
+
+
+class Counts:
+    def __init__(self):
+        self.read = self.annotated = self.scores = 0
+        self.records = Counter()  # record-level skip reasons
+        self.alleles = Counter()  # allele-level skip reasons
+
+    def add(self, slots) -> None:
+        if not slots:
+            self.records["no ALT allele"] += 1
+        if info_entries(slots):
+            self.annotated += 1
+        for s in slots:
+            if s.status == "scored":
+                self.scores += 1
+                continue
+            reason = s.status.removeprefix("skipped: ")
+            (self.records if reason in RECORD_SKIPS else self.alleles)[reason] += 1
+
+    def summary(self) -> str:
+        parts = [f"{self.read} records read", f"{self.annotated} annotated ({self.scores} scores)"]
+        if self.records:
+            parts.append("records skipped: " + ", ".join(f"{k} {v}" for k, v in self.records.most_common()))
+        if self.alleles:
+            parts.append("alleles skipped: " + ", ".join(f"{k} {v}" for k, v in self.alleles.most_common()))
+        return "; ".join(parts)
+
+
+def read_chunk(vcf_iter, size: int, counts: Counts, contigs: set[str], has_end: bool, name: str):
+    """Up to ``size`` records; stops early at a bad record. Returns (records, error or None, at_end)."""
+    chunk = []
+    while len(chunk) < size:
+        try:
+            rec = next(vcf_iter)
+        except StopIteration:
+            return chunk, None, True
+        except (OSError, ValueError) as exc:
+            return chunk, UserError(f"Cannot read record {counts.read + 1} of {name}: {exc}. "
+                                    "The records before it were written."), True
+        problem = record_problem(rec, contigs, has_end)
+        if problem:
+            return chunk, UserError(f"Record {counts.read + 1} of {name} ({rec.chrom}:{rec.pos}): {problem}. "
+                                    "The records before it were written."), True
+        counts.read += 1
+        chunk.append(rec)
+    return chunk, None, False

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..annotation import spliceai_package_dir
-from ..rule_io import UserError
+from ..errors import UserError
 from .network import SpliceAINet
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _layer_graph(cfg: dict) -> dict[str, dict]:
 
 
 def _consumers(layers: dict, name: str, cls: str) -> list[str]:
-    return [n for n, l in layers.items() if l["cls"] == cls and name in l["in"]]
+    return [n for n, layer in layers.items() if layer["cls"] == cls and name in layer["in"]]
 
 
 def _one(items: list[str], what: str, path: Path) -> str:
@@ -49,7 +49,7 @@ def parse_keras_graph(cfg: dict, path: Path) -> dict:
     """Walk the Keras graph: initial conv, residual units (bn1, conv1, bn2, conv2), skip convs
     with the trunk index they tap, cropping and the final conv."""
     layers = _layer_graph(cfg)
-    inp = _one([n for n, l in layers.items() if l["cls"] == "InputLayer"], "input", path)
+    inp = _one([n for n, layer in layers.items() if layer["cls"] == "InputLayer"], "input", path)
     initial = _one(_consumers(layers, inp, "Conv1D"), "initial conv", path)
     trunk, units = [initial], []
     while True:

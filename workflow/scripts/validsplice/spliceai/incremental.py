@@ -24,8 +24,13 @@ two OpenMP threads per conv spend most of their time at barriers (a cone pass me
 than on one thread); independent single-threaded jobs degrade gracefully. Sums over the five models
 run in model order afterwards, so results do not depend on scheduling.
 
-Work proceeds in units of clusters bounded by ``max_unit_positions`` (memory of the cached
-activations, ~4.4 kB per position per model and worker) and batches of ``batch_size`` alternates.
+Work proceeds in units of clusters bounded by ``max_unit_positions`` and batches of ``batch_size``
+alternates. Memory: each running job holds its cluster's cached activations (33 tensors of 32
+channels, ~4.2 kB per position: ~150 MB for a cluster of the maximum span, 25,000 + 10,000
+positions) and one batch's (~1.2 MB per alternate per tensor, a handful alive); ``workers`` jobs
+run at a time. 60,000 spans and batches of 64 peaked at ~1.8 GB with two workers; a cluster of
+25,000 still spends 70% of its reference pass on its own positions, not on the 10,000 of context,
+and the reference is the smaller share of a dense cluster's time (bench/README.md).
 
 Fallback: an error in the fast path (a cluster's reference pass or one batch of alternates) must
 not stop a run of tens of thousands of variants, nor may it leave a partial score. The variants
@@ -66,7 +71,7 @@ class Cluster:
         return self.end - self.start + 1
 
 
-def make_clusters(tasks: list[ScoreTask], share: bool = True, max_span: int = 60_000) -> list[Cluster]:
+def make_clusters(tasks: list[ScoreTask], share: bool = True, max_span: int = 25_000) -> list[Cluster]:
     """Sort tasks by (key, pos) and chain those whose windows overlap into clusters."""
     order = sorted(range(len(tasks)), key=lambda i: (str(tasks[i].cluster_key), tasks[i].pos))
     clusters: list[Cluster] = []
@@ -195,9 +200,11 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= bank.shape[-1]):
             raise RuntimeError(f"incremental_alt: reference index outside the cached cluster "
                                f"[{int(idx.min())}, {int(idx.max())}] vs {bank.shape[-1]}")
-        ref = bank[:, idx].permute(1, 0, 2)
+        # gathered and joined position-major ((B, L, C) memory): the channels-last convolutions
+        # (network.ResidualUnit._conv) then read the result without another copy
+        ref = bank.t()[idx]
         n_left = part_lo - x0
-        return torch.cat([ref[:, :, :n_left], part, ref[:, :, n_left:]], dim=-1)
+        return torch.cat([ref[:, :n_left], part.transpose(1, 2), ref[:, n_left:]], dim=1).transpose(1, 2)
 
     taps = dict(zip(net.skip_taps, net.skips))
 
@@ -237,15 +244,18 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
     return net.head(s)
 
 
-class FastEngine:
+class IncrementalEngine:
     """Batched, shared, incremental evaluation; same interface as ``scoring.PlainEngine``."""
 
-    def __init__(self, nets: list[SpliceAINet], reference: Reference, device="cpu", batch_size: int = 64,
+    def __init__(self, nets: list[SpliceAINet], reference: Reference, device="cpu", batch_size: int = 0,
                  share: bool = True, incremental: bool = True, max_unit_positions: int = 120_000,
-                 max_cluster_span: int = 60_000, workers: int = 0):
+                 max_cluster_span: int = 25_000, workers: int = 0):
         self.workers = workers  # 0: torch.get_num_threads()
         self.nets, self.reference, self.device = nets, reference, torch.device(device)
-        self.batch_size, self.share, self.incremental = max(1, int(batch_size)), share, incremental
+        # 0: 16 alternates per batch on CPU (as fast as 64 there, and a quarter of the memory: each
+        # alternate holds ~1.2 MB per activation tensor), 64 on a GPU (bigger kernels pay there)
+        self.batch_size = int(batch_size) if batch_size > 0 else (16 if self.device.type == "cpu" else 64)
+        self.share, self.incremental = share, incremental
         self.max_unit_positions, self.max_cluster_span = max_unit_positions, max_cluster_span
         self.context = nets[0].context
         self.fallbacks = 0  # tasks scored by the plain path after a fast-path error, all calls
@@ -387,7 +397,7 @@ class FastEngine:
                 else:
                     full.append(ti)
                 res[ti] = [cache.probs[0][centre - hc - D:centre - hc + D + 1], None]
-            for (v, r, a, D), members in groups.items():
+            for (v, r, _alt_len, D), members in groups.items():
                 for b in range(0, len(members), self.batch_size):
                     chunk = members[b:b + self.batch_size]
                     try:

@@ -1,0 +1,254 @@
+"""`validsplice predict`: the same P_SA as the workflow's prediction path, from a model folder that
+still works when copied elsewhere; clear errors for bad inputs.
+
+The fixture runs the workflow's own library stages on a few demo variants (ingest, normalize,
+base-model scoring, targets, training a tiny network) and writes the model folder as the rules do.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+
+from validsplice.__main__ import main
+from validsplice.io.labelled_vcf import ingest_variants
+from validsplice.model_folder import load_model_folder, write_manifest
+from validsplice.normalize import normalize_variants
+from validsplice.predict import predict_spliceai_raw
+from validsplice.predict_vcf import predict_variant_table, predict_vcf
+from validsplice.rule_io import UserError
+from validsplice.spliceai.shards import gather_scores, score_shard
+from validsplice.targets import build_targets
+from validsplice.training import train_experiment
+from validsplice.windows import extract_windows
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "resources" / "demo"
+FASTA = str(DEMO / "chr2_1-2333275.fa.gz")
+BASE = {"name": "spliceai", "distance": 50, "mask": 0}
+SPLIT_OF_GENE = {"ACP1": "train", "TMEM18": "val", "TPO": "test", "SH3YL1": "test"}  # TPO +, SH3YL1 - strand
+PER_GENE = {"Splice-altering": 3, "Normal": 2, "Low-frequency": 1}
+
+
+def calibrator_class():
+    """The calibration module's Calibrator; a minimal stand-in (Platt-like map) where it is absent."""
+    try:
+        from validsplice.calibration import Calibrator
+
+        return Calibrator
+    except ImportError:
+        pass
+
+    class Calibrator:  # the API validsplice.calibration provides: fit, apply, to_dict/from_dict, save/load
+        def __init__(self, slope, intercept):
+            self.slope, self.intercept = slope, intercept
+
+        @classmethod
+        def fit(cls, scores, labels, prevalence=None, **_):
+            scores = np.asarray(scores, float)
+            spread = float(scores.std()) or 1.0
+            return cls(1.0 / spread, -float(scores.mean()) / spread + float(np.log(prevalence / (1 - prevalence))))
+
+        def apply(self, scores):
+            return 1.0 / (1.0 + np.exp(-(self.slope * np.asarray(scores, float) + self.intercept)))
+
+        def save(self, path):
+            Path(path).write_text(json.dumps({"slope": self.slope, "intercept": self.intercept}))
+
+        @classmethod
+        def load(cls, path):
+            return cls(**json.loads(Path(path).read_text()))
+
+    module = types.ModuleType("validsplice.calibration")
+    module.Calibrator = Calibrator
+    sys.modules["validsplice.calibration"] = module
+    return Calibrator
+
+
+def demo_subset(path: Path) -> None:
+    """A few demo rows per (gene, class) of the genes in SPLIT_OF_GENE, in file order."""
+    table = pd.read_csv(DEMO / "splicevardb_demo.tsv", sep="\t", dtype=str, keep_default_na=False)
+    parts = [table[(table["gene"] == g) & (table["classification"] == c)].head(n)
+             for g in SPLIT_OF_GENE for c, n in PER_GENE.items()]
+    pd.concat(parts).sort_index().to_csv(path, sep="\t", index=False, quoting=3)
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    """Run the workflow's stages on demo variants; returns paths and the experiments' folders."""
+    Calibrator = calibrator_class()
+    d = tmp_path_factory.mktemp("wf")
+    demo_subset(d / "variants.tsv")
+    ingest_variants(d / "variants.tsv", FASTA, d / "ingested.vcf.gz", d / "ingest_rejected.tsv")
+    normalize_variants(d / "ingested.vcf.gz", FASTA, d / "ingest_rejected.tsv", d / "normalized.vcf.gz",
+                       d / "variants.parquet", d / "rejected.tsv", d / "summary.json", annotation="grch38",
+                       split={"mode": "gene", "test_genes": ["TPO"], "validation_fraction": 0.0})
+    variants = pd.read_parquet(d / "variants.parquet")
+    variants["split"] = variants["gene"].map(SPLIT_OF_GENE).fillna("train")
+    variants.to_parquet(d / "variants.parquet", index=False)
+    extract_windows(d / "variants.parquet", FASTA, d / "windows.npz", length=501)
+    score_shard(str(d / "variants.parquet"), FASTA, str(d / "s0.parquet"), str(d / "s0.npy"), distance=50,
+                device="cpu", threads=1, batch_size=16)
+    gather_scores([str(d / "s0.parquet")], [str(d / "s0.npy")], str(d / "scores.parquet"),
+                  str(d / "delta_profiles.npy"), str(d / "scores_summary.json"))
+    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test")}
+    build_targets(variants_path=d / "variants.parquet", windows_path=d / "windows.npz",
+                  scores_path=d / "scores.parquet", profiles_path=d / "delta_profiles.npy", train_path=t["train"],
+                  val_path=t["val"], test_path=t["test"], out_profiles_path=d / "profiles.npy",
+                  summary_path=d / "targets_summary.json", base_profiles_path=d / "base_profiles.npy", distance=50)
+    models = d / "models"
+    # a network reading SpliceAI's delta profile, on windows cropped to 201 of the stored 501 bases
+    exp = models / "paired_spliceai"
+    exp.mkdir(parents=True)
+    train_experiment(train_path=t["train"], val_path=t["val"], test_path=t["test"], profiles_path=d / "profiles.npy",
+                     windows_path=d / "windows.npz", base_profiles_path=d / "base_profiles.npy",
+                     model_path=exp / "model.pt", history_path=exp / "history.tsv",
+                     predictions_path=exp / "predictions.parquet", training_path=exp / "training.json",
+                     experiment="paired_spliceai", model_name="gated_cnn_paired",
+                     settings={"epochs": 2, "hidden_dim": 8, "n_layers": 2, "kernel_size": 5, "batch_size": 4,
+                               "window_length": 201, "use_base_model": True, "device": "cpu", "seed": 1})
+    raw = models / "spliceai_raw"
+    predict_spliceai_raw(test_path=t["test"], predictions_path=raw / "predictions.parquet",
+                         history_path=raw / "history.tsv", training_path=raw / "training.json",
+                         experiment="spliceai_raw")
+    val = pd.read_parquet(t["val"])  # any calibrator fitted off the test split will do for equality
+    for folder in (exp, raw):
+        calibrator = Calibrator.fit(val["spliceai_max_ds"].fillna(0.0).to_numpy() + np.linspace(0, 0.1, len(val)),
+                                    (val["label"] == "Splice-altering").to_numpy(), 0.3)
+        calibrator.save(folder / "calibrator.json")
+        write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json",
+                       base_model=BASE, annotation="grch38")
+    return {"dir": d, "models": {"paired_spliceai": exp, "spliceai_raw": raw}, "Calibrator": Calibrator}
+
+
+def expected_p_sa(folder: Path, Calibrator) -> pd.DataFrame:
+    """The workflow's test predictions with P_SA = the experiment's calibrator applied to its score."""
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    calibrator = Calibrator.load(folder / "calibrator.json")
+    return predictions.assign(p_sa=np.asarray(calibrator.apply(predictions["score"].to_numpy()), float))
+
+
+def vcf_key(chrom, pos, ref, alt):
+    return f"{chrom}:{pos}:{ref}:{alt}"
+
+
+def read_tsv(path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", na_values=".", keep_default_na=False)
+
+
+def test_predict_gives_the_workflows_p_sa(workflow, tmp_path):
+    d = workflow["dir"]
+    folders = [str(f) for f in workflow["models"].values()]
+    counts = predict_vcf(d / "normalized.vcf.gz", tmp_path / "out.vcf.gz", FASTA, "grch38", folders,
+                         tsv_path=tmp_path / "out.tsv", device="cpu", threads=1, batch_size=3, chunk_records=7)
+    variants = pd.read_parquet(d / "variants.parquet")
+    assert counts["records"] == len(variants)
+    rows = read_tsv(tmp_path / "out.tsv")
+    rows["key"] = [vcf_key(*r) for r in rows[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    variants["key"] = [vcf_key(*r) for r in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    chosen = variants.merge(rows, on=["key", "gene", "strand"], how="left", suffixes=("", "_tsv"))
+    n_checked = 0
+    for name, folder in workflow["models"].items():
+        expected = expected_p_sa(folder, workflow["Calibrator"]).merge(chosen, on="variant_id")
+        assert len(expected) == (variants["split"] == "test").sum() > 8
+        assert set(expected["strand"]) == {"+", "-"}
+        assert expected["status"].eq("scored").all()
+        np.testing.assert_allclose(expected[f"SCORE_{name}"], expected["score"], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(expected[f"P_SA_{name}"], expected["p_sa"], rtol=0, atol=1e-6)
+        n_checked += len(expected)
+        assert expected["p_sa"].nunique() > 3  # a constant would prove nothing
+    assert n_checked > 16
+    # the VCF carries the same numbers (4 decimals), SpliceAI= beside them
+    with pysam.VariantFile(str(tmp_path / "out.vcf.gz")) as vcf:
+        assert "VALIDSPLICE" in vcf.header.info and "SpliceAI" in vcf.header.info
+        entries = {}
+        for rec in vcf:
+            assert rec.info.get("SpliceAI")
+            for e in rec.info["VALIDSPLICE"]:
+                allele, gene, p_sa, score, experiment = e.split("|")
+                entries[(vcf_key(rec.chrom, rec.pos, rec.ref, allele), gene, experiment)] = float(p_sa)
+    expected = expected_p_sa(workflow["models"]["paired_spliceai"], workflow["Calibrator"]).merge(variants, on="variant_id")
+    for key, gene, p in expected[["key", "gene", "p_sa"]].itertuples(index=False):
+        assert abs(entries[(key, gene, "paired_spliceai")] - p) <= 5e-5
+
+
+def test_copied_model_folder_still_predicts(workflow, tmp_path):
+    d = workflow["dir"]
+    copy = tmp_path / "elsewhere" / "my_model"
+    shutil.copytree(workflow["models"]["paired_spliceai"], copy)
+    manifest = (copy / "model.json").read_text()
+    assert str(d) not in manifest and "/" not in json.loads(manifest)["files"]["weights"]
+    variants = pd.read_parquet(d / "variants.parquet")
+    test = variants[variants["split"] == "test"].reset_index(drop=True)
+    _, copied = predict_variant_table(test, FASTA, "grch38", [load_model_folder(copy)], batch_size=4)
+    expected = expected_p_sa(workflow["models"]["paired_spliceai"], workflow["Calibrator"]).set_index("variant_id")
+    np.testing.assert_allclose(copied["paired_spliceai"][1], expected.loc[test["variant_id"], "p_sa"], atol=1e-6)
+
+
+def test_multiallelic_and_unscorable_records(workflow, tmp_path):
+    d = workflow["dir"]
+    src = tmp_path / "in.vcf"
+    variants = pd.read_parquet(d / "variants.parquet")
+    snv = variants[(variants["variant_type"] == "SNV") & (variants["gene"] == "TPO")].iloc[0]
+    alts = [b for b in "ACGT" if b != snv["ref"]][:2]
+    with pysam.FastaFile(FASTA) as fa:
+        two = fa.fetch("chr2", int(snv["pos"]) - 1, int(snv["pos"]) + 1).upper()
+    src.write_text("\n".join([
+        "##fileformat=VCFv4.2", "##contig=<ID=chr2,length=2333275>",
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+        f"chr2\t{snv['pos']}\tmulti\t{snv['ref']}\t{','.join(alts)}\t.\t.\t.",  # two ALTs: an entry each
+        f"chr2\t{snv['pos']}\tmnv\t{two}\t{alts[0]}{alts[1]}\t.\t.\t.",  # MNV: SpliceAI has no delta
+        "chr2\t150000\tnogene\tA\tC\t.\t.\t.",  # no gene: skipped like score
+    ]) + "\n")
+    counts = predict_vcf(src, tmp_path / "out.vcf", FASTA, "grch38", [str(workflow["models"]["paired_spliceai"])],
+                         tsv_path=tmp_path / "out.tsv", device="cpu")
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vcf:
+        recs = {r.id: r for r in vcf}
+    multi = [e.split("|") for e in recs["multi"].info["VALIDSPLICE"]]
+    assert [e[0] for e in multi] == alts and all(e[2] != "." for e in multi)
+    assert "VALIDSPLICE" not in recs["nogene"].info and "SpliceAI" not in recs["nogene"].info
+    assert recs["mnv"].info["SpliceAI"][0].endswith("|TPO|.|.|.|.|.|.|.|.")
+    mnv = [e.split("|") for e in recs["mnv"].info["VALIDSPLICE"]]
+    assert [e[1:3] for e in mnv] == [["TPO", "."]]  # the model needs SpliceAI's delta: no guessed P_SA
+    rows = read_tsv(tmp_path / "out.tsv")
+    assert len(rows) >= 4 and "skipped: no gene" in set(rows["status"])  # nothing dropped silently
+    assert counts["records"] == 3
+
+
+def test_bad_inputs_give_clear_errors(workflow, tmp_path):
+    d, folder = workflow["dir"], workflow["models"]["paired_spliceai"]
+    vcf = d / "normalized.vcf.gz"
+    with pytest.raises(UserError, match="no such folder"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(tmp_path / "missing")])
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    with pytest.raises(UserError, match="no model.json.*model_manifest"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(bare)])
+    no_cal = tmp_path / "no_cal"
+    shutil.copytree(folder, no_cal)
+    (no_cal / "calibrator.json").unlink()
+    with pytest.raises(UserError, match="no calibrator.*calibrate_model"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(no_cal)])
+    other = tmp_path / "other_distance"
+    shutil.copytree(folder, other)
+    manifest = json.loads((other / "model.json").read_text())
+    manifest["experiment"], manifest["base_model"]["distance"] = "other", 100
+    (other / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="distance 100 differs"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder), str(other)])
+    with pytest.raises(UserError, match="does not exist"):
+        predict_vcf(tmp_path / "absent.vcf", tmp_path / "o.vcf", FASTA, "grch38", [str(folder)])
+    with pytest.raises(UserError, match="overwrite the input"):
+        predict_vcf(vcf, vcf, FASTA, "grch38", [str(folder)])
+    with pytest.raises(UserError, match="does not exist"):
+        predict_vcf(vcf, tmp_path / "nowhere" / "o.vcf", FASTA, "grch38", [str(folder)])
+    (tmp_path / "garbage.vcf").write_text("not a vcf\n")
+    assert main(["predict", "-I", str(tmp_path / "garbage.vcf"), "-O", str(tmp_path / "o.vcf"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(folder), "--device", "cpu"]) == 1
