@@ -127,11 +127,12 @@ def test_unknown_model_in_config_is_a_clear_error(tmp_path):
 def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path):
     work = copy_workflow(tmp_path)
     cfg = (work / "config" / "config.yaml").read_text()
-    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model]")
+    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model, features_gbm]")
     (work / "config" / "config.yaml").write_text(cfg)
     proc = snakemake(work, "-n", check=False)
     assert proc.returncode != 0
-    assert "no_such_model" in proc.stderr + proc.stdout and "have no model folder" in proc.stderr + proc.stdout
+    # the GBM is trained but has no model folder (trees, no builder): predict cannot run it
+    assert "['no_such_model', 'features_gbm'] have no model folder" in proc.stderr + proc.stdout
 
 
 def test_hyenadna_model_id_adds_a_download_job(tmp_path):
