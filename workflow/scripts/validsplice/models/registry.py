@@ -94,6 +94,10 @@ class PairedClassifierParams:
 
 @dataclasses.dataclass(frozen=True)
 class FeaturesGbmParams:
+    """The trees' own keys. Of the general keys they read learning_rate (whose schema default, 1e-4, is a
+    network's: set e.g. 0.05 in training.model_defaults.spliceai_features_gbm, as both shipped configs do),
+    early_stopping, patience, min_delta, max_train_samples and seed."""
+
     max_iter: int = setting(500, "most trees (the number kept is chosen on validation)", type="integer", minimum=1)
     max_leaf_nodes: int = setting(15, "leaves per tree", type="integer", minimum=2)
     min_samples_leaf: int = setting(20, "rows per leaf", type="integer", minimum=1)
