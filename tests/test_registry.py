@@ -33,9 +33,20 @@ def test_every_entry_is_complete():
         for field in dataclasses.fields(entry.params):
             assert field.metadata["schema"]["description"], f"{name}.{field.name}: no description"
         if entry.trained:
-            module, function = entry.builder.split(":")
+            assert (entry.builder is None) != (entry.trainer is None), f"{name}: a builder or a trainer, not both"
+            module, function = (entry.builder or entry.trainer).split(":")
             assert callable(getattr(importlib.import_module(module), function)), name
     assert registry.UNTRAINED_MODELS == ("spliceai_raw",)
+
+
+def test_a_feature_model_is_trained_but_not_a_network():
+    """spliceai_features_gbm: trained by its own rule, no builder, so build_model refuses it (and
+    predictable_experiments() in common.smk leaves it out of validsplice predict)."""
+    entry = registry.MODELS["spliceai_features_gbm"]
+    assert "spliceai_features_gbm" in registry.TRAINED_MODELS and entry.builder is None and not entry.gpu
+    assert entry.module == "validsplice.models.spliceai_features_gbm"
+    with pytest.raises(UserError, match="not a network"):
+        registry.build_model("spliceai_features_gbm", {}, window_length=41, profile_length=11)
 
 
 def test_defaults_come_from_one_place_each():

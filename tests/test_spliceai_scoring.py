@@ -66,6 +66,22 @@ def test_d50_strings_identical_to_original(d50, mask, name):
     assert got == want
 
 
+def test_one_pass_gives_both_mask_settings(d50):
+    """finalize keeps the masked and unmasked DS of the same probabilities: scored once with -M 0,
+    the masked values still reproduce the original tool's -M 1 output (and the unmasked its -M 0)."""
+    slots, todo, outputs = d50
+    for s, (y_ref, y_alt) in zip(todo, outputs):
+        finalize(s, y_ref, y_alt, mask=False)
+    fmt = "{}|{}|{:.2f}|{:.2f}|{:.2f}|{:.2f}|{}|{}|{}|{}"
+    for values, name in (("ds_masked", "spliceai_cli_output.D50.M1.vcf"),
+                         ("ds_unmasked", "spliceai_cli_output.D50.M0.vcf")):
+        got = [[fmt.format(s.alt, s.gene, *getattr(s, values), *s.dp) if s.status == "scored" else s.text
+                for s in rec if s.text] for rec in slots]
+        assert got == expected(name)
+    assert any((s.ds_masked != s.ds_unmasked).any() for s in todo)  # the mask changes some values here
+    assert all(np.array_equal(s.ds, s.ds_unmasked) for s in todo)  # DS_* follow the mask setting
+
+
 def test_d500_strings_identical_to_original(env, records):
     ref, ann, nets = env
     slots = score_records(records, ref, ann, IncrementalEngine(nets, ref, batch_size=32), distance=500)

@@ -62,6 +62,11 @@ def test_shards_and_gather(tmp_path):
         assert abs(p[row.DP_AG + 50, 0] - row.DS_AG) < 2e-3
         assert abs(p[row.DP_DG + 50, 1] - row.DS_DG) < 2e-3
         assert abs(row.max_ds - max(row.DS_AG, row.DS_AL, row.DS_DG, row.DS_DL)) < 1e-12
+        # mask 0: DS_* are the unmasked values; the masked ones only ever zero a value
+        assert [row.DS_AG, row.DS_AL, row.DS_DG, row.DS_DL] == [
+            row.DS_AG_unmasked, row.DS_AL_unmasked, row.DS_DG_unmasked, row.DS_DL_unmasked]
+        for kind in ("AG", "AL", "DG", "DL"):
+            assert getattr(row, f"DS_{kind}_masked") in (0.0, getattr(row, f"DS_{kind}_unmasked"))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["scored_rows"] == 3
     assert summary["skipped"] == {"skipped: no gene": 1, "skipped: ref mismatch": 1}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from validsplice.rule_io import UserError
-from validsplice.targets import TARGET_COLUMNS, build_targets, make_targets
+from validsplice.targets import LABELLED_TABLES, TARGET_COLUMNS, build_targets, make_targets
 
 D = 5
 CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
@@ -149,8 +149,9 @@ def test_split_is_carried_through_grouped_by_gene():
     assert summary["genes_in_train_and_val"] == 0
     orig = variants.set_index("variant_id")["split"]
     for name, table in tables.items():
-        assert (table["split"] == name).all()
-        assert (table["variant_id"].map(orig) == name).all()
+        split = LABELLED_TABLES.get(name, name)
+        assert (table["split"] == split).all()
+        assert (table["variant_id"].map(orig) == split).all()
         assert (variants["variant_id"].to_numpy()[table["window_row"]] == table["variant_id"].to_numpy()).all()
 
 
@@ -167,6 +168,23 @@ def test_balanced_sampling_equal_counts_and_reproducible():
     assert list(a["train"]["variant_id"]) != list(c["train"]["variant_id"])
     # test stays untouched and unbalanced
     assert len(a["test"]) == int((variants["split"] == "test").sum())
+
+
+def test_labelled_tables_keep_every_labelled_row_with_the_same_targets():
+    """train_labelled / val_labelled: every Splice-altering / Normal row with a target, before balancing
+    and capping (models that weight classes read them); targets identical to the balanced tables'."""
+    variants, scores, profiles = synthetic()
+    tables, out_profiles, summary = run(variants, scores, profiles, balance=True, max_train_samples=4)
+    for name, split in LABELLED_TABLES.items():
+        full, sampled = tables[name], tables[split]
+        assert full["label"].value_counts().to_dict() == summary["per_split_before_balancing"][split]
+        assert len(full) > len(sampled) and set(sampled["variant_id"]) < set(full["variant_id"])
+        assert full["base_model_scored"].all() and (full["profile_row"] >= 0).all()
+        same = full.set_index("variant_id").loc[sampled["variant_id"]]
+        np.testing.assert_array_equal(out_profiles[same["profile_row"].to_numpy()],
+                                      out_profiles[sampled["profile_row"].to_numpy()])
+        pd.testing.assert_frame_equal(same.reset_index().drop(columns="profile_row"),
+                                      sampled.drop(columns="profile_row"), check_dtype=False)
 
 
 def test_max_train_samples_caps_train_only():
@@ -213,10 +231,12 @@ def test_build_targets_files(tmp_path):
     np.save(tmp_path / "delta.npy", profiles)
     np.savez(tmp_path / "windows.npz", ref=np.zeros((len(variants), 21), np.uint8),
              alt=np.zeros((len(variants), 21), np.uint8), variant_id=variants["variant_id"].to_numpy().astype(str))
-    out = {k: tmp_path / "targets" / f"{k}.parquet" for k in ("train", "val", "test")}
+    out = {k: tmp_path / "targets" / f"{k}.parquet"
+           for k in ("train", "val", "test", "train_labelled", "val_labelled")}
     build_targets(variants_path=tmp_path / "variants.parquet", windows_path=tmp_path / "windows.npz",
                   scores_path=tmp_path / "scores.parquet", profiles_path=tmp_path / "delta.npy",
                   train_path=out["train"], val_path=out["val"], test_path=out["test"],
+                  train_labelled_path=out["train_labelled"], val_labelled_path=out["val_labelled"],
                   out_profiles_path=tmp_path / "targets" / "profiles.npy",
                   summary_path=tmp_path / "targets" / "summary.json", seed=0, balance=True, distance=D)
     summary = json.loads((tmp_path / "targets" / "summary.json").read_text())
@@ -226,7 +246,7 @@ def test_build_targets_files(tmp_path):
     rows = rows[rows >= 0]
     assert sorted(rows) == list(range(len(saved)))
     assert summary["per_split"]["train"]["Splice-altering"] == summary["per_split"]["train"]["Normal"]
-    assert set(summary["target_ranges"]) == {"train", "val", "test"}
+    assert set(summary["target_ranges"]) == {"train", "val", "test", "train_labelled", "val_labelled"}
 
 
 def test_profile_targets_follow_the_window_orientation_on_minus_strand():

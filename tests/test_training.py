@@ -21,14 +21,15 @@ SMALL = {"hidden_dim": 16, "n_layers": 2, "kernel_size": 7, "dropout": 0.0, "bat
          "learning_rate": 3e-3, "weight_decay": 0.0, "epochs": 15, "patience": 100, "seed": 0, "device": "cpu"}
 
 
-def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0):
+def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0, sa_every=2):
     """A learnable task: Splice-altering alt windows carry GTAAGT at the centre (donor gain
-    target +0.6 at the variant), Normal windows are random. Genes are grouped into splits."""
+    target +0.6 at the variant), Normal windows are random. Genes are grouped into splits.
+    One variant in ``sa_every`` is Splice-altering (2: balanced before sampling)."""
     rng = np.random.default_rng(seed)
     rows, splits = [], ["train"] * n_genes[0] + ["val"] * n_genes[1] + ["test"] * n_genes[2]
     for g, split in enumerate(splits):
         for k in range(per_gene):
-            label = ("Splice-altering", "Normal")[k % 2]
+            label = "Splice-altering" if k % sa_every == 0 else "Normal"
             if split == "test" and k in (14, 15):
                 label = ("Low-frequency", "Conflicting")[k - 14]
             rows.append({"variant_id": f"v{g}_{k}", "label": label, "gene": f"G{g}", "split": split,
@@ -46,7 +47,7 @@ def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0):
     scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"],
                            "max_ds": np.where(sa, 0.6, 0.01), "status": "scored", "profile_row": np.arange(n)})
     tables, target_profiles, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
-    paths = {k: tmp_path / f"{k}.parquet" for k in ("train", "val", "test")}
+    paths = {k: tmp_path / f"{k}.parquet" for k in ("train", "val", "test", "train_labelled", "val_labelled")}
     for k, p in paths.items():
         tables[k].to_parquet(p)
     paths["target_summary"] = tmp_path / "summary.json"
@@ -66,7 +67,8 @@ def run_experiment(paths, tmp_path, model="gated_cnn", settings=None, **kw):
     info = training.train_experiment(
         train_path=paths["train"], val_path=paths["val"], test_path=paths["test"],
         target_summary_path=paths["target_summary"],
-        profiles_path=paths["profiles"], windows_path=paths["windows"], **files,
+        profiles_path=paths["profiles"], windows_path=paths["windows"], train_labelled_path=paths["train_labelled"],
+        val_labelled_path=paths["val_labelled"], **files,
         experiment="exp", model_name=model, settings={**SMALL, **(settings or {})}, threads=1, **kw)
     return info, files
 

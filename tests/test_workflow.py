@@ -81,6 +81,8 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "train_binary_cnn",
         "train_hyenadna_frozen",
         "train_hyenadna_finetune",
+        "train_paired_cnn_classifier",
+        "train_spliceai_features_gbm",
         "calibrate_model",
         "combine_calibrated",
         "evaluate_model",
@@ -97,9 +99,10 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
     # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
-    assert jobs["calibrate_model"] == 9 and jobs["combine_calibrated"] == 2
+    assert jobs["calibrate_model"] == 12 and jobs["combine_calibrated"] == 2
     # the base model runs once per VCF and once per external set, whatever the number of experiments
     assert jobs["predict_vcf"] == 1 and jobs["predict_external"] == 1
+    assert jobs["train_paired_cnn_classifier"] == 2 and jobs["train_spliceai_features_gbm"] == 1
 
 
 def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
@@ -124,11 +127,12 @@ def test_unknown_model_in_config_is_a_clear_error(tmp_path):
 def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path):
     work = copy_workflow(tmp_path)
     cfg = (work / "config" / "config.yaml").read_text()
-    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model]")
+    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model, features_gbm]")
     (work / "config" / "config.yaml").write_text(cfg)
     proc = snakemake(work, "-n", check=False)
     assert proc.returncode != 0
-    assert "no_such_model" in proc.stderr + proc.stdout and "have no model folder" in proc.stderr + proc.stdout
+    # the GBM is trained but has no model folder (trees, no builder): predict cannot run it
+    assert "['no_such_model', 'features_gbm'] have no model folder" in proc.stderr + proc.stdout
 
 
 def test_hyenadna_model_id_adds_a_download_job(tmp_path):
@@ -184,11 +188,20 @@ def test_demo_run_produces_every_stage(demo_run):
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    # spliceai_raw + the eight experiments of the demo config + spliceai_calibrated + one ensemble
-    assert len(summary) == 11
+    # spliceai_raw + the eleven experiments of the demo config + spliceai_calibrated + one ensemble
+    assert len(summary) == 14
     rows = summary.set_index("Experiment")
     assert rows.loc["spliceai_calibrated", "ROC-AUC"] == pytest.approx(rows.loc["spliceai_raw", "ROC-AUC"])
     assert rows.loc[["spliceai_calibrated", "cnn_hyenadna", "paired_cnn"], ["Brier", "ECE"]].notna().all().all()
+    # the label-trained models: probabilities, calibrated like the rest, the GBM's own files, both DS mask
+    # settings from one pass
+    for name in ("features_gbm", "paired_classifier", "paired_classifier_aux"):
+        assert rows.loc[name, "Score scale"] == "probability", name
+        assert rows.loc[[name], ["Brier", "ECE"]].notna().all().all(), name
+    for path in ("model.joblib", "val_predictions.parquet", "history.tsv"):
+        assert (work / "results/models/features_gbm" / path).exists(), path
+    scores = pd.read_parquet(work / "results/scores/scores.parquet")
+    assert {"DS_AG_masked", "DS_DL_unmasked"} <= set(scores.columns)
     rejected = pd.read_csv(work / "results/variants/rejected.tsv", sep="\t")
     assert len(rejected) > 0 and rejected["reason"].notna().all()
 
@@ -215,7 +228,8 @@ def test_demo_predict_and_external_outputs(demo_run):
     assert all(0.0 <= float(e[2]) <= 1.0 for e in tpo)
     assert len(entries["sntg2_multiallelic"]) == 2 * 3  # two ALTs x three experiments
     summary = pd.read_csv(demo_run / "results/external/rule_labelled_2/summary.tsv", sep="\t")
-    assert len(summary) == 9 and summary["ROC-AUC"].notna().any()
+    # every experiment validsplice predict can run: spliceai_raw + the ten networks (not the GBM: no model folder)
+    assert len(summary) == 11 and summary["ROC-AUC"].notna().any()
     removed = pd.read_csv(demo_run / "results/external/rule_labelled_2/in_training.tsv", sep="\t")
     assert len(removed) == 4  # the demo set's copies of training variants
 

@@ -11,6 +11,8 @@ rule build_targets:
         train="results/targets/train.parquet",
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
+        train_labelled="results/targets/train_labelled.parquet",
+        val_labelled="results/targets/val_labelled.parquet",
         profiles="results/targets/profiles.npy",
         base_profiles="results/targets/base_profiles.npy",
         summary="results/targets/summary.json",

@@ -4,7 +4,7 @@
 
 
 for model_name, model_entry in registry.MODELS.items():
-    if not model_entry.trained:
+    if model_entry.builder is None:  # untrained, or a feature model with its own rule below
         continue
 
     rule:
@@ -14,6 +14,8 @@ for model_name, model_entry in registry.MODELS.items():
             train="results/targets/train.parquet",
             val="results/targets/val.parquet",
             test="results/targets/test.parquet",
+            train_labelled="results/targets/train_labelled.parquet",
+            val_labelled="results/targets/val_labelled.parquet",
             profiles="results/targets/profiles.npy",
             base_profiles="results/targets/base_profiles.npy",
             target_summary="results/targets/summary.json",
@@ -46,6 +48,44 @@ for model_name, model_entry in registry.MODELS.items():
             f"../envs/{model_entry.env}"
         script:
             "../scripts/train_model.py"
+
+
+# Not a network: trees on the cached base-model scores and the variant table (no windows, no GPU).
+# Trained on all labelled train rows (class-weighted: train_labelled.parquet, not the balanced train.parquet);
+# features come from variants.parquet and the cached scores.parquet; its threshold assumes the prevalence of
+# the targets summary, and its val_predictions.parquet lists val.parquet's rows like every experiment's.
+rule train_spliceai_features_gbm:
+    input:
+        variants="results/variants/variants.parquet",
+        scores="results/scores/scores.parquet",
+        train_labelled="results/targets/train_labelled.parquet",
+        val_labelled="results/targets/val_labelled.parquet",
+        val="results/targets/val.parquet",
+        test="results/targets/test.parquet",
+        target_summary="results/targets/summary.json",
+    output:
+        model="results/models/{experiment}/model.joblib",
+        history="results/models/{experiment}/history.tsv",
+        predictions="results/models/{experiment}/predictions.parquet",
+        val_predictions="results/models/{experiment}/val_predictions.parquet",
+        training="results/models/{experiment}/training.json",
+    wildcard_constraints:
+        experiment=experiment_pattern("spliceai_features_gbm"),
+    params:
+        experiment=lambda wildcards: wildcards.experiment,
+        settings=settings_of,
+        code=script_code("train_gbm.py"),
+    log:
+        "logs/models/{experiment}.log",
+    benchmark:
+        "benchmarks/models/{experiment}.tsv"
+    threads: training_threads()
+    resources:
+        mem_mb=4000,
+    conda:
+        f"../envs/{registry.MODELS['spliceai_features_gbm'].env}"
+    script:
+        "../scripts/train_gbm.py"
 
 
 rule predict_spliceai_raw:

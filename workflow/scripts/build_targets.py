@@ -18,6 +18,8 @@ run_rule(
     out_profiles_path=snakemake.output.profiles,
     summary_path=snakemake.output.summary,
     base_profiles_path=snakemake.output.base_profiles,
+    train_labelled_path=snakemake.output.train_labelled,
+    val_labelled_path=snakemake.output.val_labelled,
     seed=snakemake.params.seed,
     balance=snakemake.params.balance,
     max_train_samples=snakemake.params.max_train_samples,

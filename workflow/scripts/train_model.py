@@ -14,6 +14,8 @@ run_rule(
     profiles_path=snakemake.input.profiles,
     windows_path=snakemake.input.windows,
     base_profiles_path=snakemake.input.base_profiles,
+    train_labelled_path=snakemake.input.train_labelled,
+    val_labelled_path=snakemake.input.val_labelled,
     model_path=snakemake.output.model,
     history_path=snakemake.output.history,
     predictions_path=snakemake.output.predictions,

@@ -41,6 +41,9 @@ SA, NORMAL = "Splice-altering", "Normal"
 CLASSES = (SA, NORMAL, "Low-frequency", "Conflicting")
 TRAINING_SPLITS = ("train", "val")
 SPLITS = ("train", "val", "test")
+# Every Splice-altering / Normal row of train and val that has a target, before balancing and
+# capping: for models that handle the class imbalance by weighting instead of discarding Normals.
+LABELLED_TABLES = {"train_labelled": "train", "val_labelled": "val"}
 
 VARIANT_COLUMNS = ["variant_id", "label", "gene", "split", "variant_type", "indel_length", "region", "nearest_site"]
 SCORE_COLUMNS = ["variant_id", "gene", "max_ds", "status", "profile_row"]
@@ -95,8 +98,9 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
     variant without a gene (``gene`` "") matches the extended mode's no-gene row (gene "").
 
     Returns a frame indexed like ``variants`` with columns profile_row (-1 if that gene's row
-    is not scored), spliceai_max_ds (NaN then) and score_status ("scored", the skip reason of
-    the gene's row or of the variant, or "no score row for gene <gene>").
+    is not scored), spliceai_max_ds (NaN then), score_status ("scored", the skip reason of
+    the gene's row or of the variant, or "no score row for gene <gene>") and score_row (the
+    chosen row's position in ``scores``, -1 when the gene has none).
     """
     unknown = sorted(set(scores["variant_id"].astype(str)) - set(variants["variant_id"].astype(str)))
     if unknown:
@@ -134,6 +138,7 @@ def choose_score_rows(variants: pd.DataFrame, scores: pd.DataFrame, scores_path=
     out = pd.DataFrame(index=variants.index)
     out["profile_row"] = np.where(is_scored, best["profile_row"].fillna(-1), -1).astype(np.int64)
     out["spliceai_max_ds"] = np.where(is_scored, best["max_ds"].astype(float), np.nan)
+    out["score_row"] = best["_order"].fillna(-1).to_numpy().astype(np.int64)
     # why a variant has no score: its gene's skip reason; else a whole-variant skip (one row, gene "",
     # e.g. "skipped: no gene"); else no row for its gene at all (scores from another annotation)
     whole = s[s["gene"] == ""].drop_duplicates("variant_id").set_index("variant_id")["status"]
@@ -216,7 +221,8 @@ def make_targets(
 ):
     """Build the three target tables, the profile array and the summary (no file I/O).
 
-    Returns ``(tables: {split: DataFrame}, profiles: float32 (n, 2D+1, 2), summary: dict)``.
+    Returns ``(tables: {name: DataFrame}, profiles: float32 (n, 2D+1, 2), summary: dict)``; names
+    are the splits (train and val balanced / capped as asked) and ``LABELLED_TABLES``.
     """
     paths = {"variants": "variants.parquet", "windows": "windows.npz", "scores": "scores.parquet",
              "profiles": "delta_profiles.npy", **(paths or {})}
@@ -304,6 +310,7 @@ def make_targets(
         part = table[split == name]
         if name in TRAINING_SPLITS:
             part = part[has_target[split == name]]
+            tables[f"{name}_labelled"] = part
         before[name] = _counts(part)
         if name in TRAINING_SPLITS:
             for cls in (SA, NORMAL):
@@ -329,9 +336,10 @@ def make_targets(
     summary["per_split_before_balancing"] = before
     summary["per_split"] = after
 
-    # profiles.npy holds the rows of train, val, test in that order.
+    # profiles.npy holds the rows of train, val, test, train_labelled, val_labelled in that order
+    # (a labelled table repeats the profiles of its rows that the balanced table also holds).
     out_profiles, offset = [], 0
-    for name in SPLITS:
+    for name in (*SPLITS, *LABELLED_TABLES):
         part = tables[name].drop(columns="_reason").copy()
         targeted = has_target[part["window_row"].to_numpy()]
         rows = np.full(len(part), -1, dtype=np.int64)
@@ -377,6 +385,7 @@ def base_model_inputs(variants: pd.DataFrame, scores: pd.DataFrame, delta_profil
 def build_targets(
     *, variants_path, windows_path, scores_path, profiles_path,
     train_path, val_path, test_path, out_profiles_path, summary_path, base_profiles_path=None,
+    train_labelled_path=None, val_labelled_path=None,
     seed: int = 0, balance: bool = True, max_train_samples: int | None = None, distance: int = 50,
 ) -> dict:
     """File-level wrapper of ``make_targets`` for the build_targets rule."""
@@ -395,10 +404,13 @@ def build_targets(
         paths={"variants": str(variants_path), "windows": str(windows_path), "scores": str(scores_path),
                "profiles": str(profiles_path)},
     )
-    for name, path in (("train", train_path), ("val", val_path), ("test", test_path)):
+    for name, path in (("train", train_path), ("val", val_path), ("test", test_path),
+                       ("train_labelled", train_labelled_path), ("val_labelled", val_labelled_path)):
+        if path is None:
+            continue
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         tables[name].to_parquet(path, index=False)
-        log.info("%s: %d rows %s", name, len(tables[name]), summary["per_split"][name])
+        log.info("%s: %d rows %s", name, len(tables[name]), _counts(tables[name]))
     np.save(out_profiles_path, profiles)
     if base_profiles_path is not None:
         np.save(base_profiles_path, base_model_inputs(variants, scores, delta_profiles, distance=int(distance)))

@@ -38,6 +38,12 @@ from .targets import cap_rows
 
 log = logging.getLogger("validsplice.training")
 
+# Which train/val tables an experiment reads (training_rows, schema's training.defaults): "balanced" =
+# targets' train/val.parquet (balanced by sampling when targets.balance is true); "all_labelled" = every
+# Splice-altering / Normal row with a target (train_labelled / val_labelled.parquet), for models that
+# weight classes instead.
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -273,17 +279,18 @@ def read_target_summary(path) -> dict:
 
 
 def validation_counts(table: pd.DataFrame) -> dict:
-    """Class counts of the (sampled, balanced) validation rows, recorded in training.json."""
+    """Class counts of the validation rows the experiment used (balanced or all labelled), recorded in training.json."""
     return {cls: int((table["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
 
 
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
                      model_path, history_path, predictions_path, training_path, base_profiles_path=None,
+                     train_labelled_path=None, val_labelled_path=None,
                      val_predictions_path=None, target_summary_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
-    val_predictions.parquet (validation, for calibration) and training.json.
+    val_predictions.parquet (the rows of val.parquet, for calibration) and training.json.
 
     ``settings``: the keys the experiment sets (general training keys and the model's own);
     the rest take their defaults (``validsplice.settings``); an unknown key is a UserError.
@@ -293,6 +300,14 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     if not registry.check_model_name(model_name, where=f"experiment {experiment!r}").trained:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use predict_spliceai_raw.")
     config = registry.model_settings(model_name, settings, where=f"experiment {experiment!r}")
+    # val_predictions.parquet lists the rows of val.parquet for every experiment, whatever rows it trained
+    # on: calibration-based rows (ensembles) align their members' validation predictions variant by variant.
+    shared_val_path = val_path
+    if config.training_rows == "all_labelled":
+        if train_labelled_path is None or val_labelled_path is None:
+            raise UserError(f"experiment {experiment!r}: training_rows all_labelled needs train_labelled.parquet "
+                            "and val_labelled.parquet from build_targets.")
+        train_path, val_path = train_labelled_path, val_labelled_path
     model_path = Path(model_path)
     if model_path.exists():
         model_path.unlink()  # a stale checkpoint must not survive a failed rerun
@@ -314,9 +329,15 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     base_profiles = None if base_profiles_path is None else np.load(base_profiles_path, mmap_mode="r")
     data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path), base_profiles)
             for (name, t), p in zip(tables.items(), (train_path, val_path, test_path))}
+    shared_val = data["val"]
+    if val_predictions_path is not None and str(shared_val_path) != str(val_path):
+        shared_val = make_split_data(_read_table(shared_val_path, "val"), windows, profiles, window_length,
+                                     str(shared_val_path), str(windows_path), base_profiles)
     del windows
 
     model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
+    if hasattr(model, "set_class_balance"):  # class weighting from the training table's class counts
+        model.set_class_balance(data["train"].label)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s (%s): %d parameters (%d trainable), window %d, profile %d, device %s; train %d, val %d, test %d",
@@ -339,7 +360,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     version = code_version()
     config = as_dict(config)
     save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
-                            "config": {"experiment": experiment, **config, "window_length": window_length,
+                            # the resolved lengths last: the settings' window_length may be None ("use the stored")
+                            "config": {**config, "experiment": experiment, "window_length": window_length,
                                        "profile_length": profile_length},
                             "metrics": metrics, "code_version": version}, model_path)
 
@@ -347,6 +369,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(predictions_path, index=False)
     if val_predictions_path is not None:
+        if shared_val is not data["val"]:
+            val_predictions = predict_split(model, shared_val, int(config["batch_size"]), device)
         val_predictions.to_parquet(val_predictions_path, index=False)
     write_history(result.history, history_path)
     info = {

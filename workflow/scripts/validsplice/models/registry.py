@@ -3,7 +3,11 @@
 Each entry (``ModelEntry``) holds
 - ``builder``: ``"module:function"``, imported lazily so a model's heavy imports are paid only by
   the rules that train it; ``build(settings, *, window_length, profile_length) -> nn.Module``
-  following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model;
+  following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model and for a
+  feature model;
+- ``trainer``: a feature model's (not a network: no builder, no shared training loop, not usable
+  by ``validsplice predict``) training function ``"module:function"``, run by its own rule
+  (train_<model> in workflow/rules/train.smk); ``None`` for the networks;
 - ``params``: the dataclass of the model's own settings with their defaults (``setting(...)``);
   the general training keys and their defaults are the schema's ``training.defaults``
   (``validsplice.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
@@ -30,15 +34,16 @@ class ModelEntry:
     params: type = NoParams
     env: str = "train.yaml"
     gpu: bool = True
+    trainer: str | None = None
 
     @property
     def trained(self) -> bool:
-        return self.builder is not None
+        return self.builder is not None or self.trainer is not None
 
     @property
     def module(self) -> str:
         """The module that defines the model (its code is part of the training rule's code digest)."""
-        return self.builder.partition(":")[0]
+        return (self.builder or self.trainer).partition(":")[0]
 
 
 # ------------------------------------------------------------------ the models' own settings
@@ -74,6 +79,34 @@ class HyenaDNAFinetuneParams(HyenaDNAParams):
     trainable_blocks: int = setting(2, "encoder blocks fine-tuned (at least 1)", type="integer", minimum=1)
 
 
+_CLASS_WEIGHT = dict(enum=["balanced", "none"])
+_CLASS_WEIGHT_HELP = "balanced = weight classes by their counts in the training rows; none = weight 1"
+_THRESHOLD_HELP = "how the decision threshold is chosen on validation"
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedClassifierParams:
+    aux_delta_weight: float = setting(0.0, "weight of the auxiliary delta-profile MSE (0 = off)", type="number",
+                                      minimum=0)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesGbmParams:
+    """The trees' own keys. Of the general keys they read learning_rate (whose schema default, 1e-4, is a
+    network's: set e.g. 0.05 in training.model_defaults.spliceai_features_gbm, as both shipped configs do),
+    early_stopping, patience, min_delta, max_train_samples and seed."""
+
+    max_iter: int = setting(500, "most trees (the number kept is chosen on validation)", type="integer", minimum=1)
+    max_leaf_nodes: int = setting(15, "leaves per tree", type="integer", minimum=2)
+    min_samples_leaf: int = setting(20, "rows per leaf", type="integer", minimum=1)
+    l2_regularization: float = setting(1.0, "L2 penalty on leaf values", type="number", minimum=0)
+    max_bins: int = setting(255, "histogram bins per feature", type="integer", minimum=2, maximum=255)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
 # ------------------------------------------------------------------ the registry
 MODELS: dict[str, ModelEntry] = {
     "gated_cnn": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn"),
@@ -83,6 +116,12 @@ MODELS: dict[str, ModelEntry] = {
                                   env="hyenadna.yaml"),
     "hyenadna_finetune": ModelEntry("validsplice.models.hyenadna_heads:build_hyenadna_finetune",
                                     HyenaDNAFinetuneParams, env="hyenadna.yaml"),
+    # trained on the label (BCE), not on the delta profile
+    "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
+                                        PairedClassifierParams),
+    # a feature model: trees on the cached base-model scores, trained by its own rule on the CPU
+    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
+                                        trainer="validsplice.models.spliceai_features_gbm:train_gbm_experiment"),
     # the baseline: its predictions are the base model's scores (validsplice.predict), nothing is trained
     "spliceai_raw": ModelEntry(None, gpu=False),
 }
@@ -123,6 +162,8 @@ def build_model(name: str, settings, *, window_length: int, profile_length: int)
     entry = check_model_name(name)
     if not entry.trained:
         raise UserError(f"Model {name!r} is not trained; it has no network to build.")
+    if entry.trainer is not None:
+        raise UserError(f"Model {name!r} is not a network; it is trained by its own rule (train_{name}).")
     if isinstance(settings, dict) or settings is None:
         settings = model_settings(name, settings)
     module_name, func_name = entry.builder.split(":")

@@ -71,7 +71,9 @@ class ScoreResult:
     strand: str
     status: str = "scored"
     flags: str = ""
-    ds: np.ndarray | None = None  # DS_AG, DS_AL, DS_DG, DS_DL (unrounded)
+    ds: np.ndarray | None = None  # DS_AG, DS_AL, DS_DG, DS_DL (unrounded), as the mask setting asks
+    ds_masked: np.ndarray | None = None  # the same with SpliceAI's -M 1 mask, whatever the setting
+    ds_unmasked: np.ndarray | None = None  # the same without the mask (-M 0)
     dp: np.ndarray | None = None  # DP_AG, DP_AL, DP_DG, DP_DL
     profile: np.ndarray | None = None  # (2D+1, 2) alt - ref (acceptor, donor), re-aligned
     y_ref: np.ndarray | None = None
@@ -236,13 +238,17 @@ def finalize(slot: ScoreResult, y_ref: np.ndarray, y_alt: np.ndarray, mask: bool
     loss_a, loss_d = y[0, :, 1] - y[1, :, 1], y[0, :, 2] - y[1, :, 2]
     idx = [int(gain_a.argmax()), int(loss_a.argmax()), int(gain_d.argmax()), int(loss_d.argmax())]
     dist = slot.exon_distance
-    use_mask = bool(mask) and dist is not None
-    masks = [use_mask and (idx[0] - cov // 2 == dist), use_mask and (idx[1] - cov // 2 != dist),
-             use_mask and (idx[2] - cov // 2 == dist), use_mask and (idx[3] - cov // 2 != dist)]
+    # Both mask settings come from the same probabilities (the positions are the same: the mask
+    # only zeroes values), so a model can read either without scoring the variant twice.
+    has_exon = dist is not None
+    masks = [has_exon and (idx[0] - cov // 2 == dist), has_exon and (idx[1] - cov // 2 != dist),
+             has_exon and (idx[2] - cov // 2 == dist), has_exon and (idx[3] - cov // 2 != dist)]
     values = [gain_a[idx[0]], loss_a[idx[1]], gain_d[idx[2]], loss_d[idx[3]]]
-    ds = [v * (1 - int(m)) for v, m in zip(values, masks)]
+    slot.ds_unmasked = np.array([float(v) for v in values])
+    slot.ds_masked = np.array([float(v * (1 - int(m))) for v, m in zip(values, masks)])
+    ds = slot.ds_masked if mask else slot.ds_unmasked
     dp = [i - cov // 2 for i in idx]
-    slot.ds = np.array([float(v) for v in ds])
+    slot.ds = ds.copy()
     slot.dp = np.array(dp, dtype=np.int64)
     slot.profile = np.stack([gain_a, gain_d], axis=1).astype(np.float32)
     slot.text = "{}|{}|{:.2f}|{:.2f}|{:.2f}|{:.2f}|{}|{}|{}|{}".format(slot.alt, slot.gene, *ds, *dp)

@@ -20,8 +20,12 @@ from .scoring import Reference, VariantRecord, score_records
 
 log = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "gene", "strand", "DS_AG", "DS_AL", "DS_DG",
-                 "DS_DL", "DP_AG", "DP_AL", "DP_DG", "DP_DL", "max_ds", "status", "flags", "profile_row"]
+DS_NAMES = ["DS_AG", "DS_AL", "DS_DG", "DS_DL"]
+MASKED_DS = [f"{c}_masked" for c in DS_NAMES]  # SpliceAI -M 1 values, whatever base_model.mask says
+UNMASKED_DS = [f"{c}_unmasked" for c in DS_NAMES]  # -M 0 values
+SCORE_COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "gene", "strand", *DS_NAMES,
+                 "DP_AG", "DP_AL", "DP_DG", "DP_DL", "max_ds", "status", "flags", "profile_row",
+                 *MASKED_DS, *UNMASKED_DS]
 REQUIRED = ["variant_id", "chrom", "pos", "ref", "alt"]
 
 
@@ -47,7 +51,9 @@ def rows_from_slots(variants: pd.DataFrame, slots) -> tuple[pd.DataFrame, np.nda
             for s in rec_slots:
                 row = dict(base, gene=s.gene, strand=s.strand, status=s.status, flags=s.flags)
                 if s.status == "scored":
-                    row.update(zip(["DS_AG", "DS_AL", "DS_DG", "DS_DL"], s.ds.tolist()))
+                    row.update(zip(DS_NAMES, s.ds.tolist()))
+                    row.update(zip(MASKED_DS, s.ds_masked.tolist()))
+                    row.update(zip(UNMASKED_DS, s.ds_unmasked.tolist()))
                     row.update(zip(["DP_AG", "DP_AL", "DP_DG", "DP_DL"], s.dp.tolist()))
                     row["max_ds"] = float(np.max(s.ds))
                     row["profile_row"] = len(profiles)
@@ -55,7 +61,7 @@ def rows_from_slots(variants: pd.DataFrame, slots) -> tuple[pd.DataFrame, np.nda
                 rec_slots_rows.append(row)
         rows.extend(rec_slots_rows)
     df = pd.DataFrame(rows).reindex(columns=SCORE_COLUMNS)
-    for c in ["DS_AG", "DS_AL", "DS_DG", "DS_DL", "max_ds"]:
+    for c in [*DS_NAMES, "max_ds", *MASKED_DS, *UNMASKED_DS]:
         df[c] = df[c].astype("float64")
     for c in ["DP_AG", "DP_AL", "DP_DG", "DP_DL"]:
         df[c] = df[c].astype("Int64")

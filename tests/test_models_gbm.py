@@ -1,0 +1,213 @@
+"""spliceai_features_gbm: features (masked and unmasked DS), weighting, early stopping on val only, learning."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss, roc_auc_score
+
+from validsplice.errors import UserError
+from validsplice.models import spliceai_features_gbm as gbm
+from validsplice.predict import PREDICTION_COLUMNS
+from validsplice.prevalence import assumed_prevalence
+from validsplice.settings import config_schema
+from validsplice.targets import make_targets
+from validsplice.workflow_config import check_config_keys
+
+D = 5
+KINDS = ("AG", "AL", "DG", "DL")
+
+
+def synthetic(n=1200, seed=0):
+    """An imbalanced task (~25% Splice-altering) that DS alone cannot solve.
+
+    Splice-altering: either SpliceAI sees it (high DS_DL) or it sits 1-2 bases into the intron at a
+    donor, where SpliceAI here scores it low (the variants SpliceAI misses); 5% of labels are flipped.
+    Every variant has an
+    own-gene score row; variant 0 of each split is unscored (its gene's row is skipped).
+    """
+    rng = np.random.default_rng(seed)
+    split = rng.choice(["train", "val", "test"], size=n, p=[0.6, 0.2, 0.2])
+    strand = rng.choice(["+", "-"], size=n)
+    site = rng.choice(["acceptor", "donor"], size=n)
+    region = rng.choice(["exonic", "intronic"], size=n, p=[0.3, 0.7])
+    distance = rng.integers(1, 300, size=n) * rng.choice([-1, 1], size=n)
+    seen = rng.random(n) < 0.12
+    missed = (~seen) & (site == "donor") & (region == "intronic") & (rng.random(n) < 0.5)
+    distance[missed] = rng.choice([-2, -1, 1, 2], size=int(missed.sum()))
+    sa = (seen | missed) ^ (rng.random(n) < 0.05)  # 5% label noise: more trees eventually overfit
+    dl = np.where(seen, rng.uniform(0.3, 1.0, n), rng.uniform(0.0, 0.08, n))
+    variants = pd.DataFrame({
+        "variant_id": [f"v{i}" for i in range(n)], "label": np.where(sa, "Splice-altering", "Normal"),
+        "split": split, "chrom": "chr2", "pos": np.arange(n) + 1000, "ref": "A", "alt": "G", "strand": strand,
+        "gene": [f"{s}{i % 13}" for i, s in enumerate(split)], "variant_type": "SNV", "indel_length": 0,
+        "exon_distance": distance, "region": region, "nearest_site": site,
+    })
+    scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"], "strand": strand,
+                           "status": "scored", "profile_row": np.arange(n)})
+    for kind in KINDS:
+        unmasked = dl if kind == "DL" else rng.uniform(0, 0.05, n)
+        scores[f"DS_{kind}_unmasked"] = unmasked
+        # the mask only ever zeroes a value; make it differ from the unmasked one on some rows
+        scores[f"DS_{kind}_masked"] = np.where(rng.random(n) < 0.3, 0.0, unmasked)
+        scores[f"DS_{kind}"] = scores[f"DS_{kind}_unmasked"]
+        scores[f"DP_{kind}"] = rng.integers(-D, D + 1, n)
+    scores["max_ds"] = scores[[f"DS_{k}" for k in KINDS]].max(axis=1)
+    profiles = np.zeros((n, 2 * D + 1, 2), dtype=np.float16)
+    profiles[:, D, 1] = -dl
+    for name in ("train", "val", "test"):
+        first = int(np.flatnonzero(split == name)[0])
+        scores.loc[first, "status"] = "skipped: multi-base ref and alt"
+        scores.loc[first, "profile_row"] = -1
+    return variants, scores, profiles
+
+
+def features_of(variants, scores, profiles=None):
+    return gbm.variant_features(variants, scores)
+
+
+def test_features_take_masked_and_unmasked_ds_of_the_own_gene():
+    variants, scores, profiles = synthetic(n=60)
+    # an extra row of another gene for v5 with larger values must not be read
+    other = scores[scores["variant_id"] == "v5"].assign(gene="OTHER", profile_row=59)
+    for kind in KINDS:
+        other[f"DS_{kind}_masked"] = other[f"DS_{kind}_unmasked"] = 0.99
+    feats = features_of(variants, pd.concat([scores, other], ignore_index=True), profiles)
+    assert list(feats.columns) == gbm.FEATURES
+    scored = (scores["status"] == "scored").to_numpy()
+    for kind in KINDS:
+        for setting in ("masked", "unmasked"):
+            col = f"DS_{kind}_{setting}"
+            np.testing.assert_allclose(feats[col].to_numpy()[scored], scores[col].to_numpy()[scored])
+            assert feats[col].isna().to_numpy()[~scored].all()  # unscored gene row: missing, not 0
+    assert (feats["DS_DL_masked"] != feats["DS_DL_unmasked"]).any()
+    assert feats.loc[5, "DS_AG_masked"] != 0.99
+    # distance along the transcript flips sign on the minus strand; side = site + region
+    minus = variants["strand"] == "-"
+    np.testing.assert_array_equal(feats["exon_distance_transcript"][minus], -variants["exon_distance"][minus])
+    np.testing.assert_array_equal(feats["exon_distance_transcript"][~minus], variants["exon_distance"][~minus])
+    row = variants.index[(variants["nearest_site"] == "donor") & (variants["region"] == "intronic")][0]
+    assert feats.loc[row, "boundary_side"] == gbm.CATEGORIES["boundary_side"].index("donor_intronic")
+
+
+def test_unknown_categories_are_missing_and_old_scores_are_refused():
+    variants, scores, profiles = synthetic(n=30)
+    variants.loc[0, ["region", "nearest_site", "strand"]] = ["intergenic", "", "."]
+    variants.loc[1, "variant_type"] = "complex"
+    feats = features_of(variants, scores, profiles)
+    assert feats.loc[0, "region"] == gbm.CATEGORIES["region"].index("intergenic")
+    assert np.isnan(feats.loc[0, ["nearest_site", "boundary_side", "strand"]].to_numpy(float)).all()
+    assert np.isnan(feats.loc[1, "variant_type"])
+    with pytest.raises(UserError, match="DS_AG_masked.*re-run score_shard"):
+        features_of(variants, scores.drop(columns=["DS_AG_masked"]), profiles)
+
+
+def labelled(variants, scores, profiles):
+    """The targets stage's tables: train/val balanced, train_labelled/val_labelled all labelled rows."""
+    tables, _, _ = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    return tables
+
+
+def split_xy(feats, table):
+    rows = table["window_row"].to_numpy()
+    return feats.iloc[rows], (table["label"] == "Splice-altering").to_numpy(dtype=int)
+
+
+def test_balanced_weights_give_each_class_half():
+    y = np.array([1] * 10 + [0] * 90)
+    w = gbm.class_weights(y, "balanced")
+    assert w[y == 1].sum() == pytest.approx(w[y == 0].sum()) == pytest.approx(50.0)
+    np.testing.assert_array_equal(gbm.class_weights(y, "none"), np.ones(100))
+    # values are checked at parse time, against the registry's schema of the model's settings
+    config = {"experiments": {"trees": {"model": "spliceai_features_gbm", "class_weight": "downsample"}}}
+    with pytest.raises(UserError, match=r"experiments\.trees\.class_weight"):
+        check_config_keys(config, config_schema())
+
+
+SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0}
+
+
+def test_early_stopping_reads_the_given_validation_rows_only():
+    variants, scores, profiles = synthetic()
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    x_train, y_train = split_xy(feats, tables["train_labelled"])
+    x_val, y_val = split_xy(feats, tables["val_labelled"])
+    est, history, info = gbm.fit_gbm(x_train, y_train, x_val, y_val, SETTINGS)
+    assert est.validation_fraction is None  # nothing carved out of train
+    best = info["best_iteration"]
+    assert best == int(history["val_loss"].idxmin()) + 1 == est.n_iter_
+    assert info["stopped_iteration"] == len(history) < SETTINGS["max_iter"]
+    # history's val loss is the class-weighted log loss of exactly these validation rows, and the refitted
+    # model (best number of trees) reproduces it tree by tree: same trees as the grown one
+    w_val = gbm.class_weights(y_val, "balanced")
+    for i, proba in enumerate(est.staged_predict_proba(x_val)):
+        assert log_loss(y_val, proba, sample_weight=w_val) == pytest.approx(history["val_loss"].iat[i], rel=1e-6)
+    # validation decides: with shuffled validation labels the best number of trees changes
+    rng = np.random.default_rng(1)
+    _, _, noisy = gbm.fit_gbm(x_train, y_train, x_val, rng.permutation(y_val), SETTINGS)
+    assert noisy["best_iteration"] < best
+    # without early stopping every tree is kept
+    _, history_all, all_info = gbm.fit_gbm(x_train, y_train, x_val, y_val, {**SETTINGS, "max_iter": 40,
+                                                                             "early_stopping": False})
+    assert all_info["best_iteration"] == all_info["stopped_iteration"] == len(history_all) == 40
+
+
+def test_learns_what_spliceai_misses():
+    variants, scores, profiles = synthetic(n=3000)
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    est, _, _ = gbm.fit_gbm(*split_xy(feats, tables["train_labelled"]), *split_xy(feats, tables["val_labelled"]),
+                            SETTINGS)
+    test = tables["test"][tables["test"]["label"].isin(["Splice-altering", "Normal"])]
+    x_test, y_test = split_xy(feats, test)
+    p = est.predict_proba(x_test)[:, 1]
+    auc_gbm = roc_auc_score(y_test, p)
+    auc_ds = roc_auc_score(y_test, x_test["DS_DL_unmasked"].fillna(0.0))  # unscored: 0, as spliceai_raw
+    assert auc_gbm > 0.85 and auc_gbm > auc_ds + 0.1
+    # balanced weighting: probabilities are not pulled towards the majority class
+    assert p[y_test == 1].mean() > 0.7
+
+
+def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
+    variants, scores, profiles = synthetic()
+    tables = labelled(variants, scores, profiles)
+    paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet"}
+    variants.to_parquet(paths["variants"])
+    scores.to_parquet(paths["scores"])
+    for name in ("train_labelled", "val_labelled", "val", "test"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        tables[name].to_parquet(paths[name])
+    _, _, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    paths["target_summary"] = tmp_path / "summary.json"
+    paths["target_summary"].write_text(json.dumps(summary))
+    out = tmp_path / "models" / "gbm"
+    info = gbm.train_gbm_experiment(
+        variants_path=paths["variants"], scores_path=paths["scores"], train_labelled_path=paths["train_labelled"],
+        val_labelled_path=paths["val_labelled"], val_path=paths["val"], test_path=paths["test"],
+        target_summary_path=paths["target_summary"], model_path=out / "model.joblib", history_path=out / "history.tsv",
+        predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
+        training_path=out / "training.json", experiment="gbm", settings={**SETTINGS, "epochs": 3, "hidden_dim": 8},
+        threads=1)
+    labelled_train = variants[(variants["split"] == "train")].iloc[1:]  # row 0 of train is unscored
+    # every labelled train row, not the balanced sample (which drops Normals)
+    assert info["class_weighting"]["n_train"] == len(labelled_train) > len(tables["train"])
+    assert "epochs" not in info["config"]  # network settings are not the trees' settings
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    val_predictions = pd.read_parquet(out / "val_predictions.parquet")
+    assert list(predictions.columns) == list(val_predictions.columns) == PREDICTION_COLUMNS
+    assert predictions["variant_id"].tolist() == tables["test"]["variant_id"].tolist()
+    assert val_predictions["variant_id"].tolist() == tables["val"]["variant_id"].tolist()
+    assert predictions["score"].between(0, 1).all()
+    training = json.loads((out / "training.json").read_text())
+    assert training["score_scale"] == "probability" and 0 < training["threshold"] < 1
+    # the threshold assumes the labelled training data's prevalence (the one definition), never the test split's
+    assert training["threshold_selection"]["assumed_prevalence"] == pytest.approx(
+        assumed_prevalence(summary).value)
+    assert training["threshold_selection"]["n_validation"] == len(tables["val_labelled"])
+    assert training["best_epoch"] <= training["stopped_epoch"]
+    assert len(pd.read_csv(out / "history.tsv", sep="\t")) == training["stopped_epoch"]
+    # the saved file alone rebuilds the model: same scores from the features
+    bundle = gbm.load_model(out / "model.joblib")
+    assert bundle["features"] == gbm.FEATURES and bundle["versions"]["scikit-learn"]
+    feats = features_of(variants, scores)
+    again = gbm.predict_scores(bundle, feats.iloc[tables["test"]["window_row"].to_numpy()])
+    np.testing.assert_allclose(again, predictions["score"].to_numpy())

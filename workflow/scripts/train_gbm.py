@@ -1,0 +1,26 @@
+"""Rule train_spliceai_features_gbm: gradient-boosted trees on SpliceAI and position features."""
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
+from validsplice.models.spliceai_features_gbm import train_gbm_experiment
+from validsplice.rule_io import run_rule, setup_logging
+
+log = setup_logging(snakemake.log[0])
+run_rule(
+    train_gbm_experiment,
+    variants_path=snakemake.input.variants,
+    scores_path=snakemake.input.scores,
+    train_labelled_path=snakemake.input.train_labelled,
+    val_labelled_path=snakemake.input.val_labelled,
+    val_path=snakemake.input.val,
+    test_path=snakemake.input.test,
+    target_summary_path=snakemake.input.target_summary,
+    model_path=snakemake.output.model,
+    history_path=snakemake.output.history,
+    predictions_path=snakemake.output.predictions,
+    val_predictions_path=snakemake.output.val_predictions,
+    training_path=snakemake.output.training,
+    experiment=snakemake.params.experiment,
+    settings=dict(snakemake.params.settings),
+    threads=snakemake.threads,
+)
