@@ -152,8 +152,9 @@ def synthetic_slots(variants: pd.DataFrame, strands: dict[str, str], rng: np.ran
         ds = np.array([profile[:, 0].max(), -profile[:, 0].min(), profile[:, 1].max(), -profile[:, 1].min()]).clip(0)
         dp = np.array([profile[:, 0].argmax(), profile[:, 0].argmin(), profile[:, 1].argmax(),
                        profile[:, 1].argmin()]) - DISTANCE
+        # synthetic deltas have no annotated sites to mask: masked = unmasked = ds
         slots.append([SimpleNamespace(gene=gene, strand=strands[gene], status=status, flags="", ds=ds, dp=dp,
-                                      profile=profile) for gene in genes.split(";")])
+                                      ds_masked=ds, ds_unmasked=ds, profile=profile) for gene in genes.split(";")])
     return slots
 
 
