@@ -15,7 +15,6 @@ import copy
 import json
 import logging
 import math
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 from .datasets import SplitData, load_windows, make_split_data
 from .device import resolve_device
 from .errors import UserError
+from .files import write_atomically
 from .models import registry
 from .predict import autocast, predict_split, write_history
 from .prevalence import Prevalence, assumed_prevalence
@@ -248,15 +248,7 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
 
 def save_checkpoint_atomic(payload: dict, path) -> None:
     """torch.save to a temporary file in the same folder, then rename (atomic on POSIX)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
 def _read_table(path, name) -> pd.DataFrame:

@@ -240,19 +240,11 @@ def library_versions() -> dict:
 
 def save_model(bundle: dict, path) -> None:
     """joblib dump to a temporary name, then rename (a crash never leaves a file that looks complete)."""
-    import os
-
     import joblib
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        joblib.dump(bundle, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from ..files import write_atomically
+
+    write_atomically(path, lambda tmp: joblib.dump(bundle, tmp))
 
 
 def load_model(path) -> dict:
