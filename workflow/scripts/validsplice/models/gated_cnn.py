@@ -17,8 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
-from .layers import centre_base_one_hot, encoder_from_settings, one_hot_codes, seed_from_profile
+from .layers import centre_base_one_hot, check_profile_fits, encoder_from_settings, one_hot_codes, seed_from_profile
 
 
 class ValidatedDeltaPredictor(nn.Module):
@@ -78,13 +77,7 @@ class PairedDeltaProfilePredictor(nn.Module):
 
     def __init__(self, settings, window_length: int, profile_length: int):
         super().__init__()
-        if profile_length % 2 != 1:
-            raise UserError(f"gated_cnn_paired: profile length {profile_length} must be odd (2D+1).")
-        if profile_length > window_length:
-            raise UserError(
-                f"gated_cnn_paired: window_length {window_length} is shorter than the target profile "
-                f"(2D+1 = {profile_length}); set the experiment's window_length to at least {profile_length}."
-            )
+        check_profile_fits("gated_cnn_paired", profile_length, window_length)
         hidden = int(settings.hidden_dim)
         dropout = float(settings.dropout)
         self.profile_length = profile_length

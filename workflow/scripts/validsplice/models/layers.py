@@ -82,6 +82,17 @@ class GatedEncoder(nn.Module):
         return h
 
 
+def check_profile_fits(model: str, profile_length: int, window_length: int) -> None:
+    """A delta profile (2D+1 positions, centred on the variant) must be odd and lie inside the window."""
+    from ..errors import UserError
+
+    if profile_length % 2 != 1 or profile_length > window_length:
+        raise UserError(
+            f"{model}: the delta profile (2D+1 = {profile_length}) must be odd and fit in the window "
+            f"({window_length}); set the experiment's window_length to at least {profile_length}."
+        )
+
+
 def encoder_from_settings(settings, in_channels: int) -> GatedEncoder:
     """A GatedEncoder sized by the experiment's settings (hidden_dim, n_layers, kernel_size, dropout)."""
     return GatedEncoder(in_channels, int(settings.hidden_dim), int(settings.n_layers), int(settings.kernel_size),

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UserError
-from .layers import encoder_from_settings, one_hot_codes
+from .layers import check_profile_fits, encoder_from_settings, one_hot_codes
 
 
 class PairedSpliceClassifier(nn.Module):
@@ -38,11 +38,7 @@ class PairedSpliceClassifier(nn.Module):
 
     def __init__(self, settings, window_length: int, profile_length: int):
         super().__init__()
-        if profile_length % 2 != 1 or profile_length > window_length:
-            raise UserError(
-                f"paired_cnn_classifier: the delta profile (2D+1 = {profile_length}) must be odd and fit in the "
-                f"window ({window_length}); set the experiment's window_length to at least {profile_length}."
-            )
+        check_profile_fits("paired_cnn_classifier", profile_length, window_length)
         hidden = int(settings.hidden_dim)
         dropout = float(settings.dropout)
         self.profile_length = profile_length
