@@ -78,7 +78,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-size", type=positive_int, default=1000,
                         help="records read, scored and written at a time (1000)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
-                        help="alternates per forward pass (default: 16 on CPU, 64 on a GPU)")
+                        help="alternates per forward pass (default: 8 on CPU, 64 on a GPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
 

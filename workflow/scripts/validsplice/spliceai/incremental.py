@@ -30,7 +30,9 @@ channels, ~4.2 kB per position: ~150 MB for a cluster of the maximum span, 25,00
 positions) and one batch's (~1.2 MB per alternate per tensor, a handful alive); ``workers`` jobs
 run at a time. 60,000 spans and batches of 64 peaked at ~1.8 GB with two workers; a cluster of
 25,000 still spends 70% of its reference pass on its own positions, not on the 10,000 of context,
-and the reference is the smaller share of a dense cluster's time (bench/README.md).
+and the reference is the smaller share of a dense cluster's time (bench/README.md). Memory freed
+by a unit goes back to the OS before the next (``_release_free_memory``), so the peak does not
+creep up over a long VCF.
 
 Fallback: an error in the fast path (a cluster's reference pass or one batch of alternates) must
 not stop a run of tens of thousands of variants, nor may it leave a partial score. The variants
@@ -42,6 +44,8 @@ never a score).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -252,9 +256,10 @@ class IncrementalEngine:
                  max_cluster_span: int = 25_000, workers: int = 0):
         self.workers = workers  # 0: torch.get_num_threads()
         self.nets, self.reference, self.device = nets, reference, torch.device(device)
-        # 0: 16 alternates per batch on CPU (as fast as 64 there, and a quarter of the memory: each
-        # alternate holds ~1.2 MB per activation tensor), 64 on a GPU (bigger kernels pay there)
-        self.batch_size = int(batch_size) if batch_size > 0 else (16 if self.device.type == "cpu" else 64)
+        # 0: 8 alternates per batch on CPU (as fast as 16 or 64 there, bench/README.md, and an eighth
+        # of the memory of 64: each alternate holds ~1.2 MB per activation tensor), 64 on a GPU
+        # (bigger kernels pay there)
+        self.batch_size = int(batch_size) if batch_size > 0 else (8 if self.device.type == "cpu" else 64)
         self.share, self.incremental = share, incremental
         self.max_unit_positions, self.max_cluster_span = max_unit_positions, max_cluster_span
         self.context = nets[0].context
@@ -301,6 +306,7 @@ class IncrementalEngine:
             for unit in self._units(clusters):
                 try:
                     self._compute_unit(tasks, unit, out, pool)
+                    _release_free_memory()
                 except Exception as exc:  # noqa: BLE001 - outside the guarded jobs (e.g. reading the unit)
                     text = f"{type(exc).__name__}: {exc}"
                     for ti in sorted(ti for c in unit for ti in c.members):
@@ -427,6 +433,26 @@ class IncrementalEngine:
                 for ti, w, p in zip(chunk, windows, probs):
                     res[ti][1] = p[:len(w) - net.context]
             return res, failed
+
+
+def _libc_malloc_trim():
+    """glibc's ``malloc_trim``, or None (macOS, musl)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def _release_free_memory() -> None:
+    """Hand memory freed by a unit back to the OS. glibc keeps freed tensor memory in its heaps
+    (its mmap threshold rises to the largest tensor freed), so without this the peak RSS of a long
+    VCF crept up with every dense unit (bench/README.md, bench_cli_memory.py); a trim per unit
+    costs about a millisecond."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _allele_codes(allele: str, strand: str) -> np.ndarray:
