@@ -287,3 +287,52 @@ def test_annotation_columns_near_contig_end_and_summary(setup):
     assert summary["in_gene"] == 3 and summary["no_gene"] == 3 and summary["near_contig_end"] == 4
     assert sum(sum(v.values()) for v in summary["per_split"].values()) == len(table)
     assert summary["input_rows"] == summary["ingested"] == 6
+
+
+def _merge_group_by_definition(group: pd.DataFrame) -> tuple[dict, list[str]]:
+    """The merge rule of one duplicate group, written row by row (the definition the vectorized
+    ``deduplicate`` must follow): merged fields, and the reasons of the rows folded into it."""
+    labels = list(dict.fromkeys(group["label"]))
+    label = labels[0] if len(labels) == 1 else "Conflicting"
+    nonempty = lambda col: ";".join(dict.fromkeys(v for v in group[col].astype(str) if v))  # noqa: E731
+    merged = {"variant_id": ";".join(dict.fromkeys(group["variant_id"].astype(str))),
+              "source_rows": ";".join(group["source_row"].astype(str)), "label": label,
+              "source_label": ";".join(labels), "gene": next((g for g in group["gene"] if g), ""),
+              "hgvs": nonempty("hgvs"), "location": nonempty("location")}
+    what = (f"same class ({label})" if len(labels) == 1
+            else f"disagreeing classes ({' vs '.join(labels)}): merged as Conflicting")
+    first = group["source_row"].iloc[0]
+    return merged, [f"duplicate of source row {first}: {what}"] * (len(group) - 1)
+
+
+def test_deduplicate_follows_the_merge_rule_on_random_groups():
+    from validsplice.normalize import deduplicate
+
+    rng = np.random.default_rng(11)
+    n = 400
+    table = pd.DataFrame({
+        "chrom": rng.choice(["chr1", "chr2"], n), "pos": rng.integers(1, 60, n), "ref": "A",
+        "alt": rng.choice(["C", "G"], n), "label": rng.choice(["Splice-altering", "Normal", "Low-frequency"], n),
+        "source_row": np.arange(n) + 2, "variant_id": [f"id{i % 350}" for i in range(n)],
+        "gene": rng.choice(["", "G1", "G2"], n), "hgvs": rng.choice(["", "c.1A>C", "c.2A>G"], n),
+        "location": rng.choice(["", "Exonic"], n),
+    })
+    out, merges, n_conflicting = deduplicate(table, "export.tsv")
+    key = ["chrom", "pos", "ref", "alt"]
+    groups = [g for _, g in table.groupby(key, sort=False) if len(g) > 1]
+    assert len(groups) > 50  # the draw does give many groups, agreeing and not
+    # rows in = rows out + rows merged away; one row per allele
+    assert len(table) == len(out) + len(merges) and not out.duplicated(key).any()
+    by_key = out.set_index(key)
+    expected_reasons = []
+    for group in groups:
+        merged, reasons = _merge_group_by_definition(group)
+        row = by_key.loc[tuple(group[key].iloc[0])]
+        assert {k: row[k] for k in merged} == merged
+        expected_reasons += reasons
+    assert n_conflicting == sum(len(set(g["label"])) > 1 for g in groups)
+    # merge records: the folded rows, group by group in order of first appearance, then row order
+    assert list(merges["reason"]) == expected_reasons
+    assert list(merges["stage"].unique()) == ["deduplicate"]
+    singles = table[~table.duplicated(key, keep=False)]
+    assert list(out["source_row"].iloc[:len(singles)]) == list(singles["source_row"])
