@@ -10,7 +10,7 @@ in-gene records in one chunk). Streaming keeps memory flat in the number of reco
 peaks should be about the same, and at most 1.5 GB.
 
     python bench/bench_cli_memory.py                      # 1,000 and 100,000 records, 2 threads
-    python bench/bench_cli_memory.py --sizes 1000 --threads 1
+    python bench/bench_cli_memory.py --sizes 1000 --in-gene 1.0 --threads 1
 """
 from __future__ import annotations
 

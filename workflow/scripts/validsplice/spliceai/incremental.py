@@ -306,13 +306,13 @@ class IncrementalEngine:
             for unit in self._units(clusters):
                 try:
                     self._compute_unit(tasks, unit, out, pool)
-                    _release_free_memory()
                 except Exception as exc:  # noqa: BLE001 - outside the guarded jobs (e.g. reading the unit)
                     text = f"{type(exc).__name__}: {exc}"
                     for ti in sorted(ti for c in unit for ti in c.members):
                         if out[ti] is None and ti not in self.last_fallbacks:
                             out[ti] = self._fallback(tasks[ti], text)
                             self.last_fallbacks.append(ti)
+                _release_free_memory()
                 done += sum(len(c.members) for c in unit)
                 rate = done / max(time.time() - start, 1e-9)
                 log.info("base model: %d/%d scored (%.2f per s, ETA %.0f s)", done, len(tasks), rate,
@@ -449,8 +449,9 @@ _MALLOC_TRIM = _libc_malloc_trim()
 def _release_free_memory() -> None:
     """Hand memory freed by a unit back to the OS. glibc keeps freed tensor memory in its heaps
     (its mmap threshold rises to the largest tensor freed), so without this the peak RSS of a long
-    VCF crept up with every dense unit (bench/README.md, bench_cli_memory.py); a trim per unit
-    costs about a millisecond."""
+    VCF crept up with every dense unit (bench/README.md, bench_cli_memory.py). Once per unit it
+    cost nothing measurable on the speed sets; once per (model, cluster) job it made spread
+    variants 40% slower (every re-allocation faults its pages in again)."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
 
