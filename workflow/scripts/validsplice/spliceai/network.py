@@ -24,11 +24,14 @@ import os
 from dataclasses import dataclass
 
 # oneDNN keeps every convolution primitive it creates, up to 1,024 by default, keyed by shape, and
-# the engine's shapes change with every cluster and batch: each primitive held ~1.3 MB, so RSS rose by
-# ~1.2 GB over the first thousand in-gene records scored (bench/README.md, "bench_engine_rss.py").
-# 64 still keeps a cluster's shapes for the five models that run on it one after the other. Read by
-# oneDNN when it creates its first primitive; a value the user set wins.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+# the engine's shapes change with every cluster and batch: at batch 64 RSS rose by ~1.2 GB over the
+# first thousand in-gene records scored (bench/README.md, "bench_engine_rss.py"). A job (one model on
+# one cluster) uses 32 shapes for its reference pass and 32 per kind of indel among its alternates,
+# and the next model's job on the same cluster reuses them if they are still cached; creating a
+# primitive again costs 0.1-0.5 ms per convolution. 256 holds two workers' shapes for clusters with up
+# to three kinds of alternates: 1.11x faster than 64 on the parity VCF, ~+90 MB at the peak (measured,
+# bench/README.md). Read by oneDNN when it creates its first primitive; a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
