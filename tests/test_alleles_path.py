@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pandas as pd
-import pysam
 import pytest
+from reference_files import write_reference
 
 from validsplice.evaluation import evaluate_model
 from validsplice.io.labelled_vcf import ingest_variants
@@ -39,11 +39,7 @@ def vcf_line(vid, pos, alts, label):
 
 @pytest.fixture
 def inputs(tmp_path):
-    fasta = tmp_path / "ref.fa"
-    fasta.write_text(">chr1\n" + "\n".join(SEQ[i:i + 60] for i in range(0, LENGTH, 60)) + "\n")
-    pysam.faidx(str(fasta))
-    ann = tmp_path / "genes.txt"
-    ann.write_text(ANNOTATION)
+    fasta, ann = write_reference(tmp_path, SEQ, ANNOTATION)
     lines = []
     for k, start in enumerate((2000, 10000)):  # TRAING and VALG: both classes each
         for j in range(6):

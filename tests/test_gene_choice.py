@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pysam
 import pytest
+from reference_files import write_reference
 
 from validsplice.annotation import GeneAnnotation
 from validsplice.normalize import annotate
@@ -31,11 +31,7 @@ ANNOTATION = (
 
 @pytest.fixture
 def ref(tmp_path):
-    fasta = tmp_path / "ref.fa"
-    fasta.write_text(">chr1\n" + "\n".join(SEQ[i:i + 60] for i in range(0, LENGTH, 60)) + "\n")
-    pysam.faidx(str(fasta))
-    ann = tmp_path / "genes.txt"
-    ann.write_text(ANNOTATION)
+    fasta, ann = write_reference(tmp_path, SEQ, ANNOTATION)
     return fasta, GeneAnnotation.load(ann)
 
 

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pandas as pd
-import pysam
 import pytest
+from reference_files import write_reference
 
 from validsplice.io.labelled_vcf import ingest_variants, read_ingested_vcf
 from validsplice.normalize import TABLE_COLUMNS, normalize_variants
@@ -30,15 +30,11 @@ UP = SEQ.upper()
 
 @pytest.fixture
 def setup(tmp_path):
-    fasta = tmp_path / "ref.fa"
-    fasta.write_text(">chr1\n" + "\n".join(SEQ[i:i + 60] for i in range(0, LENGTH, 60)) + "\n")
-    pysam.faidx(str(fasta))
-    ann = tmp_path / "genes.txt"
-    ann.write_text(
+    fasta, ann = write_reference(tmp_path, SEQ, (
         "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
         "PLUS\t1\t+\t999\t9000\t999,2999,8799,\t1200,3100,9000,\n"
         "MINUS\t1\t-\t9499\t11000\t9499,10499,\t9700,11000,\n"
-    )
+    ))
     return tmp_path, fasta, ann
 
 
@@ -206,16 +202,12 @@ def test_row_accounting_balances_on_random_inputs(setup):
 def test_one_gene_per_variant_source_gene_else_nearest_exon_boundary(tmp_path):
     """Overlapping + and - genes: the source's gene wins when it overlaps, else the gene with
     the nearest exon boundary (ties: annotation order); the strand is that gene's."""
-    fasta = tmp_path / "ref.fa"
-    fasta.write_text(">chr1\n" + "\n".join(SEQ[i:i + 60] for i in range(0, LENGTH, 60)) + "\n")
-    pysam.faidx(str(fasta))
-    ann = tmp_path / "genes.txt"
-    ann.write_text(
+    fasta, ann = write_reference(tmp_path, SEQ, (
         "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
         "TIE\t1\t-\t7999\t8900\t7999,8799,\t8001,8900,\n"  # 1-based exons 8000-8001, 8800-8900
         "FWD\t1\t+\t5999\t9000\t5999,8799,\t6200,9000,\n"  # 6000-6200, 8800-9000
         "REV\t1\t-\t6999\t12000\t6999,11799,\t7400,12000,\n"  # 7000-7400, 11800-12000
-    )
+    ))
     rows = [
         snv("near_rev", 7402),                 # 2 bp from REV's exon end 7400, 1202 from FWD's 6200
         snv("near_fwd", 8995),                 # 5 bp from FWD's 9000, 95 from TIE's 8900, 1595 from REV
