@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from validsplice.annotation_convert import convert  # noqa: E402
+from validsplice.io.annotation_convert import convert  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "data" / "annotation" / "gencode_v29_chr1_excerpt.gtf"
 ID_RE = re.compile(r'((?:gene_id|transcript_id|gene_name) "[^"]*)"')

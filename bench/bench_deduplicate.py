@@ -24,7 +24,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from validsplice import normalize  # noqa: E402
+import validsplice.variants.normalize as normalize  # noqa: E402
 
 CLASSES = ["Splice-altering", "Normal", "Low-frequency"]
 
@@ -59,7 +59,7 @@ def make_table(rows: int, groups: int, seed: int = 1) -> pd.DataFrame:
 
 def load_baseline(revision: str):
     """``normalize`` as of ``revision``, as a module inside the package (its relative imports resolve)."""
-    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:workflow/scripts/validsplice/normalize.py"],
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:workflow/scripts/validsplice/variants/normalize.py"],
                           check=True, capture_output=True, text=True).stdout
     module = types.ModuleType("validsplice._baseline_normalize")
     module.__package__ = "validsplice"

@@ -2,7 +2,7 @@
 
 Every deletion REF length from 2 to 2D+2 (every 10th beyond 120, plus the D/2D edges), insertions
 of 1..10,000 bases, SNVs, MNVs, both strands, inside genes, near transcript ends and near the
-contig end, D 0, 50 and 500, masking 0 and 1 (``validsplice.spliceai.differential``). Prints the
+contig end, D 0, 50 and 500, masking 0 and 1 (``validsplice.scoring.differential``). Prints the
 number of variants compared, the mismatches, the largest differences and the machine. The CI
 sample of the same strata is tests/test_spliceai_differential.py.
 
@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 import torch  # noqa: E402
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.spliceai.differential import run_plan  # noqa: E402
-from validsplice.spliceai.scoring import Reference  # noqa: E402
-from validsplice.spliceai.weights import load_ensemble  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
+from validsplice.scoring.delta import Reference  # noqa: E402
+from validsplice.scoring.differential import run_plan  # noqa: E402
+from validsplice.scoring.weights import load_ensemble  # noqa: E402
 
 
 def main() -> int:
@@ -42,7 +42,7 @@ def main() -> int:
     ap.add_argument("--quiet", action="store_true", help="hide the scorer's per-record skip warnings")
     args = ap.parse_args()
     if args.quiet:
-        logging.getLogger("validsplice.spliceai.scoring").setLevel(logging.ERROR)
+        logging.getLogger("validsplice.scoring.delta").setLevel(logging.ERROR)
     part = tuple(int(x) for x in args.part.split("/"))
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, cpu={torch.backends.cpu.get_cpu_capability()}, "

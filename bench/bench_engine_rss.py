@@ -26,10 +26,10 @@ import pysam  # noqa: E402
 import torch  # noqa: E402
 from make_synthetic_vcf import FASTA, make  # noqa: E402
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.spliceai.incremental import IncrementalEngine  # noqa: E402
-from validsplice.spliceai.scoring import Reference, VariantRecord, score_records  # noqa: E402
-from validsplice.spliceai.weights import load_ensemble  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
+from validsplice.scoring.delta import Reference, VariantRecord, score_records  # noqa: E402
+from validsplice.scoring.incremental import IncrementalEngine  # noqa: E402
+from validsplice.scoring.weights import load_ensemble  # noqa: E402
 
 
 def rss_mb() -> tuple[float, float]:

@@ -27,10 +27,10 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from validsplice.datasets import SplitData  # noqa: E402
-from validsplice.models import spliceai_features_gbm as gbm  # noqa: E402
-from validsplice.models.registry import build_model  # noqa: E402
-from validsplice.training import fit, resolve_settings, seed_everything  # noqa: E402
+import validsplice.training.gbm as gbm  # noqa: E402
+from validsplice.config.registry import build_model  # noqa: E402
+from validsplice.training.datasets import SplitData  # noqa: E402
+from validsplice.training.loop import fit, resolve_settings, seed_everything  # noqa: E402
 
 SCALES = {
     "demo": {"train": 150, "val": 40, "gbm": {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15,

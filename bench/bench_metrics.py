@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from validsplice.metrics import calibration_bins, calibration_metrics, delong_paired, headline_metrics  # noqa: E402
+from validsplice.evaluation.metrics import calibration_bins, calibration_metrics, delong_paired, headline_metrics  # noqa: E402
 
 
 def loop_bootstrap(y, s, n_boot, seed):

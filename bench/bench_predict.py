@@ -23,7 +23,7 @@ import pysam  # noqa: E402
 import torch  # noqa: E402
 
 from validsplice.__main__ import main as cli  # noqa: E402
-from validsplice.predict_vcf import predict_vcf  # noqa: E402
+from validsplice.apply.predict import predict_vcf  # noqa: E402
 
 
 def limited_vcf(path: str, limit: int, folder: Path) -> str:

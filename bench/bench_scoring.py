@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 import pysam  # noqa: E402
 import torch  # noqa: E402
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.spliceai.incremental import IncrementalEngine  # noqa: E402
-from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, info_entries, score_records  # noqa: E402
-from validsplice.spliceai.weights import load_ensemble  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
+from validsplice.scoring.delta import PlainEngine, Reference, VariantRecord, info_entries, score_records  # noqa: E402
+from validsplice.scoring.incremental import IncrementalEngine  # noqa: E402
+from validsplice.scoring.weights import load_ensemble  # noqa: E402
 
 
 def main() -> None:

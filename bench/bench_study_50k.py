@@ -48,9 +48,9 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 sys.path.insert(0, str(REPO / "resources" / "demo"))
 import make_demo_variants as demo  # noqa: E402
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.models.registry import TRAINED_MODELS  # noqa: E402
-from validsplice.spliceai.shards import rows_from_slots, shard_rows  # noqa: E402
+from validsplice.config.registry import TRAINED_MODELS  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
+from validsplice.scoring.shards import rows_from_slots, shard_rows  # noqa: E402
 
 FASTA = REPO / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 DISTANCE = 50
@@ -192,7 +192,7 @@ def snakemake(workdir: Path, config: Path, cores: int, extra: list[str], log_nam
 def rule_names() -> list[str]:
     """The rules of a bench run: everything but score_shard (replaced by the synthetic shard)."""
     return ["ingest_variants", "normalize_variants", "extract_windows", "gather_scores", "build_targets",
-            "predict_spliceai_raw", *[f"train_{m}" for m in TRAINED_MODELS], "calibrate_model", "combine_calibrated",
+            "baseline_predictions", *[f"train_{m}" for m in TRAINED_MODELS], "calibrate_model", "combine_calibrated",
             "model_manifest", "evaluate_model", "make_report", "all"]
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-from validsplice.windows import build_windows  # noqa: E402
+from validsplice.variants.windows import build_windows  # noqa: E402
 
 FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 

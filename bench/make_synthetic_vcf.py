@@ -23,7 +23,7 @@ import pysam
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
 
 FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 MARGIN = 5_100  # keep the 10,101-base windows (D=50) inside the fragment

@@ -26,10 +26,10 @@ import pysam  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from validsplice.annotation import GeneAnnotation  # noqa: E402
-from validsplice.spliceai import incremental as fast  # noqa: E402
-from validsplice.spliceai.scoring import Reference, VariantRecord, score_records  # noqa: E402
-from validsplice.spliceai.weights import load_ensemble  # noqa: E402
+import validsplice.scoring.incremental as fast  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
+from validsplice.scoring.delta import Reference, VariantRecord, score_records  # noqa: E402
+from validsplice.scoring.weights import load_ensemble  # noqa: E402
 
 GROUPS = {(11, 1): "11/1", (11, 4): "11/4", (21, 10): "21/10", (41, 25): "41/25", (1, 1): "1x1"}
 phase = ["other"]
@@ -126,7 +126,7 @@ def main() -> None:
 
 
 def engine_tasks(records, ref, ann, distance):
-    from validsplice.spliceai.scoring import prepare
+    from validsplice.scoring.delta import prepare
     return [s.task for rec in prepare(records, ref, ann, distance) for s in rec if s.task is not None]
 
 

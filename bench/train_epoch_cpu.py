@@ -2,7 +2,7 @@
 
     python bench/train_epoch_cpu.py --model gated_cnn --samples 1000 --threads 2
 
-Runs the real training loop (validsplice.training.fit: AdamW, one-cycle, clipping,
+Runs the real training loop (validsplice.training.loop.fit: AdamW, one-cycle, clipping,
 validation pass) on random windows and prints the measured seconds per epoch and
 training samples per second. Default sizes are the research log's (hidden 128, 6 layers,
 kernel 15, window 501, batch 64).
@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from validsplice.datasets import SplitData  # noqa: E402
-from validsplice.models.registry import build_model, model_settings  # noqa: E402
-from validsplice.training import fit, seed_everything  # noqa: E402
+from validsplice.config.registry import build_model, model_settings  # noqa: E402
+from validsplice.training.datasets import SplitData  # noqa: E402
+from validsplice.training.loop import fit, seed_everything  # noqa: E402
 
 
 def random_split(n, window, profile_length, rng):

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from reference_files import write_reference
 
-from validsplice.evaluation import evaluate_model
+from validsplice.evaluation.evaluate import evaluate_model
 from validsplice.io.labelled_vcf import ingest_variants
-from validsplice.normalize import normalize_variants
-from validsplice.predict import predict_spliceai_raw
-from validsplice.spliceai.shards import SCORE_COLUMNS
-from validsplice.targets import build_targets
-from validsplice.windows import extract_windows
+from validsplice.scoring.shards import SCORE_COLUMNS
+from validsplice.training.predictions import baseline_predictions
+from validsplice.training.targets import build_targets
+from validsplice.variants.normalize import normalize_variants
+from validsplice.variants.windows import extract_windows
 
 D = 3
 LENGTH = 30_000
@@ -119,7 +119,7 @@ def test_multiallelic_vcf_to_evaluation_scores_each_allele_with_unique_ids(input
     assert test["variant_id"].is_unique and set(test["variant_id"]) == set(variants.loc[variants["split"] == "test", "variant_id"])
 
     pred_path = tmp / "m" / "predictions.parquet"
-    pred = predict_spliceai_raw(test_path=t["test"], predictions_path=pred_path, history_path=tmp / "m" / "h.tsv",
+    pred = baseline_predictions(test_path=t["test"], predictions_path=pred_path, history_path=tmp / "m" / "h.tsv",
                                 training_path=tmp / "m" / "training.json", experiment="spliceai_raw")
     pred = pred.merge(variants[["variant_id", "alt"]], on="variant_id")
     # each allele keeps its own score (not the larger allele's)
@@ -136,7 +136,7 @@ def test_multiallelic_vcf_to_evaluation_scores_each_allele_with_unique_ids(input
     assert metrics["vs_baseline"]["n_matched"] == n_test
 
     # the report's data summary states the row accounting
-    from validsplice.report import data_summary_html
+    from validsplice.report.summary import data_summary_html
 
     page = data_summary_html(summary, {}, json.loads((tmp / "targets" / "summary.json").read_text()), rej)
     assert (f"{n_records} input rows + 3 rows added by splitting multiallelic records = {len(variants)} variants "

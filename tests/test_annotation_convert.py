@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from validsplice.annotation import GeneAnnotation, resolve_annotation_path
-from validsplice.annotation_convert import convert, detect_format, write_table
-from validsplice.rule_io import UserError
+from validsplice.common.rule_io import UserError
+from validsplice.io.annotation import GeneAnnotation, resolve_annotation_path
+from validsplice.io.annotation_convert import convert, detect_format, write_table
 
 DATA = Path(__file__).parent / "data" / "annotation"
 GTF = DATA / "gencode_v29_chr1_excerpt.gtf"

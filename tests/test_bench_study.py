@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 bench = pytest.importorskip("bench_study_50k")
 
-from validsplice.spliceai.shards import SCORE_COLUMNS, gather_scores  # noqa: E402
+from validsplice.scoring.shards import SCORE_COLUMNS, gather_scores  # noqa: E402
 
 
 def test_export_scales_past_the_demo_without_repeating_an_allele(tmp_path):

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
-from validsplice import calibration as C
-from validsplice import ensemble as EN
-from validsplice import evaluation as E
-from validsplice.metrics import calibration_metrics, roc_auc
-from validsplice.predict import PREDICTION_COLUMNS
-from validsplice.rule_io import UserError
+import validsplice.evaluation.evaluate as E
+import validsplice.training.calibration as C
+import validsplice.training.ensemble as EN
+from validsplice.common.rule_io import UserError
+from validsplice.evaluation.metrics import calibration_metrics, roc_auc
+from validsplice.training.predictions import PREDICTION_COLUMNS
 
 SA, NORMAL = "Splice-altering", "Normal"
 
@@ -184,7 +184,7 @@ def test_calibration_bootstrap_matches_explicit_resamples():
     assert out["brier"].ci_low < out["brier"].value < out["brier"].ci_high
     assert out["ece"].ci_low < out["ece"].ci_high
     # the same stratified resamples drawn one at a time give the same interval
-    from validsplice.metrics import _multinomial_blocks, calibration_bins
+    from validsplice.evaluation.metrics import _multinomial_blocks, calibration_bins
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     r = np.random.default_rng(5)
     eces = []

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from test_workflow import ROOT, SNAKEMAKE, copy_workflow, planned_jobs
 
-from validsplice.workflow_config import resolve_from_checkout
+from validsplice.config.workflow_config import resolve_from_checkout
 
 ENVS = ROOT / "workflow" / "envs"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -234,3 +234,36 @@ def test_the_library_never_uses_the_snakemake_object():
             for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.Name) and node.id == "snakemake"]
     assert not uses, uses
+
+
+# Scripts that several rules run, each with the reason; every other script is named after its rule.
+SHARED_SCRIPTS = {
+    "train_model": "every network's train_{model} rule (one per registry entry) runs the one training loop",
+    "train_gbm": "the feature models' training rules",
+    "ingest_variants": "ingest_external reads an external set exactly like ingest_variants",
+    "evaluate_model": "evaluate_external scores an external set exactly like evaluate_model",
+}
+
+
+def rule_scripts() -> list[tuple[str, str]]:
+    """(rule name, script stem) for every rule of workflow/rules/*.smk, read statically."""
+    pairs = []
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        text = smk.read_text()
+        starts = list(re.finditer(r"^\s*rule(?: (\w+))?:\n(?:\s*name:\s*\n\s*(f?\"[^\"]+\"))?", text, re.M))
+        for i, start in enumerate(starts):
+            end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+            script = re.search(r"script:\s*\n?\s*(?:f?\")\.\./scripts/(\w+)\.py\"", text[start.start():end])
+            if script:
+                name = start.group(1) or start.group(2).strip('f"')
+                pairs.append((name, script.group(1)))
+    return pairs
+
+
+def test_each_rule_script_is_named_after_its_rule():
+    pairs = rule_scripts()
+    assert len(pairs) >= 20 and ("score_shard", "score_shard") in pairs
+    mismatched = [(rule, script) for rule, script in pairs if rule != script and script not in SHARED_SCRIPTS]
+    assert not mismatched, mismatched
+    scripts = {p.stem for p in (ROOT / "workflow" / "scripts").glob("*.py")}
+    assert scripts == {script for _, script in pairs}, "a script that no rule runs, or a rule without its script"

@@ -1,6 +1,6 @@
 """Code dependencies are computed: every rule's ``code`` param covers what its script runs.
 
-The static walk (validsplice.code_deps) is checked against an independent measure: each rule
+The static walk (validsplice.config.code_deps) is checked against an independent measure: each rule
 script is executed up to its first use of the ``snakemake`` object in a fresh interpreter, and
 the ``validsplice`` modules Python actually loaded must all be in the rule's closure.
 """
@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from validsplice.code_deps import code_digest, import_closure
-from validsplice.models import registry
+import validsplice.config.registry as registry
+from validsplice.config.code_deps import code_digest, import_closure
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -95,16 +95,16 @@ def test_static_closure_covers_every_module_the_scripts_load():
 
 
 def test_the_dependencies_the_hand_kept_lists_missed_are_covered():
-    """issue 10: train_* missed targets.py, gather_scores annotation.py, predict_spliceai_raw its helpers."""
+    """issue 10: train_* missed targets.py, gather_scores annotation.py, baseline_predictions its helpers."""
     def closure(script, *extra):
         return {p.relative_to(SCRIPTS).as_posix() for p in import_closure(SCRIPTS / script, SCRIPTS, extra)}
 
-    assert "validsplice/targets.py" in closure("train_model.py", "validsplice.models.gated_cnn")
+    assert "validsplice/training/targets.py" in closure("train_model.py", "validsplice.models.gated_cnn")
     assert "validsplice/models/layers.py" in closure("train_model.py", "validsplice.models.gated_cnn")
-    assert "validsplice/annotation.py" in closure("gather_scores.py")
-    assert {"validsplice/predict.py", "validsplice/datasets.py", "validsplice/provenance.py"} <= closure(
-        "predict_spliceai_raw.py")
-    assert "validsplice/plots.py" not in closure("gather_scores.py")  # only what it imports
+    assert "validsplice/io/annotation.py" in closure("gather_scores.py")
+    assert {"validsplice/training/predictions.py", "validsplice/training/datasets.py", "validsplice/common/provenance.py"} <= closure(
+        "baseline_predictions.py")
+    assert "validsplice/report/plots.py" not in closure("gather_scores.py")  # only what it imports
 
 
 def test_digest_changes_exactly_when_a_file_the_script_runs_changes(tmp_path):
@@ -117,8 +117,8 @@ def test_digest_changes_exactly_when_a_file_the_script_runs_changes(tmp_path):
 
     before = digest()
     assert re.fullmatch(r"[0-9a-f]{16}", before)
-    (scripts / "validsplice" / "plots.py").write_text("# not imported by gather_scores\n", encoding="utf-8")
+    (scripts / "validsplice" / "report" / "plots.py").write_text("# not imported by gather_scores\n", encoding="utf-8")
     assert digest() == before
-    annotation = scripts / "validsplice" / "annotation.py"  # imported through spliceai.scoring
+    annotation = scripts / "validsplice" / "io" / "annotation.py"  # imported through scoring.delta
     annotation.write_text(annotation.read_text() + "\n# edited\n")
     assert digest() != before

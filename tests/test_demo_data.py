@@ -9,7 +9,7 @@ import pandas as pd
 
 from validsplice.io.labelled_vcf import ingest_variants
 from validsplice.io.splicevardb import SPLICEVARDB_COLUMNS, read_splicevardb
-from validsplice.normalize import normalize_variants
+from validsplice.variants.normalize import normalize_variants
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 TABLE = DEMO / "splicevardb_demo.tsv"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from validsplice.external import prepare_external, remove_training_overlap
+from validsplice.apply.external import normalize_external, remove_training_overlap
+from validsplice.common.rule_io import UserError
 from validsplice.io.labelled_vcf import ingest_variants
-from validsplice.normalize import normalize_variants
-from validsplice.rule_io import UserError
+from validsplice.variants.normalize import normalize_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -53,7 +53,7 @@ def prepare(tmp_path, training_path, source=DEMO / "external_demo.vcf"):
     paths = {k: tmp_path / v for k, v in (("out_vcf", "normalized.vcf.gz"), ("table_path", "variants.parquet"),
                                           ("rejected_path", "rejected.tsv"), ("summary_path", "summary.json"),
                                           ("overlap_path", "in_training.tsv"))}
-    summary = prepare_external(vcf_path=tmp_path / "ingested.vcf.gz", fasta_path=FASTA,
+    summary = normalize_external(vcf_path=tmp_path / "ingested.vcf.gz", fasta_path=FASTA,
                                ingest_rejected_path=tmp_path / "ingest_rejected.tsv",
                                training_variants_path=training_path, name="demo2", **paths)
     return summary, paths

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from reference_files import write_reference
 
-from validsplice.annotation import GeneAnnotation
-from validsplice.normalize import annotate
-from validsplice.predict import predict_spliceai_raw
-from validsplice.sequence import encode, reverse_complement_codes
-from validsplice.targets import base_model_inputs, make_targets
-from validsplice.windows import build_windows
+from validsplice.common.sequence import encode, reverse_complement_codes
+from validsplice.io.annotation import GeneAnnotation
+from validsplice.training.predictions import baseline_predictions
+from validsplice.training.targets import base_model_inputs, make_targets
+from validsplice.variants.normalize import annotate
+from validsplice.variants.windows import build_windows
 
 D = 4
 L = 21
@@ -111,7 +111,7 @@ def test_window_target_base_profile_and_raw_score_come_from_the_same_gene(ref, t
     # the spliceai_raw baseline scores each variant with its chosen gene's score
     test_path = tmp_path / "test.parquet"
     tables["test"].to_parquet(test_path)
-    pred = predict_spliceai_raw(test_path=test_path, predictions_path=tmp_path / "p.parquet",
+    pred = baseline_predictions(test_path=test_path, predictions_path=tmp_path / "p.parquet",
                                 history_path=tmp_path / "h.tsv", training_path=tmp_path / "t.json",
                                 experiment="spliceai_raw")
     pred = pred.set_index("variant_id")
@@ -127,7 +127,7 @@ def test_a_variant_whose_gene_was_not_scored_is_not_given_another_genes_score():
     scores = pd.DataFrame({"variant_id": ["a", "a"], "gene": ["PLUSG", "MINUSG"], "strand": ["+", "-"],
                            "max_ds": [0.7, np.nan], "status": ["scored", "skipped: fasta issue"],
                            "profile_row": [0, -1]})
-    from validsplice.targets import choose_score_rows
+    from validsplice.training.targets import choose_score_rows
 
     chosen = choose_score_rows(variants, scores)
     assert chosen["profile_row"].tolist() == [-1] and np.isnan(chosen["spliceai_max_ds"].iloc[0])

@@ -10,6 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from validsplice.common.rule_io import UserError
+from validsplice.common.sequence import encode, reverse_complement_codes
+from validsplice.config.registry import build_model
 from validsplice.models.hyenadna import HyenaDNA, HyenaDNAConfig, fft_causal_conv
 from validsplice.models.hyenadna_checkpoint import (
     codes_to_token_ids,
@@ -19,13 +22,7 @@ from validsplice.models.hyenadna_checkpoint import (
     save_hf_style_checkpoint,
     tokenize,
 )
-from validsplice.models.hyenadna_heads import (
-    RANDOM_INIT_NOTE,
-    reverse_complement_batch,
-)
-from validsplice.models.registry import build_model
-from validsplice.rule_io import UserError
-from validsplice.sequence import encode, reverse_complement_codes
+from validsplice.models.hyenadna_heads import RANDOM_INIT_NOTE, reverse_complement_batch
 
 TINY = dict(d_model=16, n_layer=3, d_inner=32, max_seq_len=66, filter_order=8, emb_dim=5,
             num_inner_mlps=2, activation_freq=10, vocab_size=12)

@@ -8,6 +8,7 @@ import pandas as pd
 import pysam
 import pytest
 
+from validsplice.common.rule_io import UserError, run_rule
 from validsplice.io.labelled_vcf import (
     escape_info,
     ingest_variants,
@@ -16,7 +17,6 @@ from validsplice.io.labelled_vcf import (
     unescape_info,
 )
 from validsplice.io.splicevardb import parse_coordinate, read_splicevardb
-from validsplice.rule_io import UserError, run_rule
 
 HEADER = "variant_id\thg19\thg38\tgene\thgvs\tmethod\tclassification\tlocation\tdoi\n"
 

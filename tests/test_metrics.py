@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from validsplice import evaluation as E
-from validsplice import metrics as M
-from validsplice.rule_io import UserError
+import validsplice.evaluation.evaluate as E
+import validsplice.evaluation.metrics as M
+from validsplice.common.rule_io import UserError
 
 # pos 0.9, 0.5, 0.3 vs neg 0.5, 0.1, 0.3 (two ties across classes)
 Y = np.array([1, 1, 0, 0, 1, 0])

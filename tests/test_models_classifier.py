@@ -9,11 +9,11 @@ from test_models_cnn import SMALL as SMALL_NET
 from test_models_cnn import B, L, P, make_batch
 from test_training import run_experiment, write_task
 
-from validsplice import training
-from validsplice.errors import UserError
-from validsplice.models import registry
-from validsplice.settings import config_schema
-from validsplice.workflow_config import check_config_keys
+import validsplice.config.registry as registry
+import validsplice.training.loop as training
+from validsplice.common.errors import UserError
+from validsplice.config.settings import config_schema
+from validsplice.config.workflow_config import check_config_keys
 
 
 def build(**params):

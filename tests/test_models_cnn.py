@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from validsplice.models import registry
+import validsplice.config.registry as registry
+from validsplice.common.rule_io import UserError
 from validsplice.models.layers import GatedEncoder, one_hot_codes, seed_from_profile
-from validsplice.rule_io import UserError
 
 SMALL = {"hidden_dim": 16, "n_layers": 3, "kernel_size": 5, "dropout": 0.0}
 B, L, P = 5, 61, 21
@@ -90,7 +90,7 @@ def test_paired_sees_the_difference_ref_equal_alt():
 
 
 def test_seed_from_profile_matches_numpy_target_rule():
-    from validsplice.targets import seed_from_profiles
+    from validsplice.training.targets import seed_from_profiles
     profile = torch.randn(7, P, 2)
     assert np.allclose(seed_from_profile(profile).numpy(), seed_from_profiles(profile.numpy()), atol=1e-6)
 

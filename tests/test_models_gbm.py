@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from validsplice.errors import UserError
-from validsplice.models import spliceai_features_gbm as gbm
-from validsplice.predict import PREDICTION_COLUMNS
-from validsplice.prevalence import assumed_prevalence
-from validsplice.settings import config_schema
-from validsplice.targets import make_targets
-from validsplice.workflow_config import check_config_keys
+import validsplice.training.gbm as gbm
+from validsplice.common.errors import UserError
+from validsplice.config.prevalence import assumed_prevalence
+from validsplice.config.settings import config_schema
+from validsplice.config.workflow_config import check_config_keys
+from validsplice.training.predictions import PREDICTION_COLUMNS
+from validsplice.training.targets import make_targets
 
 D = 5
 KINDS = ("AG", "AL", "DG", "DL")

@@ -1,11 +1,11 @@
-"""Module hygiene of the library, read statically (validsplice.code_deps): no import cycles, the
+"""Module hygiene of the library, read statically (validsplice.config.code_deps): no import cycles, the
 command line imported only by the entry point, one home for UserError and resolve_device."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from validsplice.code_deps import imported_modules
+from validsplice.config.code_deps import imported_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -50,8 +50,53 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycles():
     graph = import_graph()
-    assert "validsplice.training" not in graph["validsplice.predict"]
+    assert "validsplice.training.loop" not in graph["validsplice.training.predictions"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+# The stages, lowest first: a module may import its own stage and the ones before it, never a later one.
+STAGES = ["common", "config", "io", "variants", "scoring", "models", "training", "evaluation", "report", "apply"]
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    upward = []
+    for name, deps in graph.items():
+        here = stage_of(name)
+        if here is None:
+            continue
+        for dep in deps:
+            there = stage_of(dep)
+            if there is not None and STAGES.index(there) > STAGES.index(here):
+                upward.append(f"{name} -> {dep}")
+    return upward
+
+
+def test_imports_point_down_the_stages():
+    """No arrow from a lower stage up to a higher one (``__main__`` sits above all of them)."""
+    assert upward_imports(import_graph()) == []
+
+
+def test_every_module_lives_in_a_stage():
+    """The package root holds only the entry point; every other module sits in a stage subpackage
+    whose docstring says what it owns and which stages it may import."""
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "__main__.py"]
+    assert sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(STAGES)
+    for stage in STAGES:
+        doc = (PACKAGE / stage / "__init__.py").read_text()
+        assert "May import:" in doc, stage
+        allowed = set(re.findall(r"``(\w+)``", doc.split("May import:")[1]))
+        assert allowed <= set(STAGES[: STAGES.index(stage)]), (stage, allowed)
+
+
+def test_the_stage_check_finds_an_upward_import():
+    graph = {"validsplice.scoring.delta": {"validsplice.io.annotation", "validsplice.training.targets"},
+             "validsplice.__main__": {"validsplice.apply.predict"}}
+    assert upward_imports(graph) == ["validsplice.scoring.delta -> validsplice.training.targets"]
 
 
 def test_find_cycle_finds_one():
@@ -60,7 +105,7 @@ def test_find_cycle_finds_one():
 
 
 def test_only_the_entry_point_imports_the_command_line():
-    importers = {name for name, deps in import_graph().items() if "validsplice.spliceai.cli" in deps}
+    importers = {name for name, deps in import_graph().items() if "validsplice.scoring.cli" in deps}
     assert importers == {"validsplice.__main__"}
 
 
@@ -77,3 +122,44 @@ def test_no_dead_dependency_or_setting():
     assert "polars" not in requirements + envs and "import polars" not in code
     schema = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
     assert "num_workers" not in schema + code
+
+
+HEAVY = ("torch", "sklearn", "matplotlib")
+
+
+def parse_time_modules() -> list[str]:
+    """The library modules the Snakefile and its rule files import while parsing (read from their text)."""
+    workflow = ROOT / "workflow"
+    text = "".join(p.read_text() for p in [workflow / "Snakefile", *sorted((workflow / "rules").glob("*.smk"))])
+    modules = set(re.findall(r"^\s*(?:from|import) (validsplice(?:\.\w+)*)", text, re.M))
+    for package, names in re.findall(r"^\s*from (validsplice(?:\.\w+)*) import ([\w, ]+?)\s*(?:#.*)?$", text, re.M):
+        for name in names.split(","):  # `from validsplice.config import registry` imports a module
+            path = SCRIPTS.joinpath(*package.split("."), name.strip() + ".py")
+            if path.exists():
+                modules.add(f"{package}.{name.strip()}")
+    return sorted(modules)
+
+
+def test_the_workflow_parse_imports_no_torch_sklearn_or_matplotlib():
+    """What `snakemake -n` imports is the parse-time core: a fresh interpreter loads it and none of the heavy
+    libraries (they would cost seconds on every dry run and make parsing need the training environment)."""
+    import subprocess
+    import sys
+
+    modules = parse_time_modules()
+    assert "validsplice.config.registry" in modules and "validsplice.config.naming" in modules
+    code = (f"import sys; sys.path.insert(0, {str(SCRIPTS)!r})\n"
+            + "".join(f"import {m}\n" for m in modules)
+            + f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
+def test_the_parse_check_sees_a_heavy_import():
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.path.insert(0, {str(SCRIPTS)!r})\nimport validsplice.training.predictions\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "torch" in out

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from reference_files import write_reference
 
+from validsplice.common.rule_io import UserError
 from validsplice.io.labelled_vcf import ingest_variants, read_ingested_vcf
-from validsplice.normalize import TABLE_COLUMNS, normalize_variants
-from validsplice.rule_io import UserError
+from validsplice.variants.normalize import TABLE_COLUMNS, normalize_variants
 
 HEADER = "variant_id\thg19\thg38\tgene\thgvs\tmethod\tclassification\tlocation\tdoi\n"
 LENGTH = 20_000
@@ -141,7 +141,7 @@ def test_a_source_id_reused_for_different_variants_becomes_unique(setup):
 
 
 def test_long_alleles_are_hashed_in_ids(setup):
-    from validsplice.normalize import unique_variant_ids
+    from validsplice.variants.normalize import unique_variant_ids
 
     t = pd.DataFrame({"variant_id": ["x", "x", "y"], "chrom": "chr1", "pos": [5, 5, 9],
                       "ref": ["A", "A" + "C" * 30, "G"], "alt": ["AT", "A", "T"]})
@@ -298,7 +298,7 @@ def _merge_group_by_definition(group: pd.DataFrame) -> tuple[dict, list[str]]:
 
 
 def test_deduplicate_follows_the_merge_rule_on_random_groups():
-    from validsplice.normalize import deduplicate
+    from validsplice.variants.normalize import deduplicate
 
     rng = np.random.default_rng(11)
     n = 400

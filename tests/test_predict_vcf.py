@@ -18,16 +18,16 @@ import pysam
 import pytest
 
 from validsplice.__main__ import main
+from validsplice.apply.model_folder import load_model_folder, write_manifest
+from validsplice.apply.predict import predict_variant_table, predict_vcf
+from validsplice.common.rule_io import UserError
 from validsplice.io.labelled_vcf import ingest_variants
-from validsplice.model_folder import load_model_folder, write_manifest
-from validsplice.normalize import normalize_variants
-from validsplice.predict import predict_spliceai_raw
-from validsplice.predict_vcf import predict_variant_table, predict_vcf
-from validsplice.rule_io import UserError
-from validsplice.spliceai.shards import gather_scores, score_shard
-from validsplice.targets import build_targets
-from validsplice.training import train_experiment
-from validsplice.windows import extract_windows
+from validsplice.scoring.shards import gather_scores, score_shard
+from validsplice.training.loop import train_experiment
+from validsplice.training.predictions import baseline_predictions
+from validsplice.training.targets import build_targets
+from validsplice.variants.normalize import normalize_variants
+from validsplice.variants.windows import extract_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -40,13 +40,13 @@ PER_GENE = {"Splice-altering": 3, "Normal": 2, "Low-frequency": 1}
 def calibrator_class():
     """The calibration module's Calibrator; a minimal stand-in (Platt-like map) where it is absent."""
     try:
-        from validsplice.calibration import Calibrator
+        from validsplice.training.calibration import Calibrator
 
         return Calibrator
     except ImportError:
         pass
 
-    class Calibrator:  # the API validsplice.calibration provides: fit, apply, to_dict/from_dict, save/load
+    class Calibrator:  # the API validsplice.training.calibration provides: fit, apply, to_dict/from_dict, save/load
         def __init__(self, slope, intercept):
             self.slope, self.intercept = slope, intercept
 
@@ -66,9 +66,9 @@ def calibrator_class():
         def load(cls, path):
             return cls(**json.loads(Path(path).read_text()))
 
-    module = types.ModuleType("validsplice.calibration")
+    module = types.ModuleType("validsplice.training.calibration")
     module.Calibrator = Calibrator
-    sys.modules["validsplice.calibration"] = module
+    sys.modules["validsplice.training.calibration"] = module
     return Calibrator
 
 
@@ -115,7 +115,7 @@ def workflow(tmp_path_factory):
                      settings={"epochs": 2, "hidden_dim": 8, "n_layers": 2, "kernel_size": 5, "batch_size": 4,
                                "window_length": 201, "use_base_model": True, "device": "cpu", "seed": 1})
     raw = models / "spliceai_raw"
-    predict_spliceai_raw(test_path=t["test"], predictions_path=raw / "predictions.parquet",
+    baseline_predictions(test_path=t["test"], predictions_path=raw / "predictions.parquet",
                          history_path=raw / "history.tsv", training_path=raw / "training.json",
                          experiment="spliceai_raw")
     val = pd.read_parquet(t["val"])  # any calibrator fitted off the test split will do for equality

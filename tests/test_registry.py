@@ -1,6 +1,6 @@
 """The model registry is the single source of truth for models, their settings and resources.
 
-Checks that everything else agrees with validsplice.models.registry.MODELS (training rules,
+Checks that everything else agrees with validsplice.config.registry.MODELS (training rules,
 SLURM profile, conda envs, valid config keys), that settings reject unknown keys and take each
 default from one place, and that adding a model takes only its module and a registry entry.
 """
@@ -17,10 +17,10 @@ import pytest
 import yaml
 from test_workflow import ROOT, SNAKEMAKE, copy_workflow, planned_jobs
 
-from validsplice.errors import UserError
-from validsplice.models import registry
-from validsplice.settings import general_settings, settings_class
-from validsplice.workflow_config import check_config_keys
+import validsplice.config.registry as registry
+from validsplice.common.errors import UserError
+from validsplice.config.settings import general_settings, settings_class
+from validsplice.config.workflow_config import check_config_keys
 
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
@@ -44,7 +44,7 @@ def test_a_feature_model_is_trained_but_not_a_network():
     predictable_experiments() in common.smk leaves it out of validsplice predict)."""
     entry = registry.MODELS["spliceai_features_gbm"]
     assert "spliceai_features_gbm" in registry.TRAINED_MODELS and entry.builder is None and not entry.gpu
-    assert entry.module == "validsplice.models.spliceai_features_gbm"
+    assert entry.module == "validsplice.training.gbm"
     with pytest.raises(UserError, match="not a network"):
         registry.build_model("spliceai_features_gbm", {}, window_length=41, profile_length=11)
 
@@ -126,7 +126,7 @@ MODELS["toy"] = ModelEntry("validsplice.models.toy:build_toy", ToyParams, gpu=Fa
 def add_toy_model(scripts: Path) -> None:
     """The two edits a new model needs: its module, and its entry in the registry."""
     (scripts / "validsplice" / "models" / "toy.py").write_text(TOY_MODULE)
-    registry_file = scripts / "validsplice" / "models" / "registry.py"
+    registry_file = scripts / "validsplice" / "config" / "registry.py"
     registry_file.write_text(registry_file.read_text() + textwrap.dedent(TOY_ENTRY))
 
 

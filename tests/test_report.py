@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validsplice import evaluation as E
-from validsplice import report as R
+import validsplice.evaluation.evaluate as E
+import validsplice.report.summary as R
 
 CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
 
@@ -191,7 +191,7 @@ def test_all_figures_and_data_summary_written(run_dir):
 
 
 def test_figures_without_delta_or_trained_models(tmp_path):
-    from validsplice import plots
+    import validsplice.report.plots as plots
 
     preds = {"binary_cnn": _predictions(3, 0.2, delta=False)}
     plots.plot_scatter(preds, tmp_path / "s.svg")
@@ -201,7 +201,7 @@ def test_figures_without_delta_or_trained_models(tmp_path):
 
 
 def test_mismatched_input_lists_are_user_errors(tmp_path):
-    from validsplice.rule_io import UserError
+    from validsplice.common.rule_io import UserError
 
     outputs = dict.fromkeys(["tsv", "md", "txt", "html_path", "cutoffs", "breakdown", "breakdown_tsv",
                              "predictions_tsv", "data_summary", "roc", "pr", "scatter", "training_curves",
@@ -288,7 +288,7 @@ def test_caption_and_readme_state_the_rules():
 
 
 def test_score_distribution_lines_at_each_models_threshold(tmp_path):
-    from validsplice import plots
+    import validsplice.report.plots as plots
 
     preds = {"spliceai_raw": _predictions(1, 0.35), "binary_cnn": _predictions(3, 0.2, delta=False)}
     rules = {"spliceai_raw": plots.CallRule(0.1), "binary_cnn": plots.CallRule(0.37, True, "validation-chosen",
@@ -371,7 +371,7 @@ def test_terminal_table_at_most_120_characters():
 
 
 def test_reasons_are_counted_by_category_with_three_examples():
-    from validsplice import reasons
+    import validsplice.common.reasons as reasons
 
     rows = [("normalize", f"changed by normalization: chr2:{100 + i} AT>A -> chr2:{99 + i} TA>T") for i in range(5)]
     rows += [("ref_check", f"REF mismatch: FASTA has {b}") for b in "ACG"]
@@ -424,7 +424,7 @@ def test_predictions_tsv_has_one_row_per_test_variant(run_dir):
 
 
 def test_cutoff_page_delta_models_at_spliceai_cutoffs_classifier_at_its_threshold(run_dir):
-    from validsplice import report_tables
+    import validsplice.report.tables as report_tables
 
     d, out, _ = run_dir
     names = ["spliceai_raw", "cnn_quick", "binary_cnn"]
@@ -456,7 +456,7 @@ def test_breakdown_by_region_site_distance_and_type_with_intervals(run_dir):
 
 
 def test_distance_bands():
-    from validsplice.report_tables import distance_band
+    from validsplice.report.tables import distance_band
 
     bands = distance_band(pd.Series([0, -2, 3, -50, 51, 500, 501, np.nan]))
     assert bands.tolist() == ["0-2 bp", "0-2 bp", "3-10 bp", "11-50 bp", "51-500 bp", "51-500 bp", "> 500 bp",
@@ -473,12 +473,12 @@ def test_roc_baseline_last_dashed_black_legend_outside_sorted(run_dir):
     import re
     paths = re.findall(r'<path d="[^"]{200,}"[^>]*style="([^"]*)"', svg)
     assert "stroke: #000000" in paths[-1] and "stroke-dasharray" in paths[-1]
-    from validsplice.plots import PALETTE
+    from validsplice.report.plots import PALETTE
     assert "#808080" not in PALETTE and "#7f7f7f" not in PALETTE
 
 
 def test_coinciding_curves_are_named(tmp_path):
-    from validsplice import plots
+    import validsplice.report.plots as plots
 
     base = _predictions(1, 0.35)
     preds = {"spliceai_raw": base, "copy_of_raw": base.assign(score=base["score"] * 0.5), "other": _predictions(2, .5)}
@@ -488,7 +488,7 @@ def test_coinciding_curves_are_named(tmp_path):
 
 
 def test_many_experiments_highlight_the_best(tmp_path):
-    from validsplice import plots
+    import validsplice.report.plots as plots
 
     preds = {"spliceai_raw": _predictions(1, 0.35)}
     preds.update({f"m{i:02d}": _predictions(10 + i, 0.05 * i) for i in range(1, plots.HIGHLIGHT_FROM)})
@@ -499,7 +499,7 @@ def test_many_experiments_highlight_the_best(tmp_path):
 
 
 def test_classifier_threshold_equal_to_a_spliceai_cutoff_still_shown():
-    from validsplice import report_tables
+    import validsplice.report.tables as report_tables
 
     est = {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 10}
     cutoffs = [{"cutoff": c, "source": "SpliceAI cut-off", "sensitivity": est, "specificity": est}

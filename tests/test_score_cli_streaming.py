@@ -13,9 +13,9 @@ import pysam
 import pytest
 import torch
 
+import validsplice.scoring.cli as cli
 from validsplice.__main__ import main
-from validsplice.spliceai import cli
-from validsplice.spliceai.cli import HEADER_LINE
+from validsplice.scoring.cli import HEADER_LINE
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "spliceai"
@@ -132,7 +132,7 @@ def test_unwritable_output_fails_before_models(tmp_path, monkeypatch, capsys):
     def no_models(*args, **kwargs):
         raise AssertionError("models loaded before the output was checked")
 
-    monkeypatch.setattr("validsplice.spliceai.weights.load_ensemble", no_models)
+    monkeypatch.setattr("validsplice.scoring.weights.load_ensemble", no_models)
     vcf = write_vcf(tmp_path / "in.vcf", outside(2))
     assert score(inp=vcf, out=tmp_path / "missing" / "out.vcf") == 1
     assert "folder" in capsys.readouterr().err

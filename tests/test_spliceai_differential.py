@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from validsplice.annotation import GeneAnnotation
-from validsplice.spliceai.differential import run_plan
-from validsplice.spliceai.scoring import Reference
-from validsplice.spliceai.weights import load_ensemble
+from validsplice.io.annotation import GeneAnnotation
+from validsplice.scoring.delta import Reference
+from validsplice.scoring.differential import run_plan
+from validsplice.scoring.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from validsplice.__main__ import main
-from validsplice.annotation import GeneAnnotation
-from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, finalize, info_entries, prepare
-from validsplice.spliceai.weights import load_ensemble
+from validsplice.io.annotation import GeneAnnotation
+from validsplice.scoring.delta import PlainEngine, Reference, VariantRecord, finalize, info_entries, prepare
+from validsplice.scoring.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "spliceai"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from validsplice.sequence import encode, one_hot, reverse_complement_codes
-from validsplice.spliceai.network import SKIP_TAPS, SPLICEAI_UNITS, ensemble_mean
-from validsplice.spliceai.weights import load_ensemble
+from validsplice.common.sequence import encode, one_hot, reverse_complement_codes
+from validsplice.scoring.network import SKIP_TAPS, SPLICEAI_UNITS, ensemble_mean
+from validsplice.scoring.weights import load_ensemble
 
 DATA = Path(__file__).parent / "data" / "spliceai"
 
@@ -76,7 +76,7 @@ def test_cone_pass_equals_same_padding(windows, nets):
 def test_channels_last_conv_equals_conv1d(kernel, dilation):
     """The CPU convolutions run as channels-last conv2d (speed); same values as conv1d, padded
     ('same', the plain path) or not (cone passes), on a batch of sliced, non-contiguous inputs."""
-    from validsplice.spliceai.network import ResidualUnit
+    from validsplice.scoring.network import ResidualUnit
 
     torch.manual_seed(0)
     unit = ResidualUnit(32, kernel, dilation)

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from validsplice.rule_io import UserError
-from validsplice.spliceai.openspliceai import FLANK_UNITS, load_openspliceai_folder
+from validsplice.common.rule_io import UserError
+from validsplice.scoring.openspliceai import FLANK_UNITS, load_openspliceai_folder
 
 
 class RefUnit(nn.Module):
@@ -99,9 +99,9 @@ def test_short_flank_models_score_with_both_engines(tmp_path):
     """The engines follow the network's context (here 400): fast == plain on SNVs and indels."""
     from pathlib import Path
 
-    from validsplice.annotation import GeneAnnotation
-    from validsplice.spliceai.incremental import IncrementalEngine
-    from validsplice.spliceai.scoring import PlainEngine, Reference, VariantRecord, prepare
+    from validsplice.io.annotation import GeneAnnotation
+    from validsplice.scoring.delta import PlainEngine, Reference, VariantRecord, prepare
+    from validsplice.scoring.incremental import IncrementalEngine
 
     for i in range(2):
         torch.save(_random_model(400, i).state_dict(), tmp_path / f"m{i}.pt")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from validsplice.sequence import encode
-from validsplice.spliceai.scoring import Reference
+from validsplice.common.sequence import encode
+from validsplice.scoring.delta import Reference
 
 FASTA = Path(__file__).resolve().parents[1] / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 

@@ -6,9 +6,8 @@ import pysam
 import pytest
 import torch
 
-from validsplice.annotation import GeneAnnotation
-from validsplice.spliceai.incremental import IncrementalEngine, make_clusters
-from validsplice.spliceai.scoring import (
+from validsplice.io.annotation import GeneAnnotation
+from validsplice.scoring.delta import (
     PlainEngine,
     Reference,
     VariantRecord,
@@ -17,7 +16,8 @@ from validsplice.spliceai.scoring import (
     prepare,
     score_records,
 )
-from validsplice.spliceai.weights import load_ensemble
+from validsplice.scoring.incremental import IncrementalEngine, make_clusters
+from validsplice.scoring.weights import load_ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "spliceai"
@@ -236,7 +236,7 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
     plain exact path: same numbers as the plain path, a WARNING naming the variant, the count in
     ``fallbacks``, the flag ``fallback``; the other variant keeps its fast result. If the plain
     path fails too, the variant is skipped with a reason, never given a partial score."""
-    import validsplice.spliceai.incremental as incremental
+    import validsplice.scoring.incremental as incremental
 
     ref, ann, nets = env
     one = nets[:1]
@@ -254,7 +254,7 @@ def test_fast_engine_error_falls_back_to_plain_path(env, monkeypatch, caplog):
 
     monkeypatch.setattr(incremental, "incremental_alt", failing)
     engine = IncrementalEngine(one, ref)
-    with caplog.at_level("WARNING", logger="validsplice.spliceai.incremental"):
+    with caplog.at_level("WARNING", logger="validsplice.scoring.incremental"):
         got = engine.compute(tasks)
     assert engine.fallbacks == 1 and engine.last_fallbacks == [0] and engine.errors == 0
     name = f"chr2:1450001 {recs[0].ref}>{recs[0].alts[0]}"

@@ -8,10 +8,10 @@ import pysam
 import pytest
 
 from validsplice.__main__ import main
-from validsplice.device import resolve_device
-from validsplice.rule_io import UserError
-from validsplice.spliceai.cli import HEADER_LINE
-from validsplice.spliceai.shards import SCORE_COLUMNS, gather_scores, score_shard
+from validsplice.common.device import resolve_device
+from validsplice.common.rule_io import UserError
+from validsplice.scoring.cli import HEADER_LINE
+from validsplice.scoring.shards import SCORE_COLUMNS, gather_scores, score_shard
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "spliceai"
@@ -105,7 +105,7 @@ def test_cli_awkward_input(tmp_path):
 
 def _fail_on_snvs(monkeypatch):
     """Make the fast engine raise on every batch of SNV alternates (an injected bug)."""
-    import validsplice.spliceai.incremental as incremental
+    import validsplice.scoring.incremental as incremental
     real = incremental.incremental_alt
 
     def failing(net, cache, base, alt_codes, v, ref_len, distance, cluster=None):

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validsplice.rule_io import UserError
-from validsplice.split import assign_splits, gene_groups
+from validsplice.common.rule_io import UserError
+from validsplice.variants.split import assign_splits, gene_groups
 
 
 def synthetic(n=2000, n_genes=80, seed=0):
@@ -62,7 +62,7 @@ def test_bad_settings_raise():
 
 
 def test_split_presets():
-    from validsplice.split import SPLICEAI_TRAINING_CHROMOSOMES, resolve_split
+    from validsplice.variants.split import SPLICEAI_TRAINING_CHROMOSOMES, resolve_split
     t = synthetic()
     holdout = assign_splits(t, preset="spliceai_holdout", mode="chromosome", test_chromosomes=["chr21", "chr22"])
     test_chroms = set(t.loc[holdout == "test", "chrom"].str.removeprefix("chr"))
@@ -79,7 +79,7 @@ def test_split_presets():
 
 
 def test_split_description_names_the_split_and_the_spliceai_caveat():
-    from validsplice.split import describe_split
+    from validsplice.variants.split import describe_split
     research = describe_split({"preset": "research_log"})
     assert "test chromosomes 21, 22 (preset research_log)" in research
     assert "splice sites SpliceAI saw in training" in research and "spliceai_holdout" in research

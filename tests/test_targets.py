@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validsplice.rule_io import UserError
-from validsplice.targets import LABELLED_TABLES, TARGET_COLUMNS, build_targets, make_targets
+from validsplice.common.rule_io import UserError
+from validsplice.training.targets import LABELLED_TABLES, TARGET_COLUMNS, build_targets, make_targets
 
 D = 5
 CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]

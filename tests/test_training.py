@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from validsplice import training
-from validsplice.datasets import crop_windows
-from validsplice.models import registry
-from validsplice.predict import HISTORY_COLUMNS, PREDICTION_COLUMNS, predict_spliceai_raw
-from validsplice.rule_io import UserError
-from validsplice.sequence import encode
-from validsplice.targets import make_targets
+import validsplice.config.registry as registry
+import validsplice.training.loop as training
+from validsplice.common.rule_io import UserError
+from validsplice.common.sequence import encode
+from validsplice.training.datasets import crop_windows
+from validsplice.training.predictions import HISTORY_COLUMNS, PREDICTION_COLUMNS, baseline_predictions
+from validsplice.training.targets import make_targets
 
 D, L = 5, 41
 MOTIF = encode("GTAAGT")
@@ -218,8 +218,8 @@ def test_binary_threshold_chosen_on_validation_not_test(tmp_path, monkeypatch):
     info, files = run_experiment(paths, tmp_path, model="binary_cnn", settings={"epochs": 1, "learning_rate": 1e-9})
     model = GContentClassifier()
     model.load_state_dict(torch.load(files["model_path"], weights_only=False)["state_dict"])
-    from validsplice.datasets import load_windows, make_split_data
-    from validsplice.predict import run_model
+    from validsplice.training.datasets import load_windows, make_split_data
+    from validsplice.training.predictions import run_model
     w, profiles = load_windows(paths["windows"]), np.load(paths["profiles"])
     thresholds = {}
     for name in ("val", "test"):
@@ -279,8 +279,8 @@ def test_binary_threshold_assumes_the_training_prevalence_never_the_test_split(t
         return info, files
 
     info, files = threshold_with_test(pd.read_parquet(paths["test"]))
-    from validsplice.datasets import load_windows, make_split_data
-    from validsplice.predict import run_model
+    from validsplice.training.datasets import load_windows, make_split_data
+    from validsplice.training.predictions import run_model
     model = GContentClassifier()
     model.load_state_dict(torch.load(files["model_path"], weights_only=False)["state_dict"])
     data = make_split_data(val, load_windows(paths["windows"]), np.load(paths["profiles"]))
@@ -302,7 +302,7 @@ def test_binary_threshold_assumes_the_training_prevalence_never_the_test_split(t
 
 
 def test_select_threshold_takes_the_shared_prevalence():
-    from validsplice.calibration import Prevalence
+    from validsplice.training.calibration import Prevalence
     scores, labels = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
     with pytest.raises(TypeError, match="assumed_prevalence"):
         training.select_threshold(scores, labels, pd.DataFrame({"label": []}), "f1")
@@ -365,7 +365,7 @@ def test_spliceai_raw_predictions(tmp_path):
     test.to_parquet(paths["test"])
     out = {k: tmp_path / "raw" / f for k, f in (("predictions_path", "predictions.parquet"),
                                                ("history_path", "history.tsv"), ("training_path", "training.json"))}
-    predict_spliceai_raw(test_path=paths["test"], val_path=paths["val"], experiment="spliceai_raw",
+    baseline_predictions(test_path=paths["test"], val_path=paths["val"], experiment="spliceai_raw",
                          val_predictions_path=tmp_path / "raw" / "val_predictions.parquet", **out)
     pred = pd.read_parquet(out["predictions_path"])
     val = pd.read_parquet(paths["val"])

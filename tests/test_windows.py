@@ -6,9 +6,9 @@ import pandas as pd
 import pysam
 import pytest
 
-from validsplice.rule_io import UserError
-from validsplice.sequence import decode, reverse_complement
-from validsplice.windows import build_windows, extract_windows
+from validsplice.common.rule_io import UserError
+from validsplice.common.sequence import decode, reverse_complement
+from validsplice.variants.windows import build_windows, extract_windows
 
 SEQ = "".join(np.random.default_rng(11).choice(list("ACGT"), size=400))
 L = 21

@@ -75,7 +75,7 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
         "score_shard",
         "gather_scores",
         "build_targets",
-        "predict_spliceai_raw",
+        "baseline_predictions",
         "train_gated_cnn",
         "train_gated_cnn_paired",
         "train_binary_cnn",

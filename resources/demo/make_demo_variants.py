@@ -27,7 +27,7 @@ import pysam
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "workflow" / "scripts"))
-from validsplice.annotation import GeneAnnotation  # noqa: E402
+from validsplice.io.annotation import GeneAnnotation  # noqa: E402
 
 FASTA = HERE / "chr2_1-2333275.fa.gz"
 SEED = 20240601

@@ -15,11 +15,11 @@ LIBRARY = SCRIPTS / "validsplice"
 sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts do the same)
 
 import validsplice  # noqa: E402
-from validsplice.code_deps import code_digest  # noqa: E402
+from validsplice.config.code_deps import code_digest  # noqa: E402
 from validsplice.io.sniff import check_source  # noqa: E402
-from validsplice.models import registry  # noqa: E402
-from validsplice.rule_io import UserError  # noqa: E402
-from validsplice.workflow_config import (  # noqa: E402
+from validsplice.config import registry  # noqa: E402
+from validsplice.common.rule_io import UserError  # noqa: E402
+from validsplice.config.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
     check_config_keys,
     check_input_files,
@@ -27,8 +27,8 @@ from validsplice.workflow_config import (  # noqa: E402
     require_file,
     resolve_from_checkout,
 )
-from validsplice.ensemble import CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
-from validsplice.split import describe_split  # noqa: E402
+from validsplice.config.naming import BASELINE, CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
+from validsplice.variants.split import describe_split  # noqa: E402
 
 if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
     raise ImportError(
@@ -37,7 +37,6 @@ if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
         "without it (check PYTHONSTARTUP, sitecustomize and .pth files of the environment)."
     )
 
-BASELINE = "spliceai_raw"
 SCHEMA = WORKFLOW_ROOT / "schemas" / "config.schema.yaml"
 
 # ---------------------------------------------------------------- config checks (parse time)
@@ -63,13 +62,13 @@ wildcard_constraints:
 # ---------------------------------------------------------------- code dependencies
 def script_code(script, *extra_modules):
     """A rule's `code` param: digest of its script and of every library file the script imports,
-    found by reading the imports (validsplice.code_deps), so editing any of them reruns the rule
+    found by reading the imports (validsplice.config.code_deps), so editing any of them reruns the rule
     and everything downstream. ``extra_modules``: modules loaded by name (a model's module)."""
     return code_digest(SCRIPTS / script, SCRIPTS, tuple(extra_modules))
 
 
 def model_module(model):
-    """The module defining a registered model (validsplice.models.registry)."""
+    """The module defining a registered model (validsplice.config.registry)."""
     return registry.MODELS[model].module
 
 
@@ -283,7 +282,7 @@ SUMMARY_TABLE_AT_START = _mtime(SUMMARY_TABLE)
 def print_summary_table():
     """At the end of a successful run that (re)wrote the terminal table: that table and where things are.
 
-    The table is results/report/summary.txt, written by make_report (validsplice.report.format_terminal).
+    The table is results/report/summary.txt, written by make_report (validsplice.report.summary.format_terminal).
     A table left from an earlier run or other inputs never passes for this one's, so nothing is printed
     when this run did not rebuild it (e.g. a run of single targets).
     """

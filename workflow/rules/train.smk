@@ -1,4 +1,4 @@
-# One training rule per trained model of the registry (validsplice.models.registry.MODELS: its
+# One training rule per trained model of the registry (validsplice.config.registry.MODELS: its
 # builder, conda env and GPU need); each runs once per experiment of that model (wildcard).
 # Experiments are rows of config "experiments": a model name plus overrides.
 
@@ -88,7 +88,7 @@ rule train_spliceai_features_gbm:
         "../scripts/train_gbm.py"
 
 
-rule predict_spliceai_raw:
+rule baseline_predictions:
     input:
         test="results/targets/test.parquet",
         val="results/targets/val.parquet",
@@ -99,7 +99,7 @@ rule predict_spliceai_raw:
         training=f"results/models/{BASELINE}/training.json",
     params:
         experiment=BASELINE,
-        code=script_code("predict_spliceai_raw.py"),
+        code=script_code("baseline_predictions.py"),
     log:
         f"logs/models/{BASELINE}.log",
     benchmark:
@@ -107,7 +107,7 @@ rule predict_spliceai_raw:
     conda:
         "../envs/train.yaml"
     script:
-        "../scripts/predict_spliceai_raw.py"
+        "../scripts/baseline_predictions.py"
 
 
 rule download_hyenadna:

@@ -1,9 +1,9 @@
-"""Rule build_targets: validated training targets (see validsplice.targets)."""
+"""Rule build_targets: validated training targets (see validsplice.training.targets)."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.rule_io import run_rule, setup_logging
-from validsplice.targets import build_targets
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.training.targets import build_targets
 
 log = setup_logging(snakemake.log[0])
 run_rule(

@@ -1,9 +1,9 @@
-"""Rule calibrate_model: fit the calibrator on validation, apply it to the test split (validsplice.calibration)."""
+"""Rule calibrate_model: fit the calibrator on validation, apply it to the test split (validsplice.training.calibration)."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.calibration import calibrate_experiment
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.training.calibration import calibrate_experiment
 
 log = setup_logging(snakemake.log[0])
 run_rule(

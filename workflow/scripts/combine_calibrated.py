@@ -1,9 +1,9 @@
-"""Rules spliceai_calibrated and ensemble_model: a row scored by mean calibrated P(SA) (validsplice.ensemble)."""
+"""Rules spliceai_calibrated and ensemble_model: a row scored by mean calibrated P(SA) (validsplice.training.ensemble)."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.ensemble import combine_calibrated
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.training.ensemble import combine_calibrated
 
 log = setup_logging(snakemake.log[0])
 run_rule(

@@ -7,8 +7,8 @@ Needs huggingface_hub and internet; otherwise fails with instructions for a manu
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
+from validsplice.common.rule_io import run_rule, setup_logging
 from validsplice.models.hyenadna_checkpoint import download_checkpoint
-from validsplice.rule_io import run_rule, setup_logging
 
 log = setup_logging(snakemake.log[0])
 run_rule(download_checkpoint, snakemake.params.model_id, snakemake.output.checkpoint)

@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
+from validsplice.common.rule_io import run_rule, setup_logging
 from validsplice.io.reference import download_fasta
-from validsplice.rule_io import run_rule, setup_logging
 
 setup_logging(snakemake.log[0])
 run_rule(download_fasta, snakemake.params.url, snakemake.output.fasta)

@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.evaluation import evaluate_model
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.evaluation.evaluate import evaluate_model
 
 log = setup_logging(snakemake.log[0])
 # calibrated.parquet: a one-file list, empty for spliceai_raw (its calibrated form is spliceai_calibrated)

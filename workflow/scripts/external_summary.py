@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.external import external_summary
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.apply.external import external_summary
+from validsplice.common.rule_io import run_rule, setup_logging
 
 log = setup_logging(snakemake.log[0])
 run_rule(

@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.rule_io import run_rule, setup_logging
-from validsplice.spliceai.shards import gather_scores
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.scoring.shards import gather_scores
 
 log = setup_logging(snakemake.log[0])
 run_rule(

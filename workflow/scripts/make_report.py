@@ -3,8 +3,8 @@ data summary and the report figures."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.report import make_report
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.report.summary import make_report
 
 log = setup_logging(snakemake.log[0])
 run_rule(

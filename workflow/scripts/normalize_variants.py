@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.normalize import normalize_variants
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.variants.normalize import normalize_variants
 
 log = setup_logging(snakemake.log[0])
 run_rule(

@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.rule_io import run_rule, setup_logging
-from validsplice.spliceai.shards import score_shard
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.scoring.shards import score_shard
 
 log = setup_logging(snakemake.log[0])
 p = snakemake.params

@@ -2,8 +2,8 @@
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.models.spliceai_features_gbm import train_gbm_experiment
-from validsplice.rule_io import run_rule, setup_logging
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.training.gbm import train_gbm_experiment
 
 log = setup_logging(snakemake.log[0])
 run_rule(

@@ -1,9 +1,9 @@
-"""Rule train_{model}: train one experiment and predict its test split (see validsplice.training)."""
+"""Rule train_{model}: train one experiment and predict its test split (see validsplice.training.loop)."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
-from validsplice.rule_io import run_rule, setup_logging
-from validsplice.training import train_experiment
+from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.training.loop import train_experiment
 
 log = setup_logging(snakemake.log[0])
 run_rule(

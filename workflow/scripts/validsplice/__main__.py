@@ -9,11 +9,11 @@ import argparse
 import logging
 import sys
 
-from .errors import UserError
+from .common.errors import UserError
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    from .spliceai.cli import positive_int
+    from .scoring.cli import positive_int
 
     parser.add_argument("-I", metavar="input", required=True, help="input VCF: plain, gzip or bgzip, or '-' (stdin)")
     parser.add_argument("-O", metavar="output", default="-", help="output VCF; .gz writes bgzipped (default: stdout)")
@@ -30,7 +30,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from .predict_vcf import predict_vcf
+    from .apply.predict import predict_vcf
 
     predict_vcf(args.I, args.O, args.R, args.A, args.model, tsv_path=args.tsv, batch_size=args.batch_size,
                 device=args.device, threads=args.threads, openspliceai_dir=args.openspliceai_dir)
@@ -40,12 +40,12 @@ def run_predict(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m validsplice")
     sub = parser.add_subparsers(dest="command", required=True)
-    from .spliceai.cli import add_score_arguments, run_score
+    from .scoring.cli import add_score_arguments, run_score
 
     add_score_arguments(sub.add_parser("score", help="SpliceAI delta scores for a VCF (drop-in for 'spliceai')"))
     add_predict_arguments(sub.add_parser(
         "predict", help="P(splice-altering) per allele and gene from trained experiments (INFO VALIDSPLICE=)"))
-    from .annotation_convert import add_annotation_arguments, run_annotation
+    from .io.annotation_convert import add_annotation_arguments, run_annotation
 
     add_annotation_arguments(sub.add_parser(
         "annotation", help="Convert a GTF/GFF3 (GENCODE, Ensembl, RefSeq, MANE) into a gene table for -A"))

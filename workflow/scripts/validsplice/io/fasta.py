@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from ..annotation import strip_chr
-from ..errors import UserError
-from ..sequence import encode
+from ..common.errors import UserError
+from ..common.sequence import encode
+from .annotation import strip_chr
 
 
 def first_path(path_or_list) -> str:

@@ -19,17 +19,10 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from ..errors import UserError
+from ..common.errors import UserError
 from .fasta import chrom_mapping, contig_lengths, first_path
 from .sniff import check_source, compression
-from .splicevardb import (
-    CLASSES,
-    RECORD_COLUMNS,
-    REJECT_COLUMNS,
-    canonical_class,
-    check_alleles,
-    read_splicevardb,
-)
+from .splicevardb import CLASSES, RECORD_COLUMNS, REJECT_COLUMNS, canonical_class, check_alleles, read_splicevardb
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pysam
 
-from ..errors import UserError
+from ..common.errors import UserError
 
 log = logging.getLogger(__name__)
 

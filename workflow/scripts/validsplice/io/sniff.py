@@ -9,7 +9,7 @@ import gzip
 import zlib
 from pathlib import Path
 
-from ..errors import UserError
+from ..common.errors import UserError
 
 GZIP_MAGIC = b"\x1f\x8b"
 _HEAD_BYTES = 4096

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import UserError
+from ..common.errors import UserError
 from .sniff import check_source
 
 CLASSES = ("Splice-altering", "Normal", "Low-frequency", "Conflicting")

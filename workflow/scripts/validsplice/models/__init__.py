@@ -1,1 +1,5 @@
-"""Trainable models; build them by name through ``registry.build_model``."""
+"""The trainable networks (built by name through ``config.registry.build_model``): gated CNNs, the
+binary CNN, HyenaDNA heads and the paired classifier.
+
+May import: ``common``, ``config``.
+"""

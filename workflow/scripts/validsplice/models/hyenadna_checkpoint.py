@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..common.errors import UserError
 from .hyenadna import HyenaDNA, HyenaDNAConfig
 
 log = logging.getLogger("validsplice.hyenadna")

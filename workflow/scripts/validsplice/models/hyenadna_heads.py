@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
+from ..common.errors import UserError
 from .hyenadna import HyenaDNA, HyenaDNAConfig
 from .hyenadna_checkpoint import codes_to_token_ids, load_hyenadna
 

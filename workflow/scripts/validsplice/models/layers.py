@@ -84,7 +84,7 @@ class GatedEncoder(nn.Module):
 
 def check_profile_fits(model: str, profile_length: int, window_length: int) -> None:
     """A delta profile (2D+1 positions, centred on the variant) must be odd and lie inside the window."""
-    from ..errors import UserError
+    from ..common.errors import UserError
 
     if profile_length % 2 != 1 or profile_length > window_length:
         raise UserError(

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
+from ..common.errors import UserError
 from .layers import check_profile_fits, encoder_from_settings, one_hot_codes
 
 

@@ -1,0 +1,193 @@
+"""A trained experiment as a self-contained folder: what ``validsplice predict`` needs to apply it.
+
+``results/models/{experiment}/`` holds ``model.pt`` (weights, model name, params, window and
+profile length; written by training), ``calibrator.json`` (score -> P(splice-altering), written
+by calibration) and ``model.json``, the manifest written here: which files belong to the model,
+how its score is read, and the base-model settings its inputs were made with (name, distance,
+mask, annotation name). Paths inside are relative to the folder, so a copied folder still works.
+
+Two kinds of model:
+- ``network``: a model of ``models.registry`` applied to ref/alt windows (and, when it reads it,
+  the base model's delta profile);
+- ``base_model_score``: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) (``spliceai_raw``),
+  no weights; the calibrator turns it into P(splice-altering).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..common.errors import UserError
+from ..config.naming import BASELINE
+
+if TYPE_CHECKING:  # torch is imported where a network is loaded or run, not to write a manifest
+    import torch
+
+log = logging.getLogger("validsplice.apply.model_folder")
+
+MANIFEST = "model.json"
+WEIGHTS = "model.pt"
+CALIBRATOR = "calibrator.json"
+FORMAT_VERSION = 1
+KINDS = ("network", "base_model_score")
+BASE_MODEL_KEYS = ("name", "distance", "mask", "annotation")
+
+
+def _annotation_name(annotation: str) -> str:
+    """``grch37``/``grch38`` as given; a table path by its file name only (no absolute paths)."""
+    return str(annotation) if str(annotation).lower() in ("grch37", "grch38") else Path(str(annotation)).name
+
+
+def write_manifest(*, training_path, manifest_path, base_model: dict, annotation: str) -> dict:
+    """The ``model_manifest`` rule: ``model.json`` from training.json and the base-model settings."""
+    try:
+        training = json.loads(Path(training_path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{training_path}: cannot read the training summary ({exc}); re-run the training rule.") \
+            from None
+    model = training.get("model", "")
+    kind = "base_model_score" if model == BASELINE else "network"
+    config = training.get("config") or {}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "experiment": training.get("experiment", Path(manifest_path).parent.name),
+        "model": model,
+        "kind": kind,
+        "files": {"weights": WEIGHTS if kind == "network" else None, "calibrator": CALIBRATOR,
+                  "training": Path(training_path).name},
+        "window_length": config.get("window_length"),
+        "profile_length": config.get("profile_length"),
+        "score_scale": training.get("score_scale", "delta"),
+        "reads_base_model_delta": bool(training.get("reads_base_model_delta", False)),
+        "threshold": training.get("threshold"),
+        "base_model": {"name": str(base_model["name"]), "distance": int(base_model["distance"]),
+                       "mask": int(base_model["mask"]), "annotation": _annotation_name(annotation)},
+        "code_version": training.get("code_version"),
+    }
+    Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(manifest_path).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _load_calibrator(path: Path):
+    from ..training.calibration import Calibrator
+
+    return Calibrator.load(path)
+
+
+@dataclass
+class ModelFolder:
+    """A loaded model folder: manifest, calibrator and (for networks) the network itself."""
+
+    path: Path
+    manifest: dict
+    calibrator: object
+    network: "torch.nn.Module | None" = field(default=None, repr=False)
+
+    @property
+    def experiment(self) -> str:
+        return str(self.manifest["experiment"])
+
+    @property
+    def base_model(self) -> dict:
+        return dict(self.manifest["base_model"])
+
+    @property
+    def window_length(self) -> int | None:
+        return None if self.network is None else int(self.manifest["window_length"])
+
+    @property
+    def needs_base_model_delta(self) -> bool:
+        """True when the score means nothing without the base model's delta for the allele and gene."""
+        return self.manifest["kind"] == "base_model_score" or bool(self.manifest["reads_base_model_delta"])
+
+    def scores(self, inputs: dict, batch_size: int = 64, device="cpu") -> np.ndarray:
+        """The model's score per row of ``inputs`` (see ``predict_vcf.model_inputs``)."""
+        if self.network is None:
+            return np.where(np.isnan(inputs["base_max_ds"]), 0.0, inputs["base_max_ds"])  # as spliceai_raw
+        import torch
+
+        from ..training.datasets import SplitData, crop_windows
+        from ..training.predictions import run_model
+
+        n = len(inputs["indel_length"])
+        length = int(inputs["base_profile"].shape[1])
+        data = SplitData(
+            table=pd.DataFrame(index=np.arange(n)),
+            ref=crop_windows(inputs["ref"], self.window_length), alt=crop_windows(inputs["alt"], self.window_length),
+            indel_length=np.asarray(inputs["indel_length"], dtype=np.float32),
+            label=np.zeros(n, np.float32), target_seed=np.zeros((n, 3), np.float32),
+            target_profile=np.zeros((n, length, 2), np.float32),
+            base_profile=np.asarray(inputs["base_profile"], dtype=np.float32),
+        )
+        return run_model(self.network, data, batch_size, torch.device(device))["score"]
+
+    def p_sa(self, scores: np.ndarray) -> np.ndarray:
+        """P(splice-altering): the calibrator fitted on the validation split applied to the scores."""
+        return np.asarray(self.calibrator.apply(np.asarray(scores, dtype=np.float64)), dtype=np.float64)
+
+
+def load_model_folder(path, device="cpu") -> ModelFolder:
+    """Read and check a model folder; every missing or inconsistent piece is a ``UserError``."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UserError(f"--model {path}: no such folder. Give a trained experiment's folder, "
+                        "e.g. results/models/<experiment>.")
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise UserError(f"--model {path}: no {MANIFEST} in the folder. It is written by the workflow's "
+                        f"model_manifest rule: run `snakemake {folder.as_posix()}/{MANIFEST}` (or the whole workflow).")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{manifest_path}: not valid JSON ({exc}); re-run the model_manifest rule.") from None
+    if manifest.get("format_version") != FORMAT_VERSION or manifest.get("kind") not in KINDS:
+        raise UserError(f"{manifest_path}: format_version {manifest.get('format_version')!r}, kind "
+                        f"{manifest.get('kind')!r}; this version reads format {FORMAT_VERSION} with kinds {KINDS}. "
+                        "Re-run the model_manifest rule with this version of validsplice.")
+    missing = [k for k in BASE_MODEL_KEYS if k not in (manifest.get("base_model") or {})]
+    if missing:
+        raise UserError(f"{manifest_path}: base_model lacks {missing}; re-run the model_manifest rule.")
+    calibrator_path = folder / manifest["files"]["calibrator"]
+    if not calibrator_path.is_file():
+        raise UserError(f"--model {path}: no calibrator ({calibrator_path.name}); P(splice-altering) needs it. "
+                        f"Run `snakemake {folder.as_posix()}/{calibrator_path.name}` (the calibrate_model rule).")
+    network = _load_network(folder, manifest, device) if manifest["kind"] == "network" else None
+    return ModelFolder(folder, manifest, _load_calibrator(calibrator_path), network)
+
+
+def _load_network(folder: Path, manifest: dict, device):
+    import torch
+
+    from ..config import registry
+
+    weights = folder / manifest["files"]["weights"]
+    if not weights.is_file():
+        raise UserError(f"{folder}: no weights file {weights.name}; re-run the experiment's training rule.")
+    try:
+        checkpoint = torch.load(weights, map_location="cpu", weights_only=True)  # no code from a pickle
+    except Exception as exc:  # torch raises many types for a truncated or foreign file
+        raise UserError(f"{weights}: cannot load ({type(exc).__name__}: {exc}); re-run the training rule.") from None
+    name = checkpoint.get("model")
+    if name != manifest["model"]:
+        raise UserError(f"{weights} holds model {name!r} but {MANIFEST} says {manifest['model']!r}; the files come "
+                        "from different runs. Re-run the training and model_manifest rules.")
+    config = checkpoint.get("config") or {}
+    params = dict(checkpoint.get("params") or {})
+    pretrained = str(params.get("checkpoint") or "")
+    if pretrained and not Path(pretrained).is_dir():
+        # HyenaDNA builds its encoder from the checkpoint folder's config (the weights then come from model.pt)
+        raise UserError(f"{weights}: model {name!r} was built from the HyenaDNA checkpoint folder {pretrained!r}, "
+                        "which is not there. Run predict from the folder the workflow ran in, or copy the "
+                        "checkpoint folder to that path.")
+    network = registry.build_model(name, params,
+                                   window_length=int(config["window_length"]),
+                                   profile_length=int(config["profile_length"]))
+    network.load_state_dict(checkpoint["state_dict"])
+    return network.to(device).eval()

@@ -1,0 +1,195 @@
+"""The model registry: the one place that says which models exist and what each one needs.
+
+Each entry (``ModelEntry``) holds
+- ``builder``: ``"module:function"``, imported lazily so a model's heavy imports are paid only by
+  the rules that train it; ``build(settings, *, window_length, profile_length) -> nn.Module``
+  following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model and for a
+  feature model;
+- ``trainer``: a feature model's (not a network: no builder, no shared training loop, not usable
+  by ``validsplice predict``) training function ``"module:function"``, run by its own rule
+  (train_<model> in workflow/rules/train.smk); ``None`` for the networks;
+- ``params``: the dataclass of the model's own settings with their defaults (``setting(...)``);
+  the general training keys and their defaults are the schema's ``training.defaults``
+  (``validsplice.config.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
+- ``env``: its conda env file in workflow/envs/;
+- ``gpu``: trains on a GPU (the rule's ``resources: gpu=1``; the SLURM profile's GPU partition).
+
+Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
+of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
+tests check the SLURM profile agrees. Adding a model: docs/DESIGN.md ("Adding a model").
+Torch-free: the Snakefile imports this module at parse time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+from ..common.errors import UserError, closest
+from .naming import BASELINE
+from .settings import NoParams, params_schema, setting, settings_for
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    builder: str | None
+    params: type = NoParams
+    env: str = "train.yaml"
+    gpu: bool = True
+    trainer: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.builder is not None or self.trainer is not None
+
+    @property
+    def module(self) -> str:
+        """The module that defines the model (its code is part of the training rule's code digest)."""
+        return (self.builder or self.trainer).partition(":")[0]
+
+
+# ------------------------------------------------------------------ the models' own settings
+@dataclasses.dataclass(frozen=True)
+class PairedCnnParams:
+    use_base_model: bool = setting(False, "also read the base model's delta profile and learn when to trust it",
+                                   type="boolean")
+    max_delta_weight: float = setting(1.0, "weight of the max-|delta| loss term", type="number", minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BinaryCnnParams:
+    threshold_rule: str = setting("f1", "how the decision threshold is chosen on validation", enum=["f1", "youden"])
+
+
+@dataclasses.dataclass(frozen=True)
+class HyenaDNAParams:
+    checkpoint: str = setting("", "local HuggingFace checkpoint folder", type="string")
+    model_id: str = setting("", "HuggingFace model id to download (needs internet) when checkpoint is empty",
+                            type="string")
+    allow_random_init: bool = setting(False, "no checkpoint: random encoder (plumbing test only)", type="boolean")
+    random_init_config: dict | None = setting(None, "encoder sizes for random init (d_model, n_layer, ...)",
+                                              type=["object", "null"])
+    trainable_blocks: int = setting(0, "encoder blocks fine-tuned (0 = frozen)", type="integer", minimum=0)
+    encoder_lr_multiplier: float = setting(0.1, "encoder learning rate / head learning rate", type="number", minimum=0)
+    both_strands: bool = setting(True, "average the forward and reverse-complement passes", type="boolean")
+    head_hidden: int | None = setting(None, "width of the prediction head (null: hidden_dim)",
+                                      type=["integer", "null"], minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class HyenaDNAFinetuneParams(HyenaDNAParams):
+    trainable_blocks: int = setting(2, "encoder blocks fine-tuned (at least 1)", type="integer", minimum=1)
+
+
+_CLASS_WEIGHT = dict(enum=["balanced", "none"])
+_CLASS_WEIGHT_HELP = "balanced = weight classes by their counts in the training rows; none = weight 1"
+_THRESHOLD_HELP = "how the decision threshold is chosen on validation"
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedClassifierParams:
+    aux_delta_weight: float = setting(0.0, "weight of the auxiliary delta-profile MSE (0 = off)", type="number",
+                                      minimum=0)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesGbmParams:
+    """The trees' own keys. Of the general keys they read learning_rate (whose schema default, 1e-4, is a
+    network's: set e.g. 0.05 in training.model_defaults.spliceai_features_gbm, as both shipped configs do),
+    early_stopping, patience, min_delta, max_train_samples and seed."""
+
+    max_iter: int = setting(500, "most trees (the number kept is chosen on validation)", type="integer", minimum=1)
+    max_leaf_nodes: int = setting(15, "leaves per tree", type="integer", minimum=2)
+    min_samples_leaf: int = setting(20, "rows per leaf", type="integer", minimum=1)
+    l2_regularization: float = setting(1.0, "L2 penalty on leaf values", type="number", minimum=0)
+    max_bins: int = setting(255, "histogram bins per feature", type="integer", minimum=2, maximum=255)
+    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
+# ------------------------------------------------------------------ the registry
+MODELS: dict[str, ModelEntry] = {
+    "gated_cnn": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn"),
+    "gated_cnn_paired": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn_paired", PairedCnnParams),
+    "binary_cnn": ModelEntry("validsplice.models.binary_cnn:build_binary_cnn", BinaryCnnParams),
+    "hyenadna_frozen": ModelEntry("validsplice.models.hyenadna_heads:build_hyenadna_frozen", HyenaDNAParams,
+                                  env="hyenadna.yaml"),
+    "hyenadna_finetune": ModelEntry("validsplice.models.hyenadna_heads:build_hyenadna_finetune",
+                                    HyenaDNAFinetuneParams, env="hyenadna.yaml"),
+    # trained on the label (BCE), not on the delta profile
+    "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
+                                        PairedClassifierParams),
+    # a feature model: trees on the cached base-model scores, trained by its own rule on the CPU
+    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
+                                        trainer="validsplice.training.gbm:train_gbm_experiment"),
+    # the baseline: its predictions are the base model's scores (validsplice.training.predictions), nothing is trained
+    BASELINE: ModelEntry(None, gpu=False),
+}
+
+
+def __getattr__(name: str):
+    """Views derived from MODELS, computed on access so a model added to MODELS (a test's toy
+    model, say) appears in every one of them."""
+    views = {
+        "KNOWN_MODELS": lambda: tuple(MODELS),
+        "TRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.trained),
+        "UNTRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if not e.trained),
+        # a model's own keys with their JSON schemas: with training.defaults, the valid keys of
+        # an experiment and of training.model_defaults.<model> (validsplice.config.workflow_config)
+        "MODEL_SETTINGS": lambda: {n: params_schema(e.params) for n, e in MODELS.items()},
+    }
+    if name in views:
+        return views[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_model_name(name: str, where: str = "config") -> ModelEntry:
+    if name not in MODELS:
+        best = closest(name, MODELS)
+        hint = f" Did you mean {best!r}?" if best else ""
+        raise UserError(f"Model {name!r} named in {where} has no implementation.{hint} "
+                        f"Known models: {', '.join(MODELS)}.")
+    return MODELS[name]
+
+
+def model_settings(name: str, values: dict | None, where: str = "settings"):
+    """The typed settings of an experiment of model ``name`` (general keys + the model's own)."""
+    return settings_for(check_model_name(name, where).params, values, f"{where} (model {name})")
+
+
+def build_model(name: str, settings, *, window_length: int, profile_length: int):
+    """Build model ``name``; ``settings`` is its settings object or a dict of keys to set."""
+    entry = check_model_name(name)
+    if not entry.trained:
+        raise UserError(f"Model {name!r} is not trained; it has no network to build.")
+    if entry.trainer is not None:
+        raise UserError(f"Model {name!r} is not a network; it is trained by its own rule (train_{name}).")
+    if isinstance(settings, dict) or settings is None:
+        settings = model_settings(name, settings)
+    module_name, func_name = entry.builder.split(":")
+    builder = getattr(importlib.import_module(module_name), func_name)
+    return builder(settings, window_length=window_length, profile_length=profile_length)
+
+
+# ------------------------------------------------------------------ what a model's score means
+# ``score_scale`` says how ``score`` may be read (docs/DESIGN.md "The model interface"):
+# "delta": a change in splice-site probability (max |delta|), so fixed delta cut-offs such as
+# SpliceAI's 0.1/0.2/0.5 apply; "probability": a classifier's P(Splice-altering), which is
+# only called at the threshold chosen on validation. Recorded in training.json and metrics.json.
+SCORE_SCALES = ("delta", "probability")
+
+
+def score_scale(model) -> str:
+    """The model's ``score_scale`` attribute; a model without one is read from its target form."""
+    scale = getattr(model, "score_scale", None)
+    if scale is None:
+        scale = "probability" if getattr(model, "target_form", None) == "binary" else "delta"
+    if scale not in SCORE_SCALES:
+        raise UserError(f"{type(model).__name__}: score_scale {scale!r} unknown; use one of {SCORE_SCALES}.")
+    return scale
+
+
+def reads_base_model_delta(model) -> bool:
+    """True when the base model's own delta (what the targets are made from) is a model input."""
+    return bool(getattr(model, "reads_base_model_delta", False))

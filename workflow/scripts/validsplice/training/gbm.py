@@ -1,0 +1,362 @@
+"""``spliceai_features_gbm``: gradient-boosted trees on per-variant features, trained on the label.
+
+The tabular baseline of papers on SpliceVarDB. Its target is the label itself
+(Splice-altering = 1, Normal = 0), so unlike the delta regressors it can learn to call a
+Splice-altering variant that SpliceAI scores low, from where the variant sits (distance to
+and kind of the nearest exon boundary, region, type and length) and the pattern of the
+four scores. Features (``FEATURES``), all read from files earlier rules wrote, nothing scored
+again:
+- SpliceAI's four DS with and without its exon mask (``DS_*_masked`` / ``DS_*_unmasked`` of
+  scores.parquet, both from the same probabilities) and the four DP, of the variant's ``gene``
+  (``targets.choose_score_rows``); missing (NaN) when that gene was not scored;
+- variant type (categorical), ``indel_length`` and the longer allele's length;
+- distance to the nearest annotated exon boundary (signed as SpliceAI, signed along the
+  transcript, absolute), the kind of that boundary (acceptor / donor) and on which side the
+  variant lies (``boundary_side``: e.g. ``donor_intronic``), region and strand.
+
+Training choices (recorded in training.json):
+- rows: **all** labelled (Splice-altering / Normal) train-split variants with a target
+  (targets/train_labelled.parquet, the targets' label-independent exclusions applied), not the
+  balanced sample of targets/train.parquet; validation likewise (val_labelled.parquet);
+- class imbalance by weighting: ``compute_sample_weight("balanced")`` (each class weighs half
+  of the total), no Normal is discarded;
+- early stopping on the validation split only, passed explicitly (``X_val``; scikit-learn's
+  internal ``validation_fraction`` would carve it out of train): the number of trees is the
+  one with the lowest class-weighted validation log loss; the model is refitted with exactly
+  that many trees (deterministic: no row or feature subsampling);
+- score = P(Splice-altering) under balanced classes (``score_scale`` probability), called at a
+  threshold chosen on validation like every classifier (``training.select_threshold``).
+
+``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
+the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..common.errors import UserError
+
+log = logging.getLogger("validsplice.training.gbm")
+
+MODEL_NAME = "spliceai_features_gbm"
+SCORE_SCALE = "probability"
+
+DS_KINDS = ("AG", "AL", "DG", "DL")
+SCORE_FEATURES = ([f"DS_{k}_masked" for k in DS_KINDS] + [f"DS_{k}_unmasked" for k in DS_KINDS]
+                  + [f"DP_{k}" for k in DS_KINDS])
+# Category codes are fixed here (not learned from the data), so a saved model reads any table the same way.
+CATEGORIES = {
+    "variant_type": ("SNV", "deletion", "insertion", "MNV"),
+    "nearest_site": ("acceptor", "donor"),
+    "boundary_side": ("acceptor_exonic", "acceptor_intronic", "donor_exonic", "donor_intronic"),
+    "region": ("exonic", "intronic", "intergenic"),
+    "strand": ("+", "-"),
+}
+NUMERIC_FEATURES = SCORE_FEATURES + ["indel_length", "allele_length", "exon_distance",
+                                     "exon_distance_transcript", "abs_exon_distance"]
+FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
+VARIANT_COLUMNS = ["variant_id", "label", "split", "ref", "alt", "strand", "variant_type", "indel_length",
+                   "exon_distance", "region", "nearest_site", "gene"]
+
+# The settings the trees read: the model's own (registry.FeaturesGbmParams) and, of the general
+# training keys (schema's training.defaults), these; epochs, batch_size, hidden_dim, ... mean nothing to trees.
+SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_bins", "class_weight",
+                "threshold_rule", "learning_rate", "early_stopping", "patience", "min_delta", "max_train_samples",
+                "seed")
+
+
+def gbm_settings(settings: dict | None) -> dict:
+    """The keys the trees read, with their defaults from the registry's one place (an unknown key is a UserError)."""
+    from ..config.registry import model_settings
+
+    typed = model_settings(MODEL_NAME, settings)
+    return {key: getattr(typed, key) for key in SETTING_KEYS}
+
+
+# ------------------------------------------------------------------ features
+def check_score_columns(scores: pd.DataFrame, path="scores.parquet") -> None:
+    missing = [c for c in SCORE_FEATURES if c not in scores.columns]
+    if missing:
+        raise UserError(f"{path}: lacks column(s) {', '.join(missing)} ({MODEL_NAME} reads masked and unmasked DS); "
+                        "the scores come from an older version: re-run score_shard and gather_scores.")
+
+
+def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+    """Category -> float code (its index in ``categories``); anything else (e.g. "") -> NaN (missing)."""
+    lookup = {c: float(i) for i, c in enumerate(categories)}
+    return values.fillna("").astype(str).map(lambda v: lookup.get(v, np.nan)).to_numpy(dtype=float)
+
+
+def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model input (float columns ``FEATURES``, categories as codes, NaN = missing) from a frame
+    holding the variant-table columns (VARIANT_COLUMNS) and the score columns (SCORE_FEATURES).
+
+    This is the one place features are made: training, prediction and ``validsplice predict``
+    all call it, so a saved model always sees the columns it was trained on.
+    """
+    missing = [c for c in SCORE_FEATURES + ["ref", "alt", "strand", "variant_type", "indel_length",
+                                            "exon_distance", "region", "nearest_site"] if c not in frame.columns]
+    if missing:
+        raise UserError(f"{MODEL_NAME}: feature input lacks column(s) {', '.join(missing)}.")
+    out = pd.DataFrame(index=frame.index)
+    for column in SCORE_FEATURES:
+        out[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    out["indel_length"] = frame["indel_length"].astype(float)
+    out["allele_length"] = np.maximum(frame["ref"].astype(str).str.len(), frame["alt"].astype(str).str.len())
+    distance = pd.to_numeric(frame["exon_distance"], errors="coerce").astype(float)
+    # exon_distance is boundary - pos in genomic coordinates (SpliceAI's convention); along the
+    # transcript the sign flips on the minus strand (> 0: the boundary lies downstream)
+    along = np.where(frame["strand"].astype(str) == "-", -1.0, 1.0)
+    out["exon_distance"] = distance
+    out["exon_distance_transcript"] = distance * along
+    out["abs_exon_distance"] = distance.abs()
+    region, site = frame["region"].fillna("").astype(str), frame["nearest_site"].fillna("").astype(str)
+    side = (site + "_" + region).where((site != "") & region.isin(["exonic", "intronic"]), "")
+    sources = {"variant_type": frame["variant_type"], "nearest_site": site, "boundary_side": side,
+               "region": region, "strand": frame["strand"]}
+    for column, categories in CATEGORIES.items():
+        out[column] = _codes(sources[column], categories)
+    return out[FEATURES]
+
+
+def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, paths: dict | None = None) -> pd.DataFrame:
+    """Per row of the variant table: its features (``feature_matrix``).
+
+    The score columns are those of the variant's own ``gene`` row (``choose_score_rows``); NaN
+    where that gene was not scored.
+    """
+    from .targets import check_columns, choose_score_rows
+
+    paths = {"variants": "variants.parquet", "scores": "scores.parquet", **(paths or {})}
+    check_columns(variants, VARIANT_COLUMNS, paths["variants"])
+    check_score_columns(scores, paths["scores"])
+    variants = variants.reset_index(drop=True)
+    chosen = choose_score_rows(variants, scores, paths["scores"])
+    row = chosen["score_row"].to_numpy()
+    scored = (chosen["score_status"] == "scored").to_numpy() & (row >= 0)
+    frame = variants.copy()
+    for column in SCORE_FEATURES:
+        values = np.full(len(variants), np.nan)
+        values[scored] = pd.to_numeric(scores[column].iloc[row[scored]], errors="coerce").to_numpy(dtype=float)
+        frame[column] = values
+    return feature_matrix(frame)
+
+
+# ------------------------------------------------------------------ model
+def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
+    """Sample weights: "balanced" gives each class half the total weight; "none" weighs every row 1."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    labels = np.asarray(labels).astype(int)
+    return compute_sample_weight("balanced", labels) if how == "balanced" else np.ones(len(labels))
+
+
+def make_estimator(settings: dict, max_iter: int, early_stopping: bool, patience: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    categorical = np.array([f in CATEGORIES for f in FEATURES])
+    return HistGradientBoostingClassifier(
+        loss="log_loss", learning_rate=float(settings["learning_rate"]), max_iter=int(max_iter),
+        max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=int(settings["min_samples_leaf"]),
+        l2_regularization=float(settings["l2_regularization"]), max_bins=int(settings["max_bins"]),
+        categorical_features=categorical, early_stopping=early_stopping, scoring="loss",
+        validation_fraction=None, n_iter_no_change=int(patience), tol=float(settings["min_delta"]),
+        random_state=int(settings["seed"]),
+    )
+
+
+def fit_gbm(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_val: np.ndarray, settings: dict):
+    """Fit on train; pick the number of trees on validation only. Returns (estimator, history, info).
+
+    The validation rows are passed to scikit-learn explicitly (``X_val``), weighted like the
+    training rows, and tracked for every tree. With ``early_stopping`` growth stops after
+    ``patience`` trees without improvement and the model is refitted with the best number of
+    trees; without it every tree up to ``max_iter`` is grown and kept (patience beyond max_iter).
+    """
+    settings = gbm_settings(settings)
+    y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
+    for name, y in (("train", y_train), ("validation", y_val)):
+        if len(np.unique(y)) < 2:
+            raise UserError(f"{MODEL_NAME}: the {name} rows hold one class only ({len(y)} rows); "
+                            "it needs Splice-altering and Normal variants in train and val.")
+    w_train = class_weights(y_train, settings["class_weight"])
+    w_val = class_weights(y_val, settings["class_weight"])
+    max_iter, stop = int(settings["max_iter"]), bool(settings["early_stopping"])
+    patience = int(settings["patience"]) if stop else max_iter + 1
+    start = time.perf_counter()
+    grown = make_estimator(settings, max_iter, True, patience)
+    grown.fit(x_train, y_train, sample_weight=w_train, X_val=x_val, y_val=y_val, sample_weight_val=w_val)
+    val_losses = -np.asarray(grown.validation_score_)[1:]  # entry i: after i + 1 trees
+    train_losses = -np.asarray(grown.train_score_)[1:]
+    best = int(np.argmin(val_losses)) + 1 if stop else grown.n_iter_
+    estimator = grown
+    if best < grown.n_iter_:
+        estimator = make_estimator(settings, best, False, patience).fit(x_train, y_train, sample_weight=w_train)
+    seconds = time.perf_counter() - start
+    history = staged_history(grown, x_val, y_val, train_losses, val_losses, settings, seconds)
+    info = {"best_iteration": best, "stopped_iteration": int(grown.n_iter_), "max_iter": max_iter,
+            "best_val_loss": float(val_losses[best - 1]), "best_val_roc_auc": float(history["val_metric"].iat[best - 1]),
+            "seconds": seconds, "weights": "best iteration (refitted)" if estimator is not grown else "final iteration"}
+    return estimator, history, info
+
+
+def staged_history(estimator, x_val, y_val, train_losses, val_losses, settings, seconds) -> pd.DataFrame:
+    """history.tsv rows, one per tree ("epoch" = number of trees): weighted log losses, val ROC-AUC.
+
+    ``seconds`` is the fit time spread evenly over the trees (scikit-learn does not time each one).
+    """
+    from .loop import safe_roc_auc
+
+    aucs = [safe_roc_auc(y_val, p[:, 1]) for p in estimator.staged_predict_proba(x_val)]
+    n = len(val_losses)
+    return pd.DataFrame({"epoch": np.arange(1, n + 1), "train_loss": train_losses, "val_loss": val_losses,
+                         "val_metric": aucs[:n], "learning_rate": float(settings["learning_rate"]),
+                         "seconds": seconds / max(n, 1)})
+
+
+def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
+    """P(Splice-altering) of each row from a ``model.joblib`` bundle and ``feature_matrix`` output."""
+    missing = [c for c in bundle["features"] if c not in features.columns]
+    if missing:
+        raise UserError(f"{MODEL_NAME}: features {', '.join(missing)} missing; the model was saved with "
+                        f"{bundle['features']}.")
+    return bundle["estimator"].predict_proba(features[bundle["features"]])[:, 1]
+
+
+def library_versions() -> dict:
+    import sklearn
+
+    from ..common.provenance import code_version
+
+    return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "validsplice": code_version()}
+
+
+def save_model(bundle: dict, path) -> None:
+    """joblib dump to a temporary name, then rename (a crash never leaves a file that looks complete)."""
+    import joblib
+
+    from ..common.files import write_atomically
+
+    write_atomically(path, lambda tmp: joblib.dump(bundle, tmp))
+
+
+def load_model(path) -> dict:
+    """The bundle written by ``train_gbm_experiment``; warns when scikit-learn's version differs."""
+    import joblib
+    import sklearn
+
+    bundle = joblib.load(path)
+    if bundle.get("model") != MODEL_NAME:
+        raise UserError(f"{path}: not a {MODEL_NAME} model file (model {bundle.get('model')!r}).")
+    saved = bundle.get("versions", {}).get("scikit-learn")
+    if saved != sklearn.__version__:
+        log.warning("%s was saved with scikit-learn %s, this is %s; predictions may differ.", path, saved,
+                    sklearn.__version__)
+    return bundle
+
+
+# ------------------------------------------------------------------ the rule
+def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
+    """Variant-table rows of a targets table (its ``window_row``), checked to name the same variants."""
+    rows = table["window_row"].to_numpy(dtype=np.int64)
+    ids = variants["variant_id"].astype(str).to_numpy()
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(ids)
+                      or (ids[rows] != table["variant_id"].astype(str).to_numpy()).any()):
+        raise UserError(f"{path}: window_row does not point at the same variants in variants.parquet; "
+                        "re-run build_targets.")
+    return rows
+
+
+def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
+                         model_path, history_path, predictions_path, val_predictions_path, training_path,
+                         experiment: str, target_summary_path=None, settings: dict | None = None,
+                         threads: int | None = None) -> dict:
+    """Train one spliceai_features_gbm experiment; write model.joblib, history.tsv, predictions.parquet,
+    val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
+
+    Rows: train_labelled / val_labelled.parquet, every Splice-altering / Normal variant of the split
+    with a target (the targets' label-independent exclusions apply), not the balanced sample. The
+    threshold is chosen on val_labelled re-weighted to the assumed prevalence of ``target_summary_path``
+    (results/targets/summary.json, as every classifier; without it the validation rows' own ratio).
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
+
+    from ..config.prevalence import assumed_prevalence
+    from .loop import read_target_summary, select_threshold, validation_counts
+    from .predictions import prediction_table, write_history
+    from .targets import SA, cap_rows
+
+    config = gbm_settings(settings)
+    model_path = Path(model_path)
+    if model_path.exists():
+        model_path.unlink()  # a stale model must not survive a failed rerun
+    variants = pd.read_parquet(variants_path).reset_index(drop=True)
+    x = variant_features(variants, pd.read_parquet(scores_path),
+                         paths={"variants": str(variants_path), "scores": str(scores_path)})
+    tables = {name: pd.read_parquet(path) for name, path in (
+        ("train", train_labelled_path), ("val", val_labelled_path), ("val_table", val_path), ("test", test_path))}
+    if config["max_train_samples"] is not None:
+        tables["train"] = cap_rows(tables["train"], int(config["max_train_samples"]),
+                                   np.random.default_rng(int(config["seed"])))
+    rows = {name: _rows(table, variants, path) for (name, table), path in zip(
+        tables.items(), (train_labelled_path, val_labelled_path, val_path, test_path))}
+    y_train = (tables["train"]["label"] == SA).to_numpy(dtype=int)
+    y_val = (tables["val"]["label"] == SA).to_numpy(dtype=int)
+    log.info("%s: %d train rows (%d Splice-altering, %d Normal; all labelled, class weights %s), %d val rows",
+             experiment, len(y_train), int(y_train.sum()), int((1 - y_train).sum()), config["class_weight"],
+             len(y_val))
+    with threadpool_limits(limits=int(threads) if threads else None):
+        estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
+    log.info("%s: %d trees (best on validation; grown %d of max %d), val loss %.5f, val ROC-AUC %.4f, %.1f s",
+             experiment, fit_info["best_iteration"], fit_info["stopped_iteration"], fit_info["max_iter"],
+             fit_info["best_val_loss"], fit_info["best_val_roc_auc"], fit_info["seconds"])
+
+    def scores_of(name):
+        return estimator.predict_proba(x.iloc[rows[name]])[:, 1]
+
+    prevalence = assumed_prevalence(read_target_summary(target_summary_path))
+    threshold, selection = select_threshold(scores_of("val"), y_val, prevalence, config["threshold_rule"])
+    weighting = {"how": ("class_weight balanced: sample weight n / (2 n_class) per class, on train and in the "
+                         "validation loss" if config["class_weight"] == "balanced" else "none (every row weight 1)"),
+                 "rows": "every labelled train-split row with a target (train_labelled.parquet), not the balanced "
+                         "sample of train.parquet; validation: val_labelled.parquet",
+                 "n_train": len(y_train), "n_train_splice_altering": int(y_train.sum()),
+                 "n_train_normal": int((1 - y_train).sum()), "n_val": len(y_val)}
+    version = library_versions()
+    metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
+               "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
+               "weights": fit_info["weights"], "threshold": threshold}
+    save_model({"model": MODEL_NAME, "experiment": experiment, "estimator": estimator, "features": FEATURES,
+                "categories": CATEGORIES, "settings": config, "threshold": threshold, "score_scale": SCORE_SCALE,
+                "metrics": metrics, "versions": version}, model_path)
+
+    predictions = prediction_table(tables["test"], scores_of("test"))
+    val_predictions = prediction_table(tables["val_table"], scores_of("val_table"))
+    for path, table in ((predictions_path, predictions), (val_predictions_path, val_predictions)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(path, index=False)
+    write_history(history.to_dict("records"), history_path)
+    no_base = int((~tables["test"]["base_model_scored"].astype(bool)).sum())
+    info = {
+        "experiment": experiment, "model": MODEL_NAME, "status": "trained",
+        "stopped_epoch": fit_info["stopped_iteration"], "max_epochs": fit_info["max_iter"],
+        "best_epoch": fit_info["best_iteration"], "training_seconds": round(fit_info["seconds"], 3),
+        "device": "cpu", "n_parameters": None, "n_trainable_parameters": None,
+        "n_trees": int(estimator.n_iter_), "threshold": threshold, "threshold_selection": selection,
+        "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": True,
+        "class_weighting": weighting, "features": FEATURES, "validation_counts": validation_counts(tables["val"]),
+        "note": (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_base} test rows without "
+                 "a base-model score (their DS/DP are missing values)"),
+        "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
+    }
+    Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")
+    log.info("wrote %s (%d test predictions, %d val predictions)", predictions_path, len(predictions),
+             len(val_predictions))
+    return info

@@ -1,0 +1,170 @@
+"""Train / validation / test assignment, grouped so that no gene lands in two splits.
+
+Test: held-out chromosomes (``mode: chromosome``, ``chr`` prefixes harmonized) or held-out
+genes (``mode: gene``). ``preset`` names a chromosome split: ``research_log`` (chr21, chr22) or
+``spliceai_holdout`` (chr1, 3, 5, 7, 9: the chromosomes SpliceAI did not train on). Validation: about ``validation_fraction`` of the remaining *variants*,
+taken as whole gene groups in a seeded order, so a gene's variants never straddle train and
+val (that would leak its splice sites). Genes that overlap each other (a variant lists both in
+``genes``) form one group for the same reason. Variants without a gene are their own group.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from ..common.errors import UserError
+from ..io.annotation import strip_chr
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+# SpliceAI (Jaganathan et al. 2019) trained on these chromosomes and held out 1, 3, 5, 7, 9.
+SPLICEAI_TRAINING_CHROMOSOMES = ("2", "4", "6", "8", *map(str, range(10, 23)), "X", "Y")
+# config split.preset -> the split it stands for (it replaces split.mode and split.test_chromosomes)
+SPLIT_PRESETS = {
+    "research_log": {"mode": "chromosome", "test_chromosomes": ["chr21", "chr22"]},
+    "spliceai_holdout": {"mode": "chromosome", "test_chromosomes": ["chr1", "chr3", "chr5", "chr7", "chr9"]},
+}
+
+
+def resolve_split(settings: dict | None) -> dict:
+    """The split settings with ``preset`` applied (``preset`` "" or absent: mode/test_* as given).
+
+    A preset fixes the test chromosomes, so it cannot be combined with ``mode: gene``.
+    """
+    settings = dict(settings or {})
+    preset = settings.pop("preset", "") or ""
+    if not preset:
+        return settings
+    if preset not in SPLIT_PRESETS:
+        raise UserError(f"config split.preset is {preset!r}; use one of {', '.join(SPLIT_PRESETS)} or leave it empty.")
+    if settings.get("mode") == "gene":
+        raise UserError(f"config split.preset {preset!r} holds out chromosomes, but split.mode is 'gene'; "
+                        "remove one of the two.")
+    return {**settings, **SPLIT_PRESETS[preset], "preset": preset}
+
+
+def _chromosome_list(names) -> str:
+    return ", ".join(strip_chr(str(c)) for c in names)
+
+
+def describe_split(settings: dict | None) -> str:
+    """The split and what it means for SpliceAI-based rows, for the report header."""
+    settings = resolve_split(settings)
+    preset = settings.get("preset", "")
+    trained = ", ".join(("2, 4, 6, 8", "10-22", "X, Y"))
+    if settings.get("mode", "chromosome") == "gene":
+        genes = ", ".join(map(str, settings.get("test_genes") or []))
+        return (f"Split: held-out genes {genes} (split.mode gene). Caveat: SpliceAI was trained on chromosomes "
+                f"{trained}; test genes on those chromosomes had their splice sites seen by SpliceAI in training, "
+                "which favours every row built on SpliceAI. split.preset spliceai_holdout avoids this.")
+    test = [strip_chr(str(c)) for c in settings.get("test_chromosomes") or []]
+    name = f"preset {preset}" if preset else "custom"
+    seen = [c for c in test if c in SPLICEAI_TRAINING_CHROMOSOMES]
+    text = f"Split: test chromosomes {_chromosome_list(test)} ({name})."
+    if seen:
+        return (text + f" Caveat: SpliceAI was trained on chromosomes {trained}, so test variants on "
+                f"{', '.join(seen)} lie in genes whose splice sites SpliceAI saw in training, which favours every "
+                "row built on SpliceAI. split.preset spliceai_holdout tests on SpliceAI's held-out chromosomes.")
+    return text + " These are SpliceAI's held-out chromosomes: SpliceAI never saw their splice sites in training."
+
+
+def gene_groups(table: pd.DataFrame) -> np.ndarray:
+    """A group key per variant: connected components of genes sharing a variant.
+
+    Uses ``genes`` (all overlapping genes, ``;``-joined) plus ``gene``; variants with neither
+    get ``variant:<variant_id>``. The key of a component is its alphabetically first gene,
+    so keys do not depend on row order.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    per_row: list[list[str]] = []
+    genes_col = table["genes"] if "genes" in table else pd.Series([""] * len(table), index=table.index)
+    for genes, gene in zip(genes_col.fillna(""), table["gene"].fillna("")):
+        names = sorted({g for g in str(genes).split(";") if g} | ({gene} if gene else set()))
+        per_row.append(names)
+        for g in names:
+            parent.setdefault(g, g)
+        for g in names[1:]:
+            a, b = find(names[0]), find(g)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return np.array(
+        [find(names[0]) if names else f"variant:{vid}" for names, vid in zip(per_row, table["variant_id"])],
+        dtype=object,
+    )
+
+
+def assign_splits(table: pd.DataFrame, **settings) -> np.ndarray:
+    """``train``/``val``/``test`` per row of ``table``; ``settings`` is config ``split`` (presets resolved)."""
+    return _assign_splits(table, **resolve_split(settings))
+
+
+def _assign_splits(
+    table: pd.DataFrame,
+    mode: str = "chromosome",
+    test_chromosomes=("chr21", "chr22"),
+    test_genes=(),
+    validation_fraction: float = 0.15,
+    seed: int = 42,
+    preset: str = "",
+    **unused,
+) -> np.ndarray:
+    """``train``/``val``/``test`` per row of ``table`` (needs ``chrom``, ``gene``, ``genes``, ``variant_id``)."""
+    if unused:
+        log.warning("split: ignoring unknown setting(s) %s", sorted(unused))
+    if not 0 <= float(validation_fraction) < 1:
+        raise UserError(f"config split.validation_fraction is {validation_fraction}; set it in [0, 1).")
+    groups = gene_groups(table)
+    n = len(table)
+    if mode == "chromosome":
+        held = {strip_chr(str(c)) for c in (test_chromosomes or [])}
+        is_test = np.array([strip_chr(str(c)) in held for c in table["chrom"]], dtype=bool)
+        # a gene group is on one chromosome, but be safe: any test variant pulls its group to test
+        test_groups = set(groups[is_test])
+        is_test = np.array([g in test_groups for g in groups], dtype=bool)
+    elif mode == "gene":
+        held = set(map(str, test_genes or []))
+        if not held:
+            raise UserError("config split.mode is 'gene' but split.test_genes is empty: list the held-out genes.")
+        genes_col = table["genes"].fillna("") if "genes" in table else table["gene"].fillna("")
+        hit = np.array(
+            [bool(held & ({g for g in str(gs).split(";") if g} | {str(g1)})) for gs, g1 in zip(genes_col, table["gene"].fillna(""))],
+            dtype=bool,
+        )
+        test_groups = set(groups[hit])
+        is_test = np.array([g in test_groups for g in groups], dtype=bool)
+        found = held & set(g for gs in genes_col for g in str(gs).split(";"))
+        if held - found:
+            log.warning("split: test gene(s) %s have no variants", sorted(held - found))
+    else:
+        raise UserError(f"config split.mode is {mode!r}; set it to 'chromosome' or 'gene'.")
+
+    split = np.where(is_test, "test", "train").astype(object)
+    rest = ~is_test
+    target = float(validation_fraction) * rest.sum()
+    if target > 0:
+        keys, sizes = np.unique(groups[rest].astype(str), return_counts=True)  # sorted keys
+        order = np.random.default_rng(int(seed)).permutation(len(keys))
+        chosen, total = [], 0
+        for k in order:
+            if total >= target:
+                break
+            if abs(total + sizes[k] - target) < abs(total - target):
+                chosen.append(keys[k])
+                total += sizes[k]
+        split[rest & np.isin(groups.astype(str), chosen)] = "val"
+        if total == 0:
+            log.warning("split: no validation variants (fraction %s of %d; groups too large)", validation_fraction, rest.sum())
+    log.info("split (%s): %s", mode, {s: int((split == s).sum()) for s in SPLITS})
+    assert len(split) == n
+    return split.astype(str)
