@@ -44,7 +44,9 @@ def github_anchors(markdown: str) -> set[str]:
 
 def test_readme_fits_on_a_few_screens():
     lines = (ROOT / "README.md").read_text().splitlines()
-    assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines; move detail to docs/ (at most {README_MAX_LINES})"
+    assert len(lines) <= README_MAX_LINES, (
+        f"README.md has {len(lines)} lines; move detail to docs/ (at most {README_MAX_LINES})"
+    )
 
 
 def test_the_documentation_pages_exist():
