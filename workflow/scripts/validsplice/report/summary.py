@@ -501,9 +501,9 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         return footnotes.index(text) + 1
 
     metrics = interval_columns(table)
-    header = [("Experiment", "model"), ("n", "gene groups")] + [_short_title(c) for c in metrics] + [
-        (OPERATING_POINT, "Det./FP"), ("ΔAUC", "vs baseline"), ("ΔPR", "vs baseline"), ("Epochs", "stop/max"),
-        ("Time", "training")]
+    header = [("Experiment", "model")] + [_short_title(c) for c in metrics] + [
+        ("ΔAUC", "vs baseline"), ("ΔPR", "vs baseline"), ("Training", "time, ep.")]
+    reference = _reference_counts(table)
     rows = []
     for _, r in table.iterrows():
         name = Cell(str(r["Experiment"]), "" if r["Model"] == r["Experiment"] else str(r["Model"]), numeric=False)
@@ -515,13 +515,16 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
         if special:
             name.notes.append(note(f"{r['Experiment']}: {'; '.join(_columns_per_reason(special))}"))
-        cells = [name, _compact_groups_cell(r, note)]
+        if _groups_text(r) != reference:  # n and gene groups are said once above the table, where they agree
+            name.notes.append(note(f"{r['Experiment']}: n = {_groups_text(r)}"))
+        if few_groups(r):
+            name.notes.append(note(FEW_GROUPS_NOTE))
+        cells = [name]
         for col in metrics:
             cells.append(_compact_metric_cell(r, col, note))
-        cells.append(_compact_operating_point_cell(r, note))
         cells += [_compact_delta_cell(r, column) for column, _, _, _ in DELTA_COLUMNS]
-        cells.append(Cell(str(r["Stopped epoch / max epochs"]).replace(" / ", "/")))
-        cells.append(Cell(str(r["Training time"])))
+        epochs = str(r["Stopped epoch / max epochs"]).replace(" / ", "/")
+        cells.append(Cell(str(r["Training time"]), "" if epochs == "—" else f"{epochs} ep."))
         rows.append(cells)
     return CompactTable(header, rows, footnotes)
 
@@ -550,26 +553,40 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
     cell = Cell(f"{value:.3f}", _interval(r.get(f"{col}_ci", "")), best)
+    if base in ("Detection", "FP"):
+        cell.sub2 = _operating_point_short(r)  # each cell names the operating point it is read at
     if base == "Correlation" and corr_note:
         cell.text += READS_TARGET_MARK
         cell.notes.append(note(READS_TARGET_NOTE))
     return cell
 
 
-def _compact_groups_cell(r, note) -> Cell:
-    n, groups = r.get("n", math.nan), r.get("Gene groups", math.nan)
-    if n is None or math.isnan(n):
-        return Cell("—")
-    cell = Cell(f"{int(n):,}", "" if groups is None or math.isnan(groups) else f"{int(groups):,} groups")
-    if few_groups(r):
-        cell.notes.append(note(FEW_GROUPS_NOTE))
-    return cell
+def _reference_counts(table: pd.DataFrame) -> str:
+    """n and gene groups of the baseline row (else the first row): said once, above the compact table."""
+    if not len(table):
+        return ""
+    base = table[table["Experiment"] == BASELINE]
+    return _groups_text((base if len(base) else table).iloc[0])
 
 
-def _compact_operating_point_cell(r, note) -> Cell:
-    """The row's Det./FP operating point; a validation-chosen threshold says so on its second line."""
-    text = str(r.get(OPERATING_POINT, "") or "—")
-    return Cell(text.replace(" (val.)", ""), "val.-chosen" if text.endswith("(val.)") else "")
+def test_set_line(table: pd.DataFrame) -> str:
+    """"Test: n = 1,234 … in 37 gene groups; test prevalence 0.344, assumed π 0.300" (above the compact table)."""
+    if not len(table) or "n" not in table:
+        return ""
+    counts = _reference_counts(table)
+    assumed = table["Assumed prevalence"].dropna() if "Assumed prevalence" in table else pd.Series(dtype=float)
+    test = table["Test prevalence"].dropna() if "Test prevalence" in table else pd.Series(dtype=float)
+    prevalence = "" if not len(test) else f"; test prevalence {test.iloc[0]:.3f}" + (
+        f" vs assumed π {assumed.iloc[0]:.3f}" if len(assumed) else "")
+    return (f"Test: n = {counts} (Splice-altering + Normal variants and their gene groups, the bootstrap's "
+            f"units){prevalence}.")
+
+
+def _operating_point_short(r) -> str:
+    text = str(r.get(OPERATING_POINT, "") or "")
+    if text.endswith("(val.)"):
+        return text.replace("score ", "").replace(" (val.)", "").replace(" ", "") + " val."
+    return text.replace(" ", "") if text and text != "undefined" else ""
 
 
 def _compact_delta_cell(r, column: str = DELTA_COLUMN) -> Cell:
@@ -615,17 +632,19 @@ def format_html(table: pd.DataFrame, data_description: str, split_description: s
     read it."""
     compact = compact_table(table)
     legend = ("Each cell: the value on the first line, its 95% cluster-bootstrap interval (over test gene groups) "
-              "below. n = headline test variants, with the number of test gene groups below. Corr. = Pearson r of "
+              "below. Corr. = Pearson r of "
               "predicted vs target max |Δ| on Splice-altering variants; Det. / FP = share of Splice-altering / "
-              f"Normal variants called at the row's operating point ({OPERATING_POINT}); Brier / ECE = Brier score / "
+              "Normal variants called at the operating point on the cell's third line; Brier / ECE = Brier score / "
               "debiased calibration error of the calibrated P(splice-altering), lower is better; ΔAUC / ΔPR = "
               "ROC-AUC / PR-AUC minus that of spliceai_raw on the same variants, paired cluster-bootstrap interval "
-              "and Holm-adjusted p below; Epochs = stopped / maximum epochs. Bold: best value of a column, only "
+              "and Holm-adjusted p below; Training = time, stopped / maximum epochs. Bold: best value of a column, only "
               "where its paired interval against the runner-up excludes 0 (rules below). Intervals and every "
               "column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
                     for line in [legend, *_footer(table, data_description, compact=True)])
     split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
+    counts = test_set_line(table)
+    split += f"<p class=\"note\">{html.escape(counts)}</p>\n" if counts else ""
     return _html_page("Results summary", split + compact_html(compact) + notes)
 
 
@@ -649,12 +668,13 @@ def format_terminal(table: pd.DataFrame, width: int = TERMINAL_WIDTH) -> str:
 
     out = [line([titles[j] for j in keep])]
     out += [line([row[j] for j in keep]) for row in cells]
-    extra = ["* best value of the column (see the report for the rules); intervals, p-values and all columns: "
+    extra = [test_set_line(table),
+             "* best value of the column (see the report for the rules); intervals, p-values and all columns: "
              "results/report/summary.tsv"]
     if dropped:
         extra.append(f"Left out for width: {', '.join(reversed(dropped))}.")
     extra += [f"[{i}] {t}" for i, t in enumerate(compact.footnotes, 1)]
-    for text in extra:
+    for text in filter(None, extra):
         out += textwrap.wrap(text, width=width, subsequent_indent="    ")
     return "\n".join(out) + "\n"
 
