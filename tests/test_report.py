@@ -574,3 +574,41 @@ def test_constant_probability_is_never_best_calibrated():
     assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
     assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
     assert table.set_index("Experiment").loc["flat", "Constant probability"]
+
+
+# ----------------------------------------------------------------- clustered statistics in the table (issue 18)
+def test_no_bold_when_the_paired_interval_against_the_runner_up_includes_0():
+    calls = []
+
+    def overlapping(key, a, b):
+        calls.append((key, a, b))
+        return {"difference": 0.02, "ci_low": -0.01, "ci_high": 0.05}
+
+    t = _honest_table(compare=overlapping).set_index("Experiment")
+    assert not any(t[f"best_{col}"].any() for col, _, _ in R.METRIC_COLUMNS)
+    # the candidate is compared with the next best comparable row, and the TSV says why it is not bold
+    assert ("detection_rate", "balanced", "spliceai_raw") in calls
+    assert t.loc["balanced", "Detection vs runner-up"] == ("vs spliceai_raw: +0.0200 [-0.0100, 0.0500] "
+                                                          "(includes 0: not bolded)")
+    assert not R.summary_table(["a", "b"], [HONEST["balanced"], HONEST["classifier"]], [{}, {}])[
+        "best_ROC-AUC"].any()   # no per-variant data, no evidence, no bold
+
+
+def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
+    def with_counts(m, groups):
+        m = json.loads(json.dumps(m))
+        m["counts"] = {"per_class": {"Splice-altering": 30, "Normal": 70}, "headline": 100, "gene_groups": groups,
+                       "test_prevalence": 0.3}
+        m["training"]["threshold_selection"] = {"assumed_prevalence": 0.45, "prevalence_source": "labelled training data"}
+        return m
+    names = ["spliceai_raw", "balanced"]
+    table = R.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
+    assert table["Gene groups"].tolist() == [7, 7] and table["n"].tolist() == [100, 100]
+    html = R.format_html(table, "synthetic")
+    assert "n = 100 (7 groups)" in html and "test prevalence 0.300 vs assumed π 0.450" in html
+    assert R.FEW_GROUPS_NOTE in html
+    md = R.format_markdown(table, "synthetic")
+    assert "100 (7 groups) ‡" in md and f"‡ {R.FEW_GROUPS_NOTE}" in md
+    assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
+    many = R.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
+    assert R.FEW_GROUPS_NOTE not in R.format_html(many, "synthetic")
