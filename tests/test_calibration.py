@@ -219,15 +219,16 @@ def test_a_perfectly_calibrated_model_gets_an_ece_interval_containing_0():
     """Seeded simulation (issue 18): y ~ Bernoulli(p). The plug-in ECE is positive for every sample
     (its interval would exclude 0); the debiased estimate's interval reaches 0 in most seeds, and a
     miscalibrated model's does not."""
-    contains = []
+    contains, plug_in = [], []
     for seed in range(40):
         rng = np.random.default_rng(seed)
         p = rng.beta(1.2, 2.0, 600)
         y = (rng.random(600) < p).astype(int)
         e = calibration_metrics(y, p, n_bootstrap=300, seed=seed)["ece"]
         contains.append(e.ci_low == 0.0)
-        assert e.extra["plug_in_l1"] > 0.01  # the old estimate: clearly above 0 even for a perfect model
+        plug_in.append(e.extra.get("plug_in_l1"))
     assert np.mean(contains) >= 0.8
+    assert min(plug_in) > 0.01  # the plug-in (old) estimate: clearly above 0 even for a perfect model
     rng = np.random.default_rng(99)
     p = rng.beta(1.2, 2.0, 600)
     y = (rng.random(600) < np.clip(p + 0.15, 0, 1)).astype(int)   # under-predicts by 0.15
