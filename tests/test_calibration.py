@@ -168,11 +168,14 @@ def test_brier_and_ece_known_values():
     p = np.array([0.9, 0.7, 0.2, 0.05])
     out = calibration_metrics(y, p, n_bootstrap=0)
     assert out["brier"].value == pytest.approx(np.mean((p - y) ** 2))
-    # bins [0.9,1): y 1 vs 0.9; [0.7,0.8): 1 vs 0.7; [0.2,0.3): 0 vs 0.2; [0,0.1): 0 vs 0.05
-    assert out["ece"].value == pytest.approx((0.1 + 0.3 + 0.2 + 0.05) / 4)
-    # two variants in one bin: the bin's mean gap counts, not each variant's
+    # bins [0.9,1): y 1 vs 0.9; [0.7,0.8): 1 vs 0.7; [0.2,0.3): 0 vs 0.2; [0,0.1): 0 vs 0.05; one variant a
+    # bin has no sampling-variance term: ECE = sqrt(mean of squared gaps); the plug-in L1 ECE is kept
+    assert out["ece"].value == pytest.approx(np.sqrt((0.1**2 + 0.3**2 + 0.2**2 + 0.05**2) / 4))
+    assert out["ece"].extra["plug_in_l1"] == pytest.approx((0.1 + 0.3 + 0.2 + 0.05) / 4)
+    # two variants in one bin: gap 0.5 - 0.55, minus the share's sampling variance 0.5 * 0.5 / (2 - 1)
     both = calibration_metrics([1, 0], [0.52, 0.58], n_bootstrap=0)
-    assert both["ece"].value == pytest.approx(0.05)
+    assert both["ece"].extra["squared_debiased"] == pytest.approx(0.05**2 - 0.25)
+    assert both["ece"].value == 0.0  # no miscalibration detectable beyond sampling noise
     assert calibration_metrics([1], [1.0], n_bootstrap=0)["ece"].value == 0.0  # p = 1 is in the last bin
 
 
@@ -183,19 +186,71 @@ def test_calibration_bootstrap_matches_explicit_resamples():
     out = calibration_metrics(y, p, n_bootstrap=400, seed=5)
     assert out["brier"].ci_low < out["brier"].value < out["brier"].ci_high
     assert out["ece"].ci_low < out["ece"].ci_high
-    # the same stratified resamples drawn one at a time give the same interval
+    # the same stratified resamples drawn one at a time, each variant repeated, give the same interval:
+    # the basic interval of the debiased square, anchored at the sample's plug-in square, then rooted
     from validsplice.evaluation.metrics import _multinomial_blocks, calibration_bins
+
+    def squared(yy, pp):
+        bins = calibration_bins(pp)
+        plug, debiased = 0.0, 0.0
+        for b in np.unique(bins):
+            yb, pb = yy[bins == b], pp[bins == b]
+            gap2 = (yb.mean() - pb.mean()) ** 2
+            var = yb.mean() * (1 - yb.mean()) / (yb.size - 1) if yb.size > 1 else 0.0
+            plug += yb.size / yy.size * gap2
+            debiased += yb.size / yy.size * (gap2 - var)
+        return debiased, plug
+
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     r = np.random.default_rng(5)
-    eces = []
+    boot = []
     for w_pos, w_neg in zip(_multinomial_blocks(r, pos.size, 400, 400), _multinomial_blocks(r, neg.size, 400, 400)):
         for wp, wn in zip(w_pos, w_neg):
             idx = np.r_[np.repeat(pos, wp.astype(int)), np.repeat(neg, wn.astype(int))]
-            bins = calibration_bins(p[idx])
-            gap = sum(abs((y[idx][bins == b] - p[idx][bins == b]).sum()) for b in range(10))
-            eces.append(gap / idx.size)
-    assert out["ece"].ci_low == pytest.approx(np.percentile(eces, 2.5))
-    assert out["ece"].ci_high == pytest.approx(np.percentile(eces, 97.5))
+            boot.append(squared(y[idx], p[idx])[0])
+    t, s = squared(y, p)
+    assert out["ece"].extra["squared_debiased"] == pytest.approx(t)
+    lo, hi = t - (np.percentile(boot, 97.5) - s), t - (np.percentile(boot, 2.5) - s)
+    assert out["ece"].ci_low == pytest.approx(np.sqrt(max(lo, 0)))
+    assert out["ece"].ci_high == pytest.approx(np.sqrt(max(hi, 0)))
+
+
+def test_a_perfectly_calibrated_model_gets_an_ece_interval_containing_0():
+    """Seeded simulation (issue 18): y ~ Bernoulli(p). The plug-in ECE is positive for every sample
+    (its interval would exclude 0); the debiased estimate's interval reaches 0 in most seeds, and a
+    miscalibrated model's does not."""
+    contains, plug_in = [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        p = rng.beta(1.2, 2.0, 600)
+        y = (rng.random(600) < p).astype(int)
+        e = calibration_metrics(y, p, n_bootstrap=300, seed=seed)["ece"]
+        contains.append(e.ci_low == 0.0)
+        plug_in.append(e.extra.get("plug_in_l1"))
+    assert np.mean(contains) >= 0.8
+    assert min(plug_in) > 0.01  # the plug-in (old) estimate: clearly above 0 even for a perfect model
+    rng = np.random.default_rng(99)
+    p = rng.beta(1.2, 2.0, 600)
+    y = (rng.random(600) < np.clip(p + 0.15, 0, 1)).astype(int)   # under-predicts by 0.15
+    off = calibration_metrics(y, p, n_bootstrap=300, seed=0)["ece"]
+    assert off.ci_low > 0.05 and off.value == pytest.approx(0.15, abs=0.04)
+
+
+def test_distinct_scores_keep_distinct_probabilities():
+    """Scores beyond 1e-6 of 0 or 1 were clipped into one logit, tying their P(SA) (issue 18)."""
+    rng = np.random.default_rng(2)
+    y = (rng.random(400) < 0.5).astype(int)
+    val = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.2, 400), 0.001, 0.999)
+    cal = C.Calibrator.fit(val, y, 0.3, score_scale="probability")
+    test = np.array([0.0, 1e-9, 2e-9, 1e-7, 0.3, 1 - 1e-7, 1 - 1e-8, 1 - 1e-9, 1.0])
+    p_sa = cal.apply(test)
+    assert np.all(np.diff(p_sa) > 0) and np.isfinite(p_sa).all()
+    assert np.isnan(cal.apply([np.nan]))[0]
+    delta = C.Calibrator.fit(val, y, 0.3, score_scale="delta")
+    assert np.all(np.diff(delta.apply(np.array([0.0, 1e-9, 0.5, 0.5 + 1e-9]))) > 0)
+    # a flat calibrator (slope 0) gives one probability to every score
+    flat = C.Calibrator.fit(np.full(400, 0.5), y, 0.3, score_scale="probability")
+    assert flat.slope == 0 and np.ptp(flat.apply(test)) == 0
 
 
 def test_evaluation_reports_brier_and_ece_of_the_calibrated_probability():

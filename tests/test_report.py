@@ -132,8 +132,14 @@ def test_summary_rows_order_and_columns(run_dir):
     tsv = pd.read_csv(out["tsv"], sep="\t")
     assert tsv["Experiment"].tolist() == ["spliceai_raw", "cnn_quick", "binary_cnn"]
     assert tsv["Model"].tolist() == ["spliceai_raw", "gated_cnn", "binary_cnn"]
-    for col in ("Correlation", "ROC-AUC", "PR-AUC", "Detection@0.1", "FP@0.1"):
+    for col in ("Correlation", "ROC-AUC", "PR-AUC", "Detection", "FP"):
         assert col in tsv.columns and f"{col}_ci" in tsv.columns and f"best_{col}" in tsv.columns
+    # no "@0.1" header: each row names its own operating point (issue 18)
+    assert not [c for c in tsv.columns if "@" in c]
+    assert tsv["Called at"].tolist() == ["|Δ| > 0.1", "|Δ| > 0.1", f"score ≥ {tsv.loc[2, 'Detection threshold']:.3f} (val.)"]
+    # n and the number of test gene groups beside it, the test prevalence beside the assumed one
+    assert (tsv["n"] == tsv["n Splice-altering"] + tsv["n Normal"]).all() and (tsv["Gene groups"] >= 1).all()
+    assert tsv["Test prevalence"].iloc[0] == pytest.approx(tsv["n Splice-altering"].iloc[0] / tsv["n"].iloc[0], abs=1e-5)
     assert tsv.loc[0, "Stopped epoch / max epochs"] == "—"
     assert tsv.loc[1, "Stopped epoch / max epochs"] == "5 / 8"
     assert "random init (no pretrained weights)" in tsv.loc[1, "Status"]
@@ -149,8 +155,13 @@ def test_best_marked(run_dir):
     assert tsv["best_ROC-AUC"].tolist() == [False, True, False]
     # the binary model has the lowest FP rate, but at its threshold it detects under half of the
     # Splice-altering variants: not "best FP" (bolding rule in workflow/report/summary.rst)
-    assert tsv.loc[tsv["FP@0.1"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection@0.1"] < 0.5
-    assert tsv["best_FP@0.1"].tolist() == [True, False, False]
+    assert tsv.loc[tsv["FP"].idxmin(), "Experiment"] == "binary_cnn" and tsv.loc[2, "Detection"] < 0.5
+    # spliceai_raw is the FP candidate; bold only if the paired interval against the runner-up excludes 0
+    margin = tsv.loc[0, "FP vs runner-up"]
+    assert margin.startswith("vs cnn_quick: ") and tsv["best_FP"].tolist() == ["not bolded" not in margin, False, False]
+    # a bold cell says its paired difference from the runner-up, and that interval excludes 0
+    lo, hi = (float(x) for x in tsv.loc[1, "ROC-AUC vs runner-up"].split("[")[1].split("]")[0].split(","))
+    assert tsv.loc[1, "ROC-AUC vs runner-up"].startswith("vs ") and (lo > 0 or hi < 0)
     md = open(out["md"]).read()
     auc = table.loc[1, "ROC-AUC"]
     assert f"**{auc:.3f} [" in md
@@ -167,7 +178,15 @@ def test_delta_vs_baseline_consistent(run_dir):
     tsv = pd.read_csv(out["tsv"], sep="\t")
     row = tsv.iloc[1]
     assert row["ΔROC-AUC vs spliceai_raw"] == pytest.approx(row["ROC-AUC"] - tsv.loc[0, "ROC-AUC"], abs=1e-5)
-    assert 0 <= row["p (DeLong)"] <= 1
+    assert row["ΔPR-AUC vs spliceai_raw"] == pytest.approx(row["PR-AUC"] - tsv.loc[0, "PR-AUC"], abs=1e-5)
+    for col in ("p ΔROC-AUC", "p ΔPR-AUC", "p ΔROC-AUC DeLong (assumes independent variants)"):
+        assert 0 < row[col] <= 1, col
+    # Holm across the two compared rows: adjusted >= raw, and the smaller raw p is doubled
+    raw, adjusted = tsv["p ΔROC-AUC"].iloc[1:].to_numpy(), tsv["p ΔROC-AUC (Holm)"].iloc[1:].to_numpy()
+    assert (adjusted >= raw).all() and adjusted[raw.argmin()] == pytest.approx(min(1.0, 2 * raw.min()), abs=1e-5)
+    md = open(out["md"]).read()
+    assert "Holm-adjusted across the 2 rows compared with spliceai_raw" in md
+    assert "assumes independent variants" in md and "cluster bootstrap over gene groups" in md
 
 
 def test_all_figures_and_data_summary_written(run_dir):
@@ -237,17 +256,22 @@ HONEST = {  # name: metrics
 }
 
 
-def _honest_table():
+def _separated(key, a, b):
+    """A paired comparison whose interval excludes 0 (the bolding rule's evidence)."""
+    return {"difference": 0.05, "ci_low": 0.01, "ci_high": 0.09}
+
+
+def _honest_table(compare=_separated):
     names = list(HONEST)
-    return R.summary_table(names, [HONEST[n] for n in names], [{} for _ in names])
+    return R.summary_table(names, [HONEST[n] for n in names], [{} for _ in names], compare=compare)
 
 
 def test_bold_only_where_it_means_best():
     t = _honest_table().set_index("Experiment")
     # a model flagging every Normal never has the best detection; one flagging nothing never the best FP
-    assert not t.loc["flags_everything", "best_Detection@0.1"] and not t.loc["flags_nothing", "best_FP@0.1"]
-    assert t["best_Detection@0.1"][t["best_Detection@0.1"]].index.tolist() == ["balanced"]
-    assert t["best_FP@0.1"][t["best_FP@0.1"]].index.tolist() == ["gated_on_spliceai"]
+    assert not t.loc["flags_everything", "best_Detection"] and not t.loc["flags_nothing", "best_FP"]
+    assert t["best_Detection"][t["best_Detection"]].index.tolist() == ["balanced"]
+    assert t["best_FP"][t["best_FP"]].index.tolist() == ["gated_on_spliceai"]
     # ROC-AUC: spliceai_raw and balanced tie at 0.900: no bold
     assert not t["best_ROC-AUC"].any()
     # Correlation: not for the model whose output is the target, nor for the one reading it
@@ -260,9 +284,10 @@ def test_cells_say_what_the_number_is():
     cells = {r[0][0]: dict(zip(header, (c for c, _ in r))) for r in rows}
     assert cells["spliceai_raw"]["Correlation"] == "n/a (target is this model's output)"
     assert cells["gated_on_spliceai"]["Correlation"].endswith(R.READS_TARGET_MARK)
-    assert cells["classifier"]["Detection@0.1"].endswith("(@0.370, val-chosen)")
-    assert cells["classifier"]["FP@0.1"].endswith("(@0.370, val-chosen)")
-    assert "val-chosen" not in cells["balanced"]["Detection@0.1"]
+    # the operating point is named per row, never "@0.1" in a header over a validation-chosen threshold
+    assert not [h for h in header if "@" in h]
+    assert cells["classifier"]["Called at"] == "score ≥ 0.370 (val.)"
+    assert cells["balanced"]["Called at"] == "|Δ| > 0.1"
     t = table.set_index("Experiment")
     assert t.loc["classifier", "Score scale"] == "probability" and t.loc["classifier", "Detection threshold"] == 0.37
     assert t.loc["classifier", "Assumed prevalence"] == 0.3 and t.loc["balanced", "Detection threshold"] == 0.1
@@ -309,9 +334,12 @@ def _many_experiments(n=14, extra_columns=True):
     metrics += [_metrics(0.5 + i / 100, 0.7 + i / 100, 0.6, 0.1, reads=(i == 3),
                          scale="probability" if i == 2 else "delta", threshold=0.412 if i == 2 else 0.1)
                 for i in range(1, n)]
+    for i, m in enumerate(metrics[1:], 1):  # differences from the baseline, with intervals and p-values
+        d = {"difference": -0.2 + i / 100, "ci_low": -0.25 + i / 100, "ci_high": -0.15 + i / 100, "p_value": 0.0009}
+        m["vs_baseline"] = {"roc_auc": d, "pr_auc": d, "delong": {"p_value": 0.001}}
     trainings = [{}] + [{"status": "trained", "note": "random init (no pretrained weights)" if i % 2 else None,
                          "stopped_epoch": 12, "max_epochs": 30, "training_seconds": 5000.0} for i in range(1, n)]
-    table = R.summary_table(names, metrics, trainings)
+    table = R.summary_table(names, metrics, trainings, compare=_separated)
     if extra_columns:  # columns another change adds (Brier, ECE): shown generically, value + interval
         for col in ("Brier", "ECE"):
             table[col] = 0.123
@@ -327,7 +355,7 @@ def _estimated_width_px(compact):
         cells = [row[j] for row in compact.rows]
         def text_width(c, first):
             main = max(c.text.split("_"), key=len) + "_" if first else c.text  # names wrap after "_"
-            return max(len(main) * 7.3 + 6 * len(c.notes), len(c.sub) * 6.2)
+            return max(len(main) * 7.3 + 6 * len(c.notes), len(c.sub) * 6.2, len(c.sub2) * 6.2)
         title, sub = compact.header[j]
         widths = [max(len(title) * 7.3, len(sub) * 6.2)] + [text_width(c, j == 0) for c in cells]
         total += max(widths) + 13  # padding and border
@@ -337,8 +365,8 @@ def _estimated_width_px(compact):
 def test_html_table_fits_the_panel_at_1280_px():
     # the report's panel beside the menu is about 950 px wide at a 1280 px window
     compact = R.compact_table(_many_experiments())
-    assert [t for t, _ in compact.header][-5:] == ["Brier", "ECE", "ΔAUC", "Epochs", "Time"]
-    assert _estimated_width_px(compact) <= 900
+    assert [t for t, _ in compact.header][-5:] == ["Brier", "ECE", "ΔAUC", "ΔPR", "Training"]
+    assert _estimated_width_px(compact) <= 930
     for row in compact.rows:  # intervals on their own line, never broken: "0.100–0.150"
         assert all(len(c.sub) <= 14 for c in row)
 
@@ -354,11 +382,13 @@ def test_status_notes_become_footnotes():
     assert "random init (no pretrained weights)" in " ".join(compact.footnotes)
     assert html.count("random init (no pretrained weights)") == 1  # once, as a note, not in every row
     assert "<sup>" in html and '<ol class="notes">' in html
-    threshold_note = next(t for t in compact.footnotes if "validation-chosen threshold 0.412" in t)
-    assert threshold_note
+    # each Det. / FP cell names its own operating point; no "@0.1" over rows called elsewhere
     row = next(r for r in compact.rows if r[0].text.endswith("_02"))
-    det = compact.header.index(("Det.", "@0.1"))
-    assert compact.footnotes.index(threshold_note) + 1 in row[det].notes
+    det, fp = compact.header.index(("Det.", "")), compact.header.index(("FP", ""))
+    assert row[det].sub2 == row[fp].sub2 == "≥0.412 val."
+    assert compact.rows[1][det].sub2 == "|Δ|>0.1"
+    delta = compact.header.index(("ΔAUC", "vs baseline"))
+    assert (compact.rows[1][delta].sub, compact.rows[1][delta].sub2) == ("-0.240…-0.140", "p=0.012 Holm")
 
 
 def test_terminal_table_at_most_120_characters():
@@ -539,8 +569,46 @@ def test_constant_probability_is_never_best_calibrated():
         return m
     rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
             "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
-    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows])
+    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows], compare=_separated)
     best = dict(zip(table["Experiment"], table["best_ECE"]))
     assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
     assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
     assert table.set_index("Experiment").loc["flat", "Constant probability"]
+
+
+# ----------------------------------------------------------------- clustered statistics in the table (issue 18)
+def test_no_bold_when_the_paired_interval_against_the_runner_up_includes_0():
+    calls = []
+
+    def overlapping(key, a, b):
+        calls.append((key, a, b))
+        return {"difference": 0.02, "ci_low": -0.01, "ci_high": 0.05}
+
+    t = _honest_table(compare=overlapping).set_index("Experiment")
+    assert not any(t[f"best_{col}"].any() for col, _, _ in R.METRIC_COLUMNS)
+    # the candidate is compared with the next best comparable row, and the TSV says why it is not bold
+    assert ("detection_rate", "balanced", "spliceai_raw") in calls
+    assert t.loc["balanced", "Detection vs runner-up"] == ("vs spliceai_raw: +0.0200 [-0.0100, 0.0500] "
+                                                          "(includes 0: not bolded)")
+    assert not R.summary_table(["a", "b"], [HONEST["balanced"], HONEST["classifier"]], [{}, {}])[
+        "best_ROC-AUC"].any()   # no per-variant data, no evidence, no bold
+
+
+def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
+    def with_counts(m, groups):
+        m = json.loads(json.dumps(m))
+        m["counts"] = {"per_class": {"Splice-altering": 30, "Normal": 70}, "headline": 100, "gene_groups": groups,
+                       "test_prevalence": 0.3}
+        m["training"]["threshold_selection"] = {"assumed_prevalence": 0.45, "prevalence_source": "labelled training data"}
+        return m
+    names = ["spliceai_raw", "balanced"]
+    table = R.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
+    assert table["Gene groups"].tolist() == [7, 7] and table["n"].tolist() == [100, 100]
+    html = R.format_html(table, "synthetic")
+    assert "n = 100 (7 groups)" in html and "test prevalence 0.300 vs assumed π 0.450" in html
+    assert R.FEW_GROUPS_NOTE in html
+    md = R.format_markdown(table, "synthetic")
+    assert "100 (7 groups) ‡" in md and f"‡ {R.FEW_GROUPS_NOTE}" in md
+    assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
+    many = R.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
+    assert R.FEW_GROUPS_NOTE not in R.format_html(many, "synthetic")

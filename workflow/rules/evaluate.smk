@@ -7,6 +7,7 @@ rule evaluate_model:
         baseline=f"results/models/{BASELINE}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         test_targets="results/targets/test.parquet",
+        variants="results/variants/variants.parquet",
         calibrated=calibrated_of,
     output:
         metrics="results/eval/{experiment}/metrics.json",
@@ -21,7 +22,7 @@ rule evaluate_model:
     log:
         "logs/eval/{experiment}.log",
     message:
-        "Evaluating {wildcards.experiment} on the test split, bootstrap intervals (log: {log})"
+        "Evaluating {wildcards.experiment} on the test split, cluster-bootstrap intervals over gene groups (log: {log})"
     benchmark:
         "benchmarks/eval/{experiment}.tsv"
     conda:

@@ -23,4 +23,7 @@ run_rule(
     cutoffs=[float(c) for c in snakemake.params.cutoffs],
     detection_threshold=float(snakemake.params.detection_threshold),
     calibrated=calibrated,
+    # the variant table whose gene groups the bootstrap resamples; evaluate_external has none (its test
+    # targets are its variant table)
+    variants=snakemake.input.get("variants"),
 )

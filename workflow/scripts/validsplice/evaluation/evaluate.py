@@ -1,9 +1,18 @@
 """Evaluation of one experiment's test predictions (the evaluate_model rule).
 
-Reads a predictions table, joins the test targets' region / site / variant type, and computes
-with ``validsplice.evaluation.metrics``: the headline metrics with bootstrap intervals, cut-off tables,
-the paired DeLong comparison with ``spliceai_raw``, breakdowns, and the separate summary of
-Low-frequency / Conflicting variants. Writes ``metrics.json`` and ``breakdown.tsv``.
+Reads a predictions table, joins the test targets' region / site / variant type and each variant's
+gene group, and computes with ``validsplice.evaluation.metrics``: the headline metrics with cluster
+bootstrap intervals over gene groups, cut-off tables, the paired cluster-bootstrap comparison with
+``spliceai_raw`` (ΔROC-AUC, ΔPR-AUC; DeLong as a secondary test that assumes independent variants),
+breakdowns, and the separate summary of Low-frequency / Conflicting variants. Writes
+``metrics.json`` and ``breakdown.tsv``.
+
+Gene groups (the data contract, docs/DESIGN.md "Evaluation"): ``gene_group`` =
+``variants.split.gene_groups`` of the variant table (``variants.parquet``: the connected gene groups
+the split is made of; a variant without a gene is its own group ``variant:<id>``), joined by
+``variant_id``. Computed here from the variant table, not stored, so it can never disagree with the
+split's own grouping. Without a variant table (``variants=None``) the test targets' ``gene`` column
+is used (the external test set passes its own variant table as the test targets).
 """
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
+from ..variants.split import gene_group_of
 from .metrics import (
     BASELINE,
     CLASSES,
@@ -24,13 +34,20 @@ from .metrics import (
     NEGATIVE,
     OTHER_CLASSES,
     POSITIVE,
+    ClusterResampler,
     Estimate,
+    brier_statistic,
     calibration_metrics,
     delong_paired,
+    ece_statistics,
     headline_metrics,
     json_safe,
+    paired_difference,
+    pearson_statistic,
+    ranking_statistics,
     rate_above,
     roc_auc,
+    share_statistic,
 )
 
 log = logging.getLogger("validsplice.evaluation.evaluate")
@@ -96,6 +113,38 @@ def load_predictions(path, test_targets_path=None) -> tuple[pd.DataFrame, dict]:
     for reason, n in excluded.items():
         log.warning("%s: %d row(s) left out: %s", path, n, reason)
     return df.reset_index(drop=True), excluded
+
+
+GROUP_COLUMN = "gene_group"
+NO_GENE_GROUP_PREFIX = "variant:"
+
+
+def attach_gene_groups(df: pd.DataFrame, variants: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """``df`` with a ``gene_group`` column (the cluster bootstrap's unit) and where the groups came from.
+
+    ``variants``: a variant table with ``variant_id`` and ``gene`` (and ``genes``, the overlapping
+    genes that join groups); None or without ``gene``: each variant is its own group (the
+    variant-level bootstrap), said in the returned source.
+    """
+    df = df.copy()
+    ids = df["variant_id"].astype(str)
+    if variants is not None and {"variant_id", "gene"} <= set(variants.columns):
+        keys = gene_group_of(variants.drop_duplicates("variant_id"))
+        source = ("connected gene groups of the variant table (variants.split.gene_groups)" if "genes" in variants
+                  else "the variants' gene column (overlapping genes not joined)")
+        df[GROUP_COLUMN] = ids.map(keys)
+        unknown = df[GROUP_COLUMN].isna()
+        if unknown.any():
+            log.warning("%d variant(s) not in the variant table: each is its own gene group", int(unknown.sum()))
+        df[GROUP_COLUMN] = df[GROUP_COLUMN].where(~unknown, NO_GENE_GROUP_PREFIX + ids)
+    else:
+        source = "none: no variant table with genes, each variant is its own group (intervals too narrow)"
+        df[GROUP_COLUMN] = NO_GENE_GROUP_PREFIX + ids
+    return df, source
+
+
+def _groups(frame: pd.DataFrame):
+    return frame[GROUP_COLUMN].to_numpy(dtype=object) if GROUP_COLUMN in frame else None
 
 
 def has_delta_prediction(df: pd.DataFrame) -> bool:
@@ -201,12 +250,16 @@ def evaluate_predictions(
     cutoffs=(0.2, 0.5, 0.8),
     detection_threshold: float = 0.1,
     calibrated: pd.DataFrame | None = None,
+    group_source: str = "",
 ) -> dict:
     """All metrics of one experiment as a JSON-ready dict (see module docstring).
 
-    ``calibrated`` (variant_id, p_sa: calibrated.parquet) adds Brier and ECE; without it they are
-    undefined with a reason.
+    ``df`` (and ``baseline``) may carry ``gene_group`` (``attach_gene_groups``); without it every
+    variant is its own group. ``calibrated`` (variant_id, p_sa: calibrated.parquet) adds Brier and
+    ECE; without it they are undefined with a reason.
     """
+    if not group_source:
+        group_source = "gene_group column" if GROUP_COLUMN in df else "none: each variant its own group"
     training = training or {}
     props = model_properties(training)
     rule = detection_rule(props, training, detection_threshold)
@@ -216,11 +269,12 @@ def evaluate_predictions(
     delta = has_delta_prediction(df)
     threshold = training.get("threshold")
     all_cutoffs = list(cutoffs) + ([float(threshold)] if threshold is not None else [])
+    groups = _groups(head)
     est = headline_metrics(
         y, scores,
         head["pred_max_abs_delta"].to_numpy(dtype=np.float64) if delta else None,
         head["target_max_abs_delta"].to_numpy(dtype=np.float64) if "target_max_abs_delta" in head else None,
-        n_bootstrap=n_bootstrap, seed=seed, detection_threshold=rule["threshold"], cutoffs=all_cutoffs,
+        groups=groups, n_bootstrap=n_bootstrap, seed=seed, detection_threshold=rule["threshold"], cutoffs=all_cutoffs,
         detection_inclusive=rule["inclusive"],
     )
     if rule["threshold"] is None:
@@ -239,6 +293,7 @@ def evaluate_predictions(
                             "sensitivity": est[f"sensitivity@{c:g}"].to_dict(),
                             "specificity": est[f"specificity@{c:g}"].to_dict()})
     counts = {cls: int((df["label"] == cls).sum()) for cls in CLASSES}
+    clusters = ClusterResampler(groups, y).describe()
     unscored = {}
     if "scored" in df.columns:
         unscored = {cls: int(((df["label"] == cls) & ~df["scored"].astype(bool)).sum()) for cls in CLASSES}
@@ -250,7 +305,9 @@ def evaluate_predictions(
         "has_delta_prediction": delta,
         **props,
         "counts": {"test_rows": int(len(df)), "per_class": counts,
-                   "unscored_by_base_model": unscored},
+                   "unscored_by_base_model": unscored,
+                   "headline": int(y.size), "gene_groups": clusters["n_groups"],
+                   "test_prevalence": json_safe(float(y.mean()) if y.size else math.nan)},
         "definitions": {
             "positive": POSITIVE, "negative": NEGATIVE,
             "detection": rule["text"],
@@ -264,11 +321,17 @@ def evaluate_predictions(
                          "not with validated effects",
             "pr_auc": "average precision",
             "brier": "mean (p_sa - y)^2, p_sa the calibrated P(splice-altering) (calibrator fitted on validation only)",
-            "ece": f"expected calibration error of p_sa: {ECE_BINS} equal-width bins on [0, 1], sum over bins of "
-                   "(n_bin / n) |observed Splice-altering share - mean p_sa|",
+            "ece": f"calibration error of p_sa: {ECE_BINS} equal-width bins on [0, 1], root of the debiased "
+                   "squared ECE sum over bins of (n_bin / n) [(observed Splice-altering share - mean p_sa)^2 - "
+                   "sampling variance of the share] (Kumar et al. 2019); 0 when that is negative",
+            "test_prevalence": "Splice-altering share of the headline (Splice-altering + Normal) test variants; "
+                               "compare with the assumed prevalence of thresholds and calibration",
         },
-        "bootstrap": {"n_resamples": int(n_bootstrap), "seed": int(seed), "interval": "95% percentile",
-                      "scheme": "stratified by class (Splice-altering and Normal resampled separately)"},
+        "bootstrap": {"n_resamples": int(n_bootstrap), "seed": int(seed),
+                      "interval": "95% percentile (ECE: basic interval of the debiased square)",
+                      "scheme": "cluster bootstrap over gene groups, stratified by the classes a group holds "
+                                "(Splice-altering only / Normal only / both), so both classes are in every resample",
+                      "groups_from": group_source, **clusters},
         "headline": {k: est[k].to_dict() for k in ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate",
                                                      "brier", "ece")},
         "cutoffs": cutoff_rows,
@@ -278,7 +341,7 @@ def evaluate_predictions(
                                                    "threshold_selection")},
     }
     if baseline is not None:
-        result["vs_baseline"] = compare_to_baseline(head, baseline)
+        result["vs_baseline"] = compare_to_baseline(head, baseline, n_bootstrap=n_bootstrap, seed=seed)
     return result
 
 
@@ -295,7 +358,9 @@ def _calibration_estimates(head: pd.DataFrame, calibrated: pd.DataFrame | None, 
     p = head["variant_id"].map(p_sa).to_numpy(dtype=np.float64)
     known = np.isfinite(p)
     y = (head["label"] == POSITIVE).to_numpy()
-    out = calibration_metrics(y[known], p[known], n_bootstrap=n_bootstrap, seed=seed)
+    groups = _groups(head)
+    out = calibration_metrics(y[known], p[known], groups=None if groups is None else groups[known],
+                              n_bootstrap=n_bootstrap, seed=seed)
     if known.sum() > 1 and np.ptp(p[known]) == 0:  # defined, but says nothing about single variants
         for e in out.values():
             e.reason = "P(SA) is constant: the calibrator's slope is 0 (the score does not rank the validation split)"
@@ -307,21 +372,119 @@ def _calibration_estimates(head: pd.DataFrame, calibrated: pd.DataFrame | None, 
     return out
 
 
-def compare_to_baseline(head: pd.DataFrame, baseline: pd.DataFrame) -> dict:
-    """Paired DeLong test of this model's ROC-AUC minus the baseline's, matched by variant_id."""
+def compare_to_baseline(head: pd.DataFrame, baseline: pd.DataFrame, *, n_bootstrap: int = 1000,
+                        seed: int = 0) -> dict:
+    """This model minus the baseline on the same variants (matched by variant_id).
+
+    Primary: paired cluster bootstrap over gene groups of ΔROC-AUC (``roc_auc``) and ΔPR-AUC
+    (``pr_auc``), each {"model", "baseline", "difference", "ci_low", "ci_high", "p_value"}; the
+    top-level ``difference`` / ``ci_low`` / ``ci_high`` / ``p_value`` repeat ΔROC-AUC's. Secondary:
+    DeLong's paired test of ΔROC-AUC (``delong``), which assumes independent variants.
+    p-values are unadjusted here; the report adjusts them across its rows (Holm).
+    """
+    cols = ["variant_id", "label", "score", *([GROUP_COLUMN] if GROUP_COLUMN in head else [])]
     base = _headline_subset(baseline)[["variant_id", "label", "score"]]
-    merged = head[["variant_id", "label", "score"]].merge(base, on="variant_id", suffixes=("", "_baseline"))
+    merged = head[cols].merge(base, on="variant_id", suffixes=("", "_baseline"))
     disagree = merged["label"] != merged["label_baseline"]
     out = {"baseline": BASELINE, "n_matched": int(len(merged) - disagree.sum()),
            "n_unmatched_model": int(len(head) - len(merged)),
            "n_unmatched_baseline": int(len(base) - len(merged)),
-           "n_label_mismatch": int(disagree.sum())}
+           "n_label_mismatch": int(disagree.sum()),
+           "method": "paired cluster bootstrap over gene groups (same resampled groups for both models)"}
     merged = merged[~disagree]
     y = (merged["label"] == POSITIVE).to_numpy()
-    out.update(delong_paired(y, merged["score"].to_numpy(float), merged["score_baseline"].to_numpy(float)))
-    out["auc_model"] = out.pop("auc_a")
-    out["auc_baseline"] = out.pop("auc_b")
-    return {k: json_safe(v) for k, v in out.items()}
+    a, b = merged["score"].to_numpy(float), merged["score_baseline"].to_numpy(float)
+    resampler = ClusterResampler(_groups(merged), y)
+    out["n_groups"] = resampler.n_groups
+    if y.all() or not y.any():
+        reason = "needs Splice-altering and Normal variants"
+        for key in ("roc_auc", "pr_auc"):
+            out[key] = {"model": None, "baseline": None, "difference": None, "ci_low": None, "ci_high": None,
+                        "p_value": None, "reason": reason}
+    else:
+        (auc_a, ap_a), (auc_b, ap_b) = ranking_statistics(a, y), ranking_statistics(b, y)
+        for key, sa, sb in (("roc_auc", auc_a, auc_b), ("pr_auc", ap_a, ap_b)):
+            r = paired_difference(sa, sb, resampler, n_bootstrap=n_bootstrap, seed=seed)
+            out[key] = {"model": r["value_a"], "baseline": r["value_b"],
+                        **{k: r[k] for k in ("difference", "ci_low", "ci_high", "p_value", "reason")}}
+    dl = delong_paired(y, a, b)
+    out["delong"] = {"assumes": "independent variants", "z": dl["z"], "p_value": dl["p_value"],
+                     "difference": dl["difference"], "ci_low": dl["ci_low"], "ci_high": dl["ci_high"],
+                     "reason": dl["reason"]}
+    roc = out["roc_auc"]
+    out.update(auc_model=roc["model"], auc_baseline=roc["baseline"], difference=roc["difference"],
+               ci_low=roc["ci_low"], ci_high=roc["ci_high"], p_value=roc["p_value"], reason=roc["reason"])
+    return _json_tree(out)
+
+
+def _json_tree(obj):
+    if isinstance(obj, dict):
+        return {k: _json_tree(v) for k, v in obj.items()}
+    return json_safe(obj)
+
+
+# ----------------------------------------------------------------- paired comparisons of any metric
+PAIRED_METRICS = ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate", "brier", "ece")
+
+
+def metric_statistic(key: str, frame: pd.DataFrame, rule: dict | None = None):
+    """The bootstrap statistic of a headline metric on ``frame``'s rows, and its anchor (or None).
+
+    ``frame``: headline rows with ``label``, ``score`` and, as the metric needs, ``p_sa`` (brier,
+    ece), ``pred_max_abs_delta`` / ``target_max_abs_delta`` (pearson_r). ``rule``: the detection
+    rule (``metrics.json`` definitions: ``detection_threshold``, ``detection_inclusive``).
+    Returns (statistic, anchor): the anchor is the plug-in value of a debiased statistic (ECE).
+    """
+    y = (frame["label"] == POSITIVE).to_numpy()
+    score = frame["score"].to_numpy(dtype=np.float64)
+    if key in ("roc_auc", "pr_auc"):
+        auc, ap = ranking_statistics(score, y)
+        return (auc if key == "roc_auc" else ap), None
+    if key in ("detection_rate", "fp_rate"):
+        rule = rule or {}
+        t = rule.get("detection_threshold")
+        if t is None:
+            return (lambda w: np.full(w.shape[0], np.nan)), None
+        called = score >= t if rule.get("detection_inclusive") else score > t
+        return share_statistic(y if key == "detection_rate" else ~y, called), None
+    if key == "pearson_r":
+        pred = frame["pred_max_abs_delta"].to_numpy(np.float64) if "pred_max_abs_delta" in frame \
+            else np.full(len(frame), np.nan)
+        target = frame["target_max_abs_delta"].to_numpy(np.float64) if "target_max_abs_delta" in frame \
+            else np.full(len(frame), np.nan)
+        return pearson_statistic(pred, target, y & np.isfinite(pred) & np.isfinite(target)), None
+    if key in ("brier", "ece"):
+        p = frame["p_sa"].to_numpy(np.float64) if "p_sa" in frame else np.full(len(frame), np.nan)
+        if key == "brier":
+            return brier_statistic(p, y), None
+        debiased, squared, _ = ece_statistics(p, y)
+        ones = np.ones((1, len(frame)))
+        return debiased, float(squared(ones)[0])
+    raise ValueError(f"no paired statistic for metric {key!r}; expected one of {PAIRED_METRICS}")
+
+
+def paired_metric_difference(key: str, a: pd.DataFrame, b: pd.DataFrame, rule_a: dict | None = None,
+                             rule_b: dict | None = None, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Paired cluster bootstrap of metric(a) - metric(b) on the headline variants both models scored.
+
+    ``a`` / ``b``: per-variant frames (``variant_id``, ``label``, ``score``, ``gene_group`` and the
+    columns ``metric_statistic`` needs). For brier / ece only variants with a P(SA) in both count.
+    ECE is compared on its debiased square (same sign as the difference of the reported roots).
+    """
+    values = ["score", "p_sa", "pred_max_abs_delta", "target_max_abs_delta"]
+    fa = _headline_subset(a)[[c for c in ["variant_id", "label", GROUP_COLUMN, *values] if c in a]]
+    fb = _headline_subset(b)[["variant_id", *[c for c in values if c in b]]]
+    merged = fa.merge(fb.rename(columns={c: f"{c}_b" for c in values}), on="variant_id")
+    if key in ("brier", "ece") and "p_sa" in merged and "p_sa_b" in merged:
+        merged = merged[np.isfinite(merged["p_sa"]) & np.isfinite(merged["p_sa_b"])]
+    side_b = merged[["variant_id", "label"]].assign(**{c: merged[f"{c}_b"] for c in values if f"{c}_b" in merged})
+    stat_a, anchor_a = metric_statistic(key, merged, rule_a)
+    stat_b, anchor_b = metric_statistic(key, side_b, rule_b)
+    resampler = ClusterResampler(_groups(merged), (merged["label"] == POSITIVE).to_numpy())
+    anchors = None if anchor_a is None else (anchor_a, anchor_b)
+    out = paired_difference(stat_a, stat_b, resampler, n_bootstrap=n_bootstrap, seed=seed, anchors=anchors)
+    out["n"] = int(len(merged))
+    return out
 
 
 def evaluate_model(
@@ -338,11 +501,13 @@ def evaluate_model(
     cutoffs=(0.2, 0.5, 0.8),
     detection_threshold: float = 0.1,
     calibrated: str | None = None,
+    variants: str | None = None,
 ) -> dict:
     """Rule entry point: write metrics.json and breakdown.tsv for one experiment.
 
     ``calibrated``: the experiment's calibrated.parquet (None for spliceai_raw, whose calibrated
-    form is the spliceai_calibrated row).
+    form is the spliceai_calibrated row). ``variants``: the variant table whose gene groups are
+    the bootstrap's resampling units (``attach_gene_groups``); None: the test targets' genes.
     """
     t0 = time.perf_counter()
     try:
@@ -350,13 +515,16 @@ def evaluate_model(
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{training}: cannot read the training summary ({exc}); re-run the training rule.") from None
     df, excluded = load_predictions(predictions, test_targets)
+    group_table = pd.read_parquet(variants if variants is not None else test_targets)
+    df, group_source = attach_gene_groups(df, group_table)
     base_df = df if Path(baseline).resolve() == Path(predictions).resolve() else load_predictions(baseline)[0]
     log.info("%s: %d test variants (%s)", experiment, len(df),
              ", ".join(f"{c}={int((df['label'] == c).sum())}" for c in CLASSES))
     result = evaluate_predictions(df, baseline=base_df, training=train_info, experiment=experiment,
                                   n_bootstrap=n_bootstrap, seed=seed, cutoffs=cutoffs,
                                   detection_threshold=detection_threshold,
-                                  calibrated=None if calibrated is None else pd.read_parquet(calibrated))
+                                  calibrated=None if calibrated is None else pd.read_parquet(calibrated),
+                                  group_source=group_source)
     result["counts"]["excluded"] = excluded
     for name, m in result["headline"].items():
         value = "undefined" if m["value"] is None else f"{m['value']:.4f}"

@@ -5,14 +5,19 @@ second line, notes as numbered footnotes, so the table fits a 1280 px window and
 The cut-off, breakdown and per-variant tables are built in ``report_tables``.
 
 One row per experiment in config order with ``spliceai_raw`` first. Metric cells carry
-their 95 % bootstrap interval; the best value of each metric column is marked (bold in
-Markdown/HTML, ``best_*`` columns in the TSV) only where it means best (``best_flags``);
-undefined values say "undefined" and the reason is listed under the table, so a missing
-number is never mistaken for a zero.
+their 95 % cluster-bootstrap interval over gene groups; each row shows its number of headline test
+variants and of test gene groups (the bootstrap's units; fewer than MIN_RELIABLE_GROUPS gets a
+footnote). The comparison with the baseline is a paired cluster bootstrap of ΔROC-AUC and
+ΔPR-AUC, p-values Holm-adjusted across the table's rows (``holm_columns``). The best value of a
+metric column is marked (bold in Markdown/HTML, ``best_*`` columns in the TSV) only where it
+means best (``best_flags``) and its paired interval against the runner-up excludes 0; undefined
+values say "undefined" and the reason is listed under the table, so a missing number is never
+mistaken for a zero.
 
 What a cell means depends on the model (``metrics.json``): Correlation is "n/a" for a model
-whose output is the target (``target_is_own_output``), and Detection / FP of a
-probability-scale score are read at its validation-chosen threshold, shown in the cell.
+whose output is the target (``target_is_own_output``), and Detection / FP are read at the row's
+own operating point, named in its "Called at" column: a |Δ| cut-off for delta-scale scores, the
+validation-chosen threshold for probability-scale scores.
 """
 from __future__ import annotations
 
@@ -29,8 +34,9 @@ import pandas as pd
 
 from ..common import reasons
 from ..common.errors import UserError
-from ..config.naming import BASELINE
+from ..config.naming import BASELINE, NEGATIVE, POSITIVE
 from ..evaluation.evaluate import NOT_A_PROBABILITY, load_predictions
+from ..evaluation.metrics import holm
 from . import plots
 from . import tables as report_tables
 
@@ -47,6 +53,19 @@ METRIC_COLUMNS = (
     ("ECE", "ece", False),
 )
 DELTA_COLUMN = f"ΔROC-AUC vs {BASELINE}"
+DELTA_PR_COLUMN = f"ΔPR-AUC vs {BASELINE}"
+# (difference column, key in metrics["vs_baseline"], raw p column, Holm-adjusted p column)
+DELTA_COLUMNS = (
+    (DELTA_COLUMN, "roc_auc", "p ΔROC-AUC", "p ΔROC-AUC (Holm)"),
+    (DELTA_PR_COLUMN, "pr_auc", "p ΔPR-AUC", "p ΔPR-AUC (Holm)"),
+)
+DELONG_COLUMN = "p ΔROC-AUC DeLong (assumes independent variants)"
+OPERATING_POINT = "Called at"
+# fewer test gene groups than this: the cluster bootstrap has too few units, intervals are footnoted
+MIN_RELIABLE_GROUPS = 10
+FEW_GROUPS_MARK = "‡"
+FEW_GROUPS_NOTE = (f"fewer than {MIN_RELIABLE_GROUPS} test gene groups: the bootstrap resamples too few independent "
+                   "units, so intervals and p-values are unreliable")
 
 # Bolding rule (stated in workflow/report/summary.rst and under the table). A detection rate bought by
 # flagging the Normal variants too is not "best", nor is a false-positive rate bought by
@@ -64,22 +83,21 @@ READS_TARGET_NOTE = (f"{READS_TARGET_MARK} reads the base model's delta (the tar
                      "is high by construction and is not bolded")
 
 
-def _threshold_label(metrics: list[dict]) -> str:
-    """The fixed |delta| detection cut-off (the column names' ``@0.1``)."""
-    for m in metrics:
-        d = m.get("definitions") or {}
-        t = d.get("fixed_detection_threshold")
-        if t is None and d.get("detection_threshold_source", "fixed delta cut-off") == "fixed delta cut-off":
-            t = d.get("detection_threshold")
-        if t is not None:
-            return f"{t:g}"
-    return "0.1"
-
-
 def metric_column_names(metrics: list[dict]) -> dict[str, str]:
-    """Display names, e.g. Detection -> Detection@0.1 (threshold from the metrics files)."""
-    t = _threshold_label(metrics)
-    return {col: (f"{col}@{t}" if col in ("Detection", "FP") else col) for col, _, _ in METRIC_COLUMNS}
+    """Display names of the metric columns. Detection / FP carry no threshold in the header: each row
+    is called at its own operating point (column ``Called at``)."""
+    return {col: col for col, _, _ in METRIC_COLUMNS}
+
+
+def operating_point(m: dict) -> str:
+    """Where a row's Detection / FP are read: "|Δ| > 0.1" or "P ≥ 0.412 (val.)" (``metrics.json`` definitions)."""
+    d = m.get("definitions") or {}
+    t = d.get("detection_threshold")
+    if t is None:
+        return "undefined"
+    if (d.get("detection_threshold_source") or "fixed delta cut-off") == "fixed delta cut-off":
+        return f"|Δ| {'≥' if d.get('detection_inclusive') else '>'} {t:g}"
+    return f"score ≥ {t:.3f} (val.)"
 
 
 def _num(x) -> float:
@@ -97,28 +115,43 @@ def _format_seconds(seconds) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def summary_table(experiments: list[str], metrics: list[dict], trainings: list[dict]) -> pd.DataFrame:
-    """The TSV form: numeric values, ``*_ci`` interval strings, ``best_*`` flags, reasons."""
+def _ci_text(lo: float, hi: float) -> str:
+    return "" if math.isnan(lo) else f"[{lo:.4f}, {hi:.4f}]"
+
+
+def summary_table(experiments: list[str], metrics: list[dict], trainings: list[dict],
+                  compare=None) -> pd.DataFrame:
+    """The TSV form: numeric values, ``*_ci`` interval strings, ``best_*`` flags, reasons.
+
+    ``compare(metric key, experiment a, experiment b) -> dict`` (``difference``, ``ci_low``,
+    ``ci_high``): the paired cluster bootstrap of a metric between two rows, which decides bolding
+    (``best_flags``); None (no per-variant data, e.g. the external summary): nothing is bolded.
+    """
     names = metric_column_names(metrics)
     rows = []
     for name, m, t in zip(experiments, metrics, trainings):
         row = {"Experiment": name, "Model": t.get("model") or m.get("model", "")}
+        row.update(_counts(m))
         reasons = []
         for col, key, _ in METRIC_COLUMNS:
             e = (m.get("headline") or {}).get(key) or {}
             row[names[col]] = _num(e.get("value"))
-            lo, hi = _num(e.get("ci_low")), _num(e.get("ci_high"))
-            row[f"{names[col]}_ci"] = "" if math.isnan(lo) else f"[{lo:.4f}, {hi:.4f}]"
+            row[f"{names[col]}_ci"] = _ci_text(_num(e.get("ci_low")), _num(e.get("ci_high")))
             if e.get("reason"):
                 reasons.append(f"{names[col]}: {e['reason']}")
+        row[OPERATING_POINT] = operating_point(m)
         vs = m.get("vs_baseline") or {}
         is_baseline = name == BASELINE
-        row[DELTA_COLUMN] = 0.0 if is_baseline else _num(vs.get("difference"))
-        lo, hi = _num(vs.get("ci_low")), _num(vs.get("ci_high"))
-        row[f"{DELTA_COLUMN}_ci"] = "" if is_baseline or math.isnan(lo) else f"[{lo:.4f}, {hi:.4f}]"
-        row["p (DeLong)"] = math.nan if is_baseline else _num(vs.get("p_value"))
-        if not is_baseline and vs.get("reason"):
-            reasons.append(f"ΔROC-AUC: {vs['reason']}")
+        for column, key, p_column, _ in DELTA_COLUMNS:
+            # metrics.json of an older run has only the top-level (ΔROC-AUC) fields
+            d = vs.get(key) or (vs if key == "roc_auc" else {})
+            row[column] = 0.0 if is_baseline else _num(d.get("difference"))
+            row[f"{column}_ci"] = "" if is_baseline else _ci_text(_num(d.get("ci_low")), _num(d.get("ci_high")))
+            row[p_column] = math.nan if is_baseline else _num(d.get("p_value"))
+            if not is_baseline and d.get("reason"):
+                reasons.append(f"{column.split(' vs ')[0]}: {d['reason']}")
+        delong = vs.get("delong") or {}
+        row[DELONG_COLUMN] = math.nan if is_baseline else _num(delong.get("p_value"))
         stopped, max_epochs = t.get("stopped_epoch"), t.get("max_epochs")
         no_epochs = stopped is None and max_epochs is None
         row["Stopped epoch / max epochs"] = "—" if no_epochs else f"{stopped} / {max_epochs}"
@@ -133,9 +166,33 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         row["Constant probability"] = brier.get("value") is not None and "constant" in (brier.get("reason") or "")
         rows.append(row)
     table = pd.DataFrame(rows)
-    for col, flags in best_flags(table, names).items():
-        table[f"best_{names[col]}"] = flags
+    holm_columns(table)
+    flags, margins = best_flags(table, names, compare)
+    for col, f in flags.items():
+        table[f"best_{names[col]}"] = f
+        table[f"{names[col]} vs runner-up"] = margins[col]
     return table
+
+
+def _counts(m: dict) -> dict:
+    """n, classes, test gene groups and test prevalence of a row's headline variants (metrics.json counts)."""
+    counts = m.get("counts") or {}
+    per_class = counts.get("per_class") or {}
+    n_sa, n_normal = per_class.get(POSITIVE), per_class.get(NEGATIVE)
+    n = counts.get("headline", None if n_sa is None or n_normal is None else n_sa + n_normal)
+    prevalence = counts.get("test_prevalence")
+    if prevalence is None and n:
+        prevalence = n_sa / n
+    return {"n": _num(n), "n Splice-altering": _num(n_sa), "n Normal": _num(n_normal),
+            "Gene groups": _num(counts.get("gene_groups")), "Test prevalence": _num(prevalence)}
+
+
+def holm_columns(table: pd.DataFrame) -> None:
+    """Fill each ``p … (Holm)`` column: Holm's adjustment of its raw p column across the table's rows
+    (one family per difference: ΔROC-AUC, ΔPR-AUC; the baseline row has no test)."""
+    for _, _, p_column, holm_column in DELTA_COLUMNS:
+        if p_column in table:
+            table[holm_column] = holm(table[p_column].to_numpy(dtype=float)) if len(table) else []
 
 
 def _score_meaning(m: dict) -> dict:
@@ -159,14 +216,23 @@ def _score_meaning(m: dict) -> dict:
     }
 
 
-def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Series]:
-    """``best_*`` flags per metric column under the bolding rule above (see MAX_FP_FOR_BEST_DETECTION)."""
-    flags = {}
+def best_flags(table: pd.DataFrame, names: dict[str, str], compare=None) -> tuple[dict, dict]:
+    """``best_*`` flags per metric column under the bolding rule above, and the margin texts.
+
+    A column's candidate is its unique best value at BEST_DECIMALS among eligible rows (see
+    MAX_FP_FOR_BEST_DETECTION); the runner-up is the next best eligible row. The candidate is bold
+    only when ``compare`` (the paired cluster bootstrap, ``summary_table``) gives an interval of
+    its difference from the runner-up that excludes 0. Returns ({column: flags}, {column: texts}):
+    the text says the difference from the runner-up and its interval, on the candidate's row.
+    """
+    flags, margins = {}, {}
     if not len(table):
-        return {col: pd.Series(dtype=bool) for col, _, _ in METRIC_COLUMNS}
+        empty = {col: pd.Series(dtype=bool) for col, _, _ in METRIC_COLUMNS}
+        return empty, {col: pd.Series(dtype=object) for col, _, _ in METRIC_COLUMNS}
     detection, fp = table[names["Detection"]], table[names["FP"]]
-    for col, _, higher in METRIC_COLUMNS:
-        values = table[names[col]].round(BEST_DECIMALS)
+    for col, key, higher in METRIC_COLUMNS:
+        raw = table[names[col]]
+        values = raw.round(BEST_DECIMALS)
         eligible = values.notna()
         if col == "Detection":
             eligible &= fp.notna() & (fp <= MAX_FP_FOR_BEST_DETECTION)
@@ -177,13 +243,27 @@ def best_flags(table: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.Serie
         elif col in ("Brier", "ECE") and "Constant probability" in table:
             eligible &= ~table["Constant probability"].astype(bool)  # a constant is not "best calibrated"
         flag = pd.Series(False, index=table.index)
+        margin = pd.Series("", index=table.index, dtype=object)
         if eligible.sum() >= 2:
             best = values[eligible].max() if higher else values[eligible].min()
             winners = eligible & (values == best)
             if winners.sum() == 1:
-                flag = winners
-        flags[col] = flag
-    return flags
+                winner = winners.idxmax()
+                others = raw[eligible & ~winners]
+                runner = others.idxmax() if higher else others.idxmin()
+                a, b = table.at[winner, "Experiment"], table.at[runner, "Experiment"]
+                result = compare(key, a, b) if compare is not None else None
+                if result is None:
+                    margin[winner] = f"vs {b}: no paired comparison (per-variant data not available)"
+                else:
+                    lo, hi = _num(result.get("ci_low")), _num(result.get("ci_high"))
+                    separated = not math.isnan(lo) and (lo > 0 or hi < 0)
+                    flag[winner] = separated
+                    unit = " (of the debiased squared ECE)" if key == "ece" else ""
+                    margin[winner] = (f"vs {b}: {_num(result.get('difference')):+.4f} [{lo:.4f}, {hi:.4f}]{unit}"
+                                      + ("" if separated else " (includes 0: not bolded)"))
+        flags[col], margins[col] = flag, margin
+    return flags, margins
 
 
 def _cell(value: float, ci: str) -> str:
@@ -205,61 +285,108 @@ def _metric_cell(r, col: str, display_col: str) -> str:
         return f"{text} {READS_TARGET_MARK}"
     if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
         return "n/a (raw delta; see spliceai_calibrated)"
-    if col in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen" \
-            and text != "undefined":
-        return f"{text} (@{r['Detection threshold']:.3f}, val-chosen)"
     return text
 
 
-def _delta_cell(row) -> str:
+def _p_text(p: float, short: bool = False) -> str:
+    if math.isnan(p):
+        return "p undef." if short else "p undefined"
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def _delta_cell(row, column: str = DELTA_COLUMN) -> str:
+    """"+0.034 [0.010, 0.060] (p=0.012, Holm)" for the Markdown table."""
     if row["Experiment"] == BASELINE:
         return "reference"
-    d, p = row[DELTA_COLUMN], row["p (DeLong)"]
+    holm_column = next(h for c, _, _, h in DELTA_COLUMNS if c == column)
+    d = row[column]
     if math.isnan(d):
         return "undefined"
-    ptxt = "p undefined" if math.isnan(p) else ("p<0.001" if p < 0.001 else f"p={p:.3f}")
-    return f"{d:+.3f} ({ptxt})"
+    ci = _interval(row.get(f"{column}_ci", ""), sep=", ")
+    return f"{d:+.3f}" + (f" [{ci}]" if ci else "") + f" ({_p_text(row[holm_column])}, Holm)"
+
+
+def _groups_text(r) -> str:
+    n, groups = r.get("n", math.nan), r.get("Gene groups", math.nan)
+    if n is None or math.isnan(n):
+        return "—"
+    return f"{int(n):,}" + ("" if groups is None or math.isnan(groups) else f" ({int(groups):,} groups)")
+
+
+def few_groups(r) -> bool:
+    groups = r.get("Gene groups", math.nan)
+    return groups is not None and not math.isnan(groups) and groups < MIN_RELIABLE_GROUPS
 
 
 def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Header and rows of (text, is_best) cells shared by the Markdown and HTML renderings."""
-    metric_names = [c for c in table.columns if f"best_{c}" in table.columns]
+    metric_names = interval_columns(table)
     base_names = {c: next((b for b, _, _ in METRIC_COLUMNS if c == b or c.startswith(f"{b}@")), c)
                   for c in metric_names}
-    header = ["Experiment", "Model", *metric_names, f"{DELTA_COLUMN} (p)", "Stopped epoch / max epochs",
-              "Training time", "Status"]
+    header = ["Experiment", "Model", "n (test gene groups)", *metric_names, OPERATING_POINT,
+              *[f"{c} (p, Holm)" for c, _, _, _ in DELTA_COLUMNS], "Stopped epoch / max epochs", "Training time",
+              "Status"]
     rows = []
     for _, r in table.iterrows():
-        cells = [(r["Experiment"], False), (r["Model"], False)]
-        cells += [(_metric_cell(r, base_names[c], c), bool(r[f"best_{c}"])) for c in metric_names]
-        cells += [(_delta_cell(r), False), (r["Stopped epoch / max epochs"], False),
-                  (r["Training time"], False), (r["Status"], False)]
+        n_text = _groups_text(r) + (f" {FEW_GROUPS_MARK}" if few_groups(r) else "")
+        cells = [(r["Experiment"], False), (r["Model"], False), (n_text, False)]
+        cells += [(_metric_cell(r, base_names[c], c), bool(r.get(f"best_{c}", False))) for c in metric_names]
+        cells.append((r.get(OPERATING_POINT, ""), False))
+        cells += [(_delta_cell(r, c), False) for c, _, _, _ in DELTA_COLUMNS]
+        cells += [(r["Stopped epoch / max epochs"], False), (r["Training time"], False), (r["Status"], False)]
         rows.append(cells)
     return header, rows
 
 
+def prevalence_sentence(table: pd.DataFrame) -> str:
+    """The assumed prevalence π next to the test prevalence, and what P(SA) is a probability under."""
+    assumed = table["Assumed prevalence"].dropna() if "Assumed prevalence" in table else pd.Series(dtype=float)
+    test = table["Test prevalence"].dropna() if "Test prevalence" in table else pd.Series(dtype=float)
+    pi = f"{assumed.iloc[0]:.3f}" if len(assumed) else "not recorded"
+    source = ""
+    if len(assumed) and "Prevalence source" in table:
+        src = table.loc[assumed.index[0], "Prevalence source"]
+        source = f", the {src}" if src else ""
+    t = f"{test.iloc[0]:.3f}" if len(test) else "unknown"
+    return (f"Prevalence: assumed π = {pi}{source} (used by the validation-chosen thresholds and the calibration); "
+            f"test prevalence = {t} (Splice-altering share of the headline test variants). Brier and ECE mix "
+            "calibration with any difference between the two. P(SA) is a probability under SpliceVarDB's class mix "
+            "π, not a clinical prior.")
+
+
 def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -> list[str]:
     """Lines under the table. ``compact``: for the HTML table, whose footnotes already carry the
-    per-row notes (thresholds, the reads-target mark, undefined values)."""
-    det_col = next((c for c in table.columns if c.startswith("Detection@")), "Detection@0.1")
-    cut = det_col.split("@", 1)[1]
+    per-row notes (the reads-target mark, undefined values)."""
+    n_compared = int((table["Experiment"] != BASELINE).sum()) if len(table) else 0
     lines = [f"Data: {data_description.strip()}",
              "Headline metrics: Splice-altering (positive) vs Normal on the test split; Low-frequency and "
-             "Conflicting variants are excluded (see metrics.json). Intervals: 95% stratified bootstrap; "
-             "Correlation: Pearson r of predicted vs target max |Δ| on Splice-altering variants; the target is "
-             "the base model's delta, so this measures agreement with the base model's delta, not with validated "
-             f"effects. {DELTA_COLUMN}: paired DeLong test on the same variants.",
-             f"Detection / FP: share of Splice-altering / Normal variants called; delta-scale scores are called at "
-             f"|Δ| > {cut}, probability-scale scores (classifiers) at the threshold chosen on validation, "
-             + ("given in a numbered note." if compact else "shown in the cell as (@threshold, val-chosen)."),
+             "Conflicting variants are excluded (see metrics.json). n = headline test variants, groups = test gene "
+             "groups. Intervals: 95% cluster bootstrap over gene groups (the connected genes of the split; a variant "
+             "without a gene is its own group): whole groups are resampled, stratified so every resample holds both "
+             "classes, because variants of one gene are not independent. Correlation: Pearson r of predicted vs "
+             "target max |Δ| on Splice-altering variants; the target is the base model's delta, so this measures "
+             "agreement with the base model's delta, not with validated effects.",
+             f"{DELTA_COLUMN} and {DELTA_PR_COLUMN.split(' vs ')[0]}: paired cluster bootstrap on the same variants "
+             "(the same resampled gene groups for both models), 95% interval and two-sided p; p-values are "
+             f"Holm-adjusted across the {n_compared} rows compared with {BASELINE}, separately for ΔROC-AUC and "
+             "ΔPR-AUC. DeLong's p (summary.tsv) assumes independent variants and is not adjusted.",
+             f"Detection / FP: share of Splice-altering / Normal variants called at the row's operating point "
+             f"({OPERATING_POINT}): delta-scale scores at a |Δ| cut-off, probability-scale scores (classifiers) at "
+             "the threshold chosen on validation (val.).",
+             prevalence_sentence(table),
              "Brier / ECE: of the calibrated P(splice-altering) (Platt scaling fitted on the validation split "
-             "only, corrected to the labelled training data's prevalence); ECE over 10 equal-width bins. Lower is "
-             "better; spliceai_raw's raw delta is not a probability: its calibrated form is spliceai_calibrated.",
-             f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision; ties, undefined values "
-             "and columns with fewer than two comparable values are not bolded. Detection is compared only among "
+             "only, corrected to the assumed prevalence π); ECE = root of the debiased squared calibration error "
+             "over 10 equal-width bins (0: no miscalibration beyond sampling noise). Lower is better; spliceai_raw's "
+             "raw delta is not a probability: its calibrated form is spliceai_calibrated.",
+             f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision, and only when the paired "
+             "cluster-bootstrap 95% interval of its difference from the runner-up (the next best comparable row) "
+             "excludes 0 (summary.tsv: '… vs runner-up'); ties, undefined values and columns with fewer than two "
+             "comparable values are not bolded. Detection is compared only among "
              f"models with FP <= {MAX_FP_FOR_BEST_DETECTION:g}, FP only among models with Detection >= "
              f"{MIN_DETECTION_FOR_BEST_FP:g} (a model flagging every variant, or none, is never best); Correlation "
              "not among models that read the target; Brier and ECE not among rows whose P(SA) is constant."]
+    if len(table) and table.apply(few_groups, axis=1).any() and not compact:
+        lines.append(f"{FEW_GROUPS_MARK} {FEW_GROUPS_NOTE}.")
     if not compact and "Correlation note" in table and (table["Correlation note"] == "reads the target as an "
                                                                                    "input").any():
         lines.append(READS_TARGET_NOTE + ".")
@@ -336,6 +463,7 @@ class Cell:
     best: bool = False
     notes: list[int] = field(default_factory=list)   # footnote numbers
     numeric: bool = True
+    sub2: str = ""                # third line (a difference's adjusted p-value)
 
 
 @dataclass
@@ -346,8 +474,9 @@ class CompactTable:
 
 
 def interval_columns(table: pd.DataFrame) -> list[str]:
-    """Metric columns in table order: every column X with an ``X_ci`` interval (except the ΔROC-AUC one)."""
-    return [c for c in table.columns if f"{c}_ci" in table.columns and c != DELTA_COLUMN]
+    """Metric columns in table order: every column X with an ``X_ci`` interval (except the Δ vs baseline ones)."""
+    deltas = {c for c, _, _, _ in DELTA_COLUMNS}
+    return [c for c in table.columns if f"{c}_ci" in table.columns and c not in deltas]
 
 
 def _short_title(col: str) -> tuple[str, str]:
@@ -355,11 +484,11 @@ def _short_title(col: str) -> tuple[str, str]:
     return SHORT_TITLES.get(base, base), (f"@{at}" if at else "")
 
 
-def _interval(ci: str) -> str:
+def _interval(ci: str, sep: str = "–") -> str:
     if not ci:
         return ""
     lo, hi = (float(x) for x in ci.strip("[]").split(","))
-    return f"{lo:.3f}–{hi:.3f}"
+    return f"{lo:.3f}{sep}{hi:.3f}"
 
 
 def compact_table(table: pd.DataFrame) -> CompactTable:
@@ -373,7 +502,8 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
 
     metrics = interval_columns(table)
     header = [("Experiment", "model")] + [_short_title(c) for c in metrics] + [
-        ("ΔAUC", "vs baseline"), ("Epochs", "stop/max"), ("Time", "training")]
+        ("ΔAUC", "vs baseline"), ("ΔPR", "vs baseline"), ("Training", "time, ep.")]
+    reference = _reference_counts(table)
     rows = []
     for _, r in table.iterrows():
         name = Cell(str(r["Experiment"]), "" if r["Model"] == r["Experiment"] else str(r["Model"]), numeric=False)
@@ -385,12 +515,16 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
         if special:
             name.notes.append(note(f"{r['Experiment']}: {'; '.join(_columns_per_reason(special))}"))
+        if _groups_text(r) != reference:  # n and gene groups are said once above the table, where they agree
+            name.notes.append(note(f"{r['Experiment']}: n = {_groups_text(r)}"))
+        if few_groups(r):
+            name.notes.append(note(FEW_GROUPS_NOTE))
         cells = [name]
         for col in metrics:
             cells.append(_compact_metric_cell(r, col, note))
-        cells.append(_compact_delta_cell(r))
-        cells.append(Cell(str(r["Stopped epoch / max epochs"]).replace(" / ", "/")))
-        cells.append(Cell(str(r["Training time"])))
+        cells += [_compact_delta_cell(r, column) for column, _, _, _ in DELTA_COLUMNS]
+        epochs = str(r["Stopped epoch / max epochs"]).replace(" / ", "/")
+        cells.append(Cell(str(r["Training time"]), "" if epochs == "—" else f"{epochs} ep."))
         rows.append(cells)
     return CompactTable(header, rows, footnotes)
 
@@ -419,23 +553,52 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
     cell = Cell(f"{value:.3f}", _interval(r.get(f"{col}_ci", "")), best)
+    if base in ("Detection", "FP"):
+        cell.sub2 = _operating_point_short(r)  # each cell names the operating point it is read at
     if base == "Correlation" and corr_note:
         cell.text += READS_TARGET_MARK
         cell.notes.append(note(READS_TARGET_NOTE))
-    if base in ("Detection", "FP") and r.get("Detection threshold source") == "validation-chosen":
-        cell.notes.append(note(f"{r['Experiment']}: Det./FP of its probability score at its validation-chosen "
-                               f"threshold {r['Detection threshold']:.3f} (score ≥ threshold), not at |Δ|"))
     return cell
 
 
-def _compact_delta_cell(r) -> Cell:
+def _reference_counts(table: pd.DataFrame) -> str:
+    """n and gene groups of the baseline row (else the first row): said once, above the compact table."""
+    if not len(table):
+        return ""
+    base = table[table["Experiment"] == BASELINE]
+    return _groups_text((base if len(base) else table).iloc[0])
+
+
+def test_set_line(table: pd.DataFrame) -> str:
+    """"Test: n = 1,234 … in 37 gene groups; test prevalence 0.344, assumed π 0.300" (above the compact table)."""
+    if not len(table) or "n" not in table:
+        return ""
+    counts = _reference_counts(table)
+    assumed = table["Assumed prevalence"].dropna() if "Assumed prevalence" in table else pd.Series(dtype=float)
+    test = table["Test prevalence"].dropna() if "Test prevalence" in table else pd.Series(dtype=float)
+    prevalence = "" if not len(test) else f"; test prevalence {test.iloc[0]:.3f}" + (
+        f" vs assumed π {assumed.iloc[0]:.3f}" if len(assumed) else "")
+    return (f"Test: n = {counts} (Splice-altering + Normal variants and their gene groups, the bootstrap's "
+            f"units){prevalence}.")
+
+
+def _operating_point_short(r) -> str:
+    text = str(r.get(OPERATING_POINT, "") or "")
+    if text.endswith("(val.)"):
+        return text.replace("score ", "").replace(" (val.)", "").replace(" ", "") + " val."
+    return text.replace(" ", "") if text and text != "undefined" else ""
+
+
+def _compact_delta_cell(r, column: str = DELTA_COLUMN) -> Cell:
+    """Difference on top; its interval and Holm-adjusted p below."""
     if r["Experiment"] == BASELINE:
         return Cell("ref.")
-    d, p = r[DELTA_COLUMN], r["p (DeLong)"]
-    if math.isnan(d):
+    holm_column = next(h for c, _, _, h in DELTA_COLUMNS if c == column)
+    d = r.get(column, math.nan)
+    if d is None or math.isnan(d):
         return Cell("—")
-    ptxt = "p undef." if math.isnan(p) else ("p<0.001" if p < 0.001 else f"p={p:.3f}")
-    return Cell(f"{d:+.3f}", ptxt)
+    ci = _interval(r.get(f"{column}_ci", ""), sep="…")
+    return Cell(f"{d:+.3f}", ci, sub2=f"{_p_text(r.get(holm_column, math.nan), short=True)} Holm")
 
 
 def _breakable(name: str) -> str:
@@ -448,7 +611,7 @@ def _html_cell(cell: Cell, tag: str = "td", first: bool = False) -> str:
     attr = f' class="{" ".join(classes)}"' if classes else ""
     text = _breakable(cell.text) if first else html.escape(cell.text)
     sups = f"<sup>{','.join(str(n) for n in cell.notes)}</sup>" if cell.notes else ""  # one mark: "11,12", not "1112"
-    sub = f'<span class="sub">{html.escape(cell.sub)}</span>' if cell.sub else ""
+    sub = "".join(f'<span class="sub">{html.escape(t)}</span>' for t in (cell.sub, cell.sub2) if t)
     return f"<{tag}{attr}>{text}{sups}{sub}</{tag}>"
 
 
@@ -468,15 +631,20 @@ def format_html(table: pd.DataFrame, data_description: str, split_description: s
     """The report's results page: the split it was judged on, the compact table, its footnotes, then how to
     read it."""
     compact = compact_table(table)
-    legend = ("Each cell: the value on the first line, its 95% bootstrap interval below. Corr. = Pearson r of "
+    legend = ("Each cell: the value on the first line, its 95% cluster-bootstrap interval (over test gene groups) "
+              "below. Corr. = Pearson r of "
               "predicted vs target max |Δ| on Splice-altering variants; Det. / FP = share of Splice-altering / "
-              "Normal variants called; Brier / ECE = Brier score / expected calibration error of the calibrated "
-              "P(splice-altering), lower is better; ΔAUC = ROC-AUC minus that of spliceai_raw on the same "
-              "variants, paired DeLong p below; Epochs = stopped / maximum epochs. Bold: best value of a column "
-              "(rules below). Intervals and every column in full: results/report/summary.tsv.")
+              "Normal variants called at the operating point on the cell's third line; Brier / ECE = Brier score / "
+              "debiased calibration error of the calibrated P(splice-altering), lower is better; ΔAUC / ΔPR = "
+              "ROC-AUC / PR-AUC minus that of spliceai_raw on the same variants, paired cluster-bootstrap interval "
+              "and Holm-adjusted p below; Training = time, stopped / maximum epochs. Bold: best value of a column, only "
+              "where its paired interval against the runner-up excludes 0 (rules below). Intervals and every "
+              "column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
                     for line in [legend, *_footer(table, data_description, compact=True)])
     split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
+    counts = test_set_line(table)
+    split += f"<p class=\"note\">{html.escape(counts)}</p>\n" if counts else ""
     return _html_page("Results summary", split + compact_html(compact) + notes)
 
 
@@ -500,12 +668,13 @@ def format_terminal(table: pd.DataFrame, width: int = TERMINAL_WIDTH) -> str:
 
     out = [line([titles[j] for j in keep])]
     out += [line([row[j] for j in keep]) for row in cells]
-    extra = ["* best value of the column (see the report for the rules); intervals, p-values and all columns: "
+    extra = [test_set_line(table),
+             "* best value of the column (see the report for the rules); intervals, p-values and all columns: "
              "results/report/summary.tsv"]
     if dropped:
         extra.append(f"Left out for width: {', '.join(reversed(dropped))}.")
     extra += [f"[{i}] {t}" for i, t in enumerate(compact.footnotes, 1)]
-    for text in extra:
+    for text in filter(None, extra):
         out += textwrap.wrap(text, width=width, subsequent_indent="    ")
     return "\n".join(out) + "\n"
 
@@ -695,7 +864,7 @@ def cutoffs_html(cutoffs: pd.DataFrame) -> str:
              "probability-scale models (classifiers) only at their own threshold chosen on the validation split "
              "(a |Δ| cut-off means nothing for a probability). Sens. = sensitivity, the share of Splice-altering "
              "variants called; Spec. = specificity, the share of Normal variants not called; second line: 95% "
-             "bootstrap interval.</p>")
+             "cluster-bootstrap interval over the test gene groups (whole genes resampled; see the results page).</p>")
     if not len(cutoffs):
         return _html_page("Cut-off metrics", intro + "<p>No cut-off metrics in metrics.json.</p>")
     fixed = cutoffs[cutoffs["Source"] != "validation threshold"]
@@ -729,14 +898,17 @@ def breakdown_html(breakdown: pd.DataFrame, experiments: list[str]) -> str:
     """One table per factor: rows are levels × models; ROC-AUC, detection and FP with intervals."""
     intro = ("<p class=\"note\">Splice-altering vs Normal test variants by subgroup, per model. Det. / FP follow "
              "each model's own rule (|Δ| cut-off for delta scores, the validation-chosen threshold for "
-             "probabilities), as in the results table. Second line: 95% bootstrap interval (stratified by class). "
+             "probabilities), as in the results table. Second line: 95% cluster-bootstrap interval over the gene groups "
+             "of the subgroup (whole genes resampled, both classes kept in every resample); n gives the number of "
+             f"gene groups, and fewer than {MIN_RELIABLE_GROUPS} make the interval unreliable ({FEW_GROUPS_MARK}). "
              "Small groups have wide intervals; \"—\" = undefined (e.g. a group without one of the classes). "
              "All values: results/report/breakdown.tsv.</p>")
     if not len(breakdown):
         return _html_page("Breakdowns", intro + "<p>No breakdown rows.</p>")
     parts = [intro]
     order = {e: i for i, e in enumerate(experiments)}
-    header = [("Group", ""), ("Experiment", ""), ("n", "SA / Normal"), ("ROC-AUC", ""), ("Det.", ""), ("FP", "")]
+    header = [("Group", ""), ("Experiment", ""), ("n", "SA / Normal, gene groups"), ("ROC-AUC", ""), ("Det.", ""),
+              ("FP", "")]
     for factor, title in report_tables.BREAKDOWN_FACTORS:
         sub = breakdown[breakdown["factor"] == factor]
         if not len(sub):
@@ -747,12 +919,20 @@ def breakdown_html(breakdown: pd.DataFrame, experiments: list[str]) -> str:
             grp = sub[sub["level"] == level].sort_values("experiment", key=lambda s: s.map(order))
             for i, r in enumerate(grp.itertuples(index=False)):
                 rows.append([Cell(str(level) if i == 0 else "", numeric=False), Cell(r.experiment, numeric=False),
-                             Cell(f"{r.n_splice_altering:,} / {r.n_normal:,}"),
+                             _breakdown_n_cell(r),
                              _value_cell(r.roc_auc, r.roc_auc_low, r.roc_auc_high),
                              _value_cell(r.detection_rate, r.detection_rate_low, r.detection_rate_high),
                              _value_cell(r.fp_rate, r.fp_rate_low, r.fp_rate_high)])
         parts.append(f"<h3>{html.escape(title)}</h3>" + _cells_html(header, rows))
     return _html_page("Breakdowns by region, splice site, distance and variant type", "\n".join(parts))
+
+
+def _breakdown_n_cell(r) -> Cell:
+    groups = getattr(r, "n_groups", None)
+    if groups is None or (isinstance(groups, float) and math.isnan(groups)):
+        return Cell(f"{r.n_splice_altering:,} / {r.n_normal:,}")
+    mark = f" {FEW_GROUPS_MARK}" if groups < MIN_RELIABLE_GROUPS else ""
+    return Cell(f"{r.n_splice_altering:,} / {r.n_normal:,}", f"{int(groups):,} groups{mark}")
 
 
 def _read_parquet(path, what: str) -> pd.DataFrame:
@@ -808,7 +988,9 @@ def make_report(
                scatter, training_curves, distributions) + ((reliability,) if reliability else ())
     for path in outputs:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    table = summary_table(experiments, metric_dicts, training_dicts)
+    compare = report_tables.paired_comparer(preds, variant_table, dict(zip(experiments, metric_dicts)),
+                                            calibrated_by_experiment, n_bootstrap=n_bootstrap, seed=seed)
+    table = summary_table(experiments, metric_dicts, training_dicts, compare=compare)
     table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
     Path(md).write_text(format_markdown(table, data_description, split_description))
     terminal = format_terminal(table)

@@ -3,8 +3,10 @@
 - ``cutoff_table``: sensitivity / specificity with intervals at SpliceAI's cut-offs (delta-scale
   models) and at each probability model's validation-chosen threshold, read from ``metrics.json``.
 - ``breakdown_table``: per model and subgroup (region, nearest splice site, distance to the exon
-  boundary, variant type) the counts, ROC-AUC, detection and FP rate with stratified bootstrap
-  intervals, at the model's own detection rule (``metrics.json`` definitions).
+  boundary, variant type) the counts, gene groups, ROC-AUC, detection and FP rate with cluster
+  bootstrap intervals over gene groups, at the model's own detection rule (``metrics.json`` definitions).
+- ``paired_comparer``: the paired cluster bootstrap of any headline metric between two table rows
+  (the summary's bolding rule).
 - ``predictions_table``: one row per test variant with its coordinates, gene, class, the base
   model's four delta scores and every experiment's score (``results/report/predictions.tsv``).
 """
@@ -15,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..evaluation.evaluate import GROUP_COLUMN, attach_gene_groups, paired_metric_difference
 from ..evaluation.metrics import NEGATIVE, POSITIVE, headline_metrics
 
 # |exon_distance| bands (bases to the nearest exon boundary of the variant's gene)
@@ -95,7 +98,9 @@ def breakdown_table(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame
 
     Splice-altering vs Normal only (the headline classes). Detection / FP follow the model's
     own rule (``metrics.json`` definitions: fixed |delta| cut-off, or the validation-chosen
-    threshold of a probability score). Undefined values are NaN with a reason.
+    threshold of a probability score). Intervals: cluster bootstrap over the gene groups of
+    ``variants`` (``evaluation.evaluate.attach_gene_groups``) within the subgroup; ``n_groups`` is
+    their number. Undefined values are NaN with a reason.
     """
     rows = []
     for name, pred in predictions.items():
@@ -103,6 +108,7 @@ def breakdown_table(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame
         threshold = d.get("detection_threshold")
         inclusive = bool(d.get("detection_inclusive", False))
         df = with_factors(pred[pred["label"].isin((POSITIVE, NEGATIVE))], variants)
+        df, _ = attach_gene_groups(df, variants)
         for factor, _ in BREAKDOWN_FACTORS:
             if factor not in df:
                 continue
@@ -111,11 +117,12 @@ def breakdown_table(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame
             for level in levels:
                 grp = df[df[factor] == level]
                 y = (grp["label"] == POSITIVE).to_numpy()
-                est = headline_metrics(y, grp["score"].to_numpy(np.float64), n_bootstrap=n_bootstrap, seed=seed,
+                est = headline_metrics(y, grp["score"].to_numpy(np.float64), groups=grp[GROUP_COLUMN].to_numpy(),
+                                       n_bootstrap=n_bootstrap, seed=seed,
                                        detection_threshold=math.inf if threshold is None else threshold,
                                        cutoffs=(), detection_inclusive=inclusive)
                 row = {"experiment": name, "factor": factor, "level": level, "n_splice_altering": int(y.sum()),
-                       "n_normal": int((~y).sum())}
+                       "n_normal": int((~y).sum()), "n_groups": int(grp[GROUP_COLUMN].nunique())}
                 for key in ("roc_auc", "detection_rate", "fp_rate"):
                     e = est[key]
                     undefined = threshold is None and key != "roc_auc"
@@ -125,6 +132,33 @@ def breakdown_table(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame
                     row[f"{key}_reason"] = "no detection threshold" if undefined else (e.reason or "")
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------- paired comparisons between rows
+def paired_comparer(predictions: dict[str, pd.DataFrame], variants: pd.DataFrame, metrics: dict[str, dict],
+                    calibrated: dict[str, pd.DataFrame] | None = None, *, n_bootstrap: int = 1000, seed: int = 0):
+    """A function ``compare(metric key, experiment a, experiment b) -> dict`` (``difference``,
+    ``ci_low``, ``ci_high``, ``p_value``): the paired cluster bootstrap over the gene groups of
+    ``variants`` (``evaluation.evaluate.paired_metric_difference``), each model at its own detection
+    rule, Brier / ECE of its calibrated P(SA) (None when the experiment has none)."""
+    frames = {}
+    for name, pred in predictions.items():
+        frame, _ = attach_gene_groups(pred, variants)
+        if calibrated and name in calibrated:
+            p_sa = calibrated[name].drop_duplicates("variant_id").set_index("variant_id")["p_sa"]
+            frame["p_sa"] = frame["variant_id"].map(p_sa)
+        frames[name] = frame
+    rules = {name: (m or {}).get("definitions") or {} for name, m in metrics.items()}
+
+    def compare(key: str, a: str, b: str) -> dict | None:
+        if a not in frames or b not in frames:
+            return None
+        if key in ("brier", "ece") and not all("p_sa" in frames[e] for e in (a, b)):
+            return None
+        return paired_metric_difference(key, frames[a], frames[b], rules.get(a), rules.get(b),
+                                        n_bootstrap=n_bootstrap, seed=seed)
+
+    return compare
 
 
 # ----------------------------------------------------------------- per-variant table

@@ -44,7 +44,8 @@ log = logging.getLogger("validsplice.training.calibration")
 
 FORMAT_VERSION = 1
 TRANSFORMS = {"delta": "score", "probability": "logit(score)"}
-# logit(score) of a probability-scale score is clipped to this distance from 0 and 1
+# logit(score) of a probability-scale score is exact on [LOGIT_EPS, 1 - LOGIT_EPS] and continued linearly
+# (with the logit's slope there) beyond, down to score 0 and up to 1 (``_bounded_logit``)
 LOGIT_EPS = 1e-6
 CALIBRATED_COLUMNS = ["variant_id", "label", "split", "score", "p_sa"]
 
@@ -57,10 +58,24 @@ def read_prevalence(path) -> Prevalence:
 
 
 # ----------------------------------------------------------------- the calibrator
+def _bounded_logit(x: np.ndarray) -> np.ndarray:
+    """logit(x) on [LOGIT_EPS, 1 - LOGIT_EPS], continued as its tangent line beyond (x in [0, 1]).
+
+    Strictly increasing and finite on [0, 1] (about +-14.8 at 0 and 1), so two distinct scores keep
+    distinct calibrated probabilities (clipping at LOGIT_EPS tied every score beyond it, e.g. the
+    many classifier outputs above 1 - 1e-6), while a score of exactly 0 or 1 cannot pull the Platt
+    fit by an infinite logit. The same transform is used to fit and to apply.
+    """
+    lo, hi = LOGIT_EPS, 1.0 - LOGIT_EPS
+    slope = 1.0 / (LOGIT_EPS * (1.0 - LOGIT_EPS))  # d logit / dx at both ends
+    inner = logit(np.clip(x, lo, hi))
+    return np.where(x < lo, logit(lo) + (x - lo) * slope, np.where(x > hi, logit(hi) + (x - hi) * slope, inner))
+
+
 def _features(scores, transform: str) -> np.ndarray:
     x = np.asarray(scores, dtype=np.float64)
     if transform == "logit(score)":
-        return logit(np.clip(x, LOGIT_EPS, 1.0 - LOGIT_EPS))
+        return _bounded_logit(x)
     return x
 
 

@@ -168,3 +168,13 @@ def _assign_splits(
     log.info("split (%s): %s", mode, {s: int((split == s).sum()) for s in SPLITS})
     assert len(split) == n
     return split.astype(str)
+
+
+def gene_group_of(table: pd.DataFrame) -> pd.Series:
+    """``gene_groups`` as a Series indexed by ``variant_id``: the split's grouping, which is also the
+    resampling unit of the evaluation's cluster bootstrap (``evaluation.metrics.ClusterResampler``).
+
+    Computed on the variant table the split was made on (or on a test subset: a group never straddles
+    splits, so its test members form the same components).
+    """
+    return pd.Series(gene_groups(table), index=table["variant_id"].astype(str).to_numpy(), name="gene_group")
