@@ -116,33 +116,37 @@ def test_schema_default_downloads_nothing():
 
 
 @pytest.mark.slow
-def test_workflow_downloads_only_when_urls_are_configured(tmp_path):
-    """Dry run: with openspliceai_urls the scoring shards wait for download_openspliceai; the rule then
-    fetches (file:// here) and checks the file. Without the key the rule does not even exist."""
-    from test_workflow import copy_workflow, planned_jobs
-    from test_workflow_inputs import edit_config, ok, output, run_snakemake
-
+def test_workflow_downloads_only_when_urls_are_configured(tmp_path, copy_workflow, run_snakemake, planned_jobs):
+    """With openspliceai_urls the scoring shards wait for download_openspliceai; the rule fetches (file://
+    here) and checks the file, and a wrong checksum fails it. Without the key the rule does not exist."""
     work = copy_workflow(tmp_path / "wf")
+    config = work / "config" / "config.yaml"
+
+    def set_config(old, new):
+        text = config.read_text()
+        assert old in text, old
+        config.write_text(text.replace(old, new, 1))
+
     src = tmp_path / "model_10000nt_rs10.pt"
     src.write_bytes(b"not a real checkpoint, only downloaded")
-    local = work / "resources" / "osai_local"
-    local.mkdir()
-    (local / "m.pt").write_bytes(b"x")
-    edit_config(work, "name: spliceai ", "name: openspliceai ")
-    edit_config(work, 'openspliceai_dir: ""', "openspliceai_dir: resources/osai_local")
-    plan = planned_jobs(ok(run_snakemake(work, "-n")))
-    assert "download_openspliceai" not in plan and plan["score_shard"] == 2
-
-    edit_config(work, "openspliceai_dir: resources/osai_local",
-                f"openspliceai_dir: resources/osai\n  openspliceai_urls:\n"
-                f"    - {{url: {src.as_uri()}, sha256: {sha(src.read_bytes())}}}")
-    plan = planned_jobs(ok(run_snakemake(work, "-n")))
+    urls = f"\n  openspliceai_urls:\n    - {{url: {src.as_uri()}, sha256: {sha(src.read_bytes())}}}"
+    set_config("name: spliceai ", "name: openspliceai ")
+    set_config('openspliceai_dir: ""', "openspliceai_dir: resources/osai" + urls)
+    plan = planned_jobs(run_snakemake(work, "-n"))
     assert plan["download_openspliceai"] == 1 and plan["score_shard"] == 2
-    ok(run_snakemake(work, "resources/osai/model_10000nt_rs10.pt"))
-    assert (work / "resources" / "osai" / "model_10000nt_rs10.pt").read_bytes() == src.read_bytes()
+    target = work / "resources" / "osai" / "model_10000nt_rs10.pt"
+    run_snakemake(work, str(target.relative_to(work)), cores=1)
+    assert target.read_bytes() == src.read_bytes()
     assert "SHA-256" in (work / "logs" / "openspliceai" / "download.log").read_text()
 
-    edit_config(work, sha(src.read_bytes()), "f" * 64)  # a changed checksum reruns the download, which fails
-    (work / "resources" / "osai" / "model_10000nt_rs10.pt").unlink()
-    proc = run_snakemake(work, "resources/osai/model_10000nt_rs10.pt")
-    assert proc.returncode != 0 and "differs from the configured " + "f" * 64 in output(proc)
+    set_config(sha(src.read_bytes()), "f" * 64)  # a wrong checksum: the download fails, nothing is kept
+    target.unlink()
+    proc = run_snakemake(work, str(target.relative_to(work)), check=False, cores=1)
+    assert proc.returncode != 0 and "differs from the configured " + "f" * 64 in proc.stdout + proc.stderr
+    assert not target.exists()
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"x")  # the same folder, given locally: no download rule at all
+    set_config(urls.replace(sha(src.read_bytes()), "f" * 64), "")
+    plan = planned_jobs(run_snakemake(work, "-n"))
+    assert "download_openspliceai" not in plan and plan["score_shard"] == 2
