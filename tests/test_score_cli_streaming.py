@@ -217,7 +217,10 @@ def test_openspliceai_checkpoints(tmp_path, caplog):
     text = out.read_text()
     assert f"model openspliceai; model dir {models}" in text
     recs = list(pysam.VariantFile(str(out)))
-    assert recs[1].info["SpliceAI"][0].startswith("G|ACP1|")
+    # the key 'openspliceai variant' writes (its parsers keep working); --info-key SpliceAI switches back
+    assert recs[1].info["OpenSpliceAI"][0].startswith("G|ACP1|") and "SpliceAI" not in recs[1].info
+    assert score("--model-dir", str(models), "--info-key", "SpliceAI", inp=vcf, out=out) == 0
+    assert list(pysam.VariantFile(str(out)))[1].info["SpliceAI"] == recs[1].info["OpenSpliceAI"]
     assert score("--model", "openspliceai", inp=vcf, out=out) == 1  # needs --model-dir
     assert score("--model-dir", str(tmp_path / "nowhere"), inp=vcf, out=out) == 1
 

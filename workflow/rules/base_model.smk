@@ -56,3 +56,21 @@ rule gather_scores:
         "../envs/base_model.yaml"
     script:
         "../scripts/gather_scores.py"
+
+
+if config["base_model"]["name"] == "openspliceai" and config["base_model"]["openspliceai_urls"]:
+
+    # Only when the config lists the URLs: the weights are never fetched implicitly (CI, tests).
+    rule download_openspliceai:
+        output:
+            checkpoints=openspliceai_download_targets(),
+        params:
+            urls=config["base_model"]["openspliceai_urls"],
+            folder=config["base_model"]["openspliceai_dir"],
+            code=script_code("download_openspliceai.py"),
+        log:
+            "logs/openspliceai/download.log",
+        conda:
+            "../envs/base_model.yaml"
+        script:
+            "../scripts/download_openspliceai.py"

@@ -18,6 +18,7 @@ import validsplice  # noqa: E402
 from validsplice.config.code_deps import code_digest  # noqa: E402
 from validsplice.io.sniff import check_source  # noqa: E402
 from validsplice.config import registry  # noqa: E402
+from validsplice.config.download_entries import url_file_name  # noqa: E402
 from validsplice.common.rule_io import UserError  # noqa: E402
 from validsplice.config.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
@@ -233,10 +234,20 @@ def annotation_digest():
 
 
 def openspliceai_checkpoints():
-    """The OpenSpliceAI .pt files scored with (none for the SpliceAI Keras weights)."""
-    if config["base_model"]["name"] != "openspliceai":
+    """The OpenSpliceAI .pt files scored with (none for the SpliceAI Keras weights): the configured
+    downloads (rule download_openspliceai makes them) or the .pt files already in the folder."""
+    base = config["base_model"]
+    if base["name"] != "openspliceai":
         return []
-    return sorted(str(f) for f in Path(config["base_model"]["openspliceai_dir"]).glob("*.pt"))
+    if base["openspliceai_urls"]:
+        return openspliceai_download_targets()
+    return sorted(str(f) for f in Path(base["openspliceai_dir"]).glob("*.pt"))
+
+
+def openspliceai_download_targets():
+    """Where each base_model.openspliceai_urls entry is saved: the folder + the URL's file name."""
+    folder = Path(config["base_model"]["openspliceai_dir"])
+    return sorted(str(folder / url_file_name(entry["url"])) for entry in config["base_model"]["openspliceai_urls"])
 
 
 # ---------------------------------------------------------------- base-model shards

@@ -21,6 +21,7 @@ import jsonschema
 
 from ..common.errors import UserError, closest, unknown_key_error
 from . import registry
+from .download_entries import check_url_entries
 from .settings import general_settings
 
 BUILTIN_ANNOTATIONS = ("grch37", "grch38")
@@ -142,15 +143,23 @@ def check_input_files(config: dict) -> None:
         )
     base = config.get("base_model") or {}
     if base.get("name") == "openspliceai":
-        folder = require_file(
-            base.get("openspliceai_dir"), "base_model.openspliceai_dir",
-            "Set it to the folder holding the OpenSpliceAI .pt checkpoints.", directory=True,
-        )
-        if not list(folder.glob("*.pt")):
-            raise UserError(
-                f"config base_model.openspliceai_dir: {str(folder)!r} holds no .pt checkpoints. "
-                "Put the OpenSpliceAI model files there or point the key at their folder."
-            )
+        check_openspliceai_source(base)
+
+
+def check_openspliceai_source(base: dict) -> None:
+    """OpenSpliceAI weights come from a local folder, or are downloaded only when the config lists
+    their URLs (``base_model.openspliceai_urls``, each with its SHA-256): never implicitly."""
+    if base.get("openspliceai_urls"):
+        check_url_entries(base["openspliceai_urls"], "base_model.openspliceai_urls")
+        if not str(base.get("openspliceai_dir") or "").strip():
+            raise UserError("config base_model.openspliceai_dir is empty. Set it to the folder the "
+                            "openspliceai_urls downloads go to (e.g. resources/openspliceai-mane).")
+        return
+    remedy = ("Set it to the folder holding the OpenSpliceAI .pt checkpoints, or list their URLs and SHA-256s "
+              "in base_model.openspliceai_urls to download them there (docs/openspliceai.md).")
+    folder = require_file(base.get("openspliceai_dir"), "base_model.openspliceai_dir", remedy, directory=True)
+    if not list(folder.glob("*.pt")):
+        raise UserError(f"config base_model.openspliceai_dir: {str(folder)!r} holds no .pt checkpoints. {remedy}")
 
 
 def file_digest(path) -> str:
@@ -171,7 +180,7 @@ def _configured_inputs(config: dict):
     if str(config.get("annotation") or "").lower() not in BUILTIN_ANNOTATIONS:
         yield config, "annotation", "annotation"
     base = config.get("base_model") or {}
-    if base.get("name") == "openspliceai":
+    if base.get("name") == "openspliceai" and not base.get("openspliceai_urls"):  # else a download target
         yield base, "openspliceai_dir", "base_model.openspliceai_dir"
     for name, spec in (config.get("predict") or {}).items():
         yield spec, "vcf", f"predict.{name}.vcf"

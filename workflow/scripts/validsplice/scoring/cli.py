@@ -2,7 +2,10 @@
 
 Same options (-I -O -R -A -D -M, stdin and stdout by default), same header line and ``SpliceAI=``
 entries, same skip rules and warnings; plus ``--chunk-size``, ``--model``/``--model-dir``
-(OpenSpliceAI checkpoints), ``--batch-size``, ``--device`` and ``--threads``. Uses the fast engine.
+(OpenSpliceAI checkpoints), ``--info-key``, ``--batch-size``, ``--device`` and ``--threads``. Uses the
+fast engine. With ``--model openspliceai`` it is a drop-in for ``openspliceai variant -f 10000 -t pytorch``
+as well: the entries go under ``OpenSpliceAI=`` with that tool's header line (``--info-key SpliceAI``
+switches back), so the parsers of either tool keep working.
 
 Streaming: records are read, scored and written ``--chunk-size`` at a time, in input order, and the
 output is flushed after each chunk, so memory stays flat and a failure late in a large VCF keeps
@@ -28,7 +31,16 @@ from ..common.device import resolve_device
 from ..common.errors import UserError
 from ..io.annotation import GeneAnnotation
 from .delta import Reference, VariantRecord, info_entries, score_records
-from .vcf_stream import HEADER_LINE, Counts, VcfInput, check_writable, htslib_quiet, read_chunk  # noqa: F401 (re-exported)
+from .vcf_stream import (  # noqa: F401 (re-exported)
+    DEFAULT_INFO_KEY,
+    HEADER_LINE,
+    INFO_HEADER_LINES,
+    Counts,
+    VcfInput,
+    check_writable,
+    htslib_quiet,
+    read_chunk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +88,10 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", metavar="DIR", default="",
                         help="folder of OpenSpliceAI .pt checkpoints, or of spliceai1..5.h5 "
                              "(default: the models of the installed PyPI spliceai)")
+    parser.add_argument("--info-key", choices=sorted(INFO_HEADER_LINES), default=None,
+                        help="INFO key of the scores (default: the key the model's original tool writes: "
+                             "SpliceAI for spliceai, OpenSpliceAI for openspliceai, as 'openspliceai variant' "
+                             "does); the header line is that tool's")
     parser.add_argument("--chunk-size", type=positive_int, default=1000,
                         help="records read, scored and written at a time (1000)")
     parser.add_argument("--batch-size", type=positive_int, default=None,
@@ -134,7 +150,8 @@ def run_score(args: argparse.Namespace) -> int:
                 log.warning(source.warning)
             header = source.vcf.header
             contigs, has_end = set(header.contigs), "END" in header.info
-            header.add_line(HEADER_LINE)
+            info_key = args.info_key or DEFAULT_INFO_KEY[model]
+            header.add_line(INFO_HEADER_LINES[info_key])
             header.add_line(settings_line(args, model))
             try:
                 with htslib_quiet():
@@ -145,11 +162,11 @@ def run_score(args: argparse.Namespace) -> int:
             try:
                 nets = load_ensemble(model, args.model_dir, device)
                 engine = IncrementalEngine(nets, reference, device=device, batch_size=args.batch_size or 0)
-                counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end)
+                counts = _stream(source, out, reference, annotation, engine, args, contigs, has_end, info_key)
                 if engine.fallbacks or engine.errors:
                     log.warning("%d variant(s) scored by the plain exact path after fast-engine errors, %d "
-                                "unscorable (no SpliceAI= entry); see the warnings above", engine.fallbacks,
-                                engine.errors)
+                                "unscorable (no %s= entry); see the warnings above", engine.fallbacks,
+                                engine.errors, info_key)
                 failed = False
             finally:
                 try:
@@ -163,7 +180,8 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream(source: VcfInput, out, reference, annotation, engine, args, contigs, has_end) -> Counts:
+def _stream(source: VcfInput, out, reference, annotation, engine, args, contigs, has_end,
+            info_key: str = "SpliceAI") -> Counts:
     counts = Counts()
     start = time.time()
     vcf_iter = iter(source.vcf)
@@ -176,7 +194,7 @@ def _stream(source: VcfInput, out, reference, annotation, engine, args, contigs,
                 records = [VariantRecord(r.chrom, r.pos, r.ref, tuple(r.alts) if r.alts else (),
                                          label=str(r).rstrip("\n")) for r in chunk]
                 slots = score_records(records, reference, annotation, engine, args.D, bool(args.M))
-                _write(out, chunk, slots, counts, out_name)
+                _write(out, chunk, slots, counts, out_name, info_key)
                 log.info("%d records written (%.1f s)", counts.read, time.time() - start)
             if error is not None:
                 raise error
@@ -187,11 +205,11 @@ def _stream(source: VcfInput, out, reference, annotation, engine, args, contigs,
     return counts
 
 
-def _write(out, chunk, slots, counts: Counts, out_name: str) -> None:
+def _write(out, chunk, slots, counts: Counts, out_name: str, info_key: str = "SpliceAI") -> None:
     for k, (rec, rec_slots) in enumerate(zip(chunk, slots)):
         entries = info_entries(rec_slots)
         if entries:
-            rec.info["SpliceAI"] = entries
+            rec.info[info_key] = entries
         try:
             out.write(rec)
         except (OSError, ValueError) as exc:

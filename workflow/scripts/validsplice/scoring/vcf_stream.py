@@ -134,6 +134,15 @@ HEADER_LINE = ('##INFO=<ID=SpliceAI,Number=.,Type=String,Description="SpliceAIv1
                'annotation. These include delta scores (DS) and delta positions (DP) for '
                'acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). '
                'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">')
+# ``openspliceai variant`` (PyPI openspliceai 0.0.7, openspliceai/variant/variant.py) writes its scores under
+# its own key, with this header line; ``score --model openspliceai`` writes the same so its parsers keep working
+OPENSPLICEAI_HEADER_LINE = ('##INFO=<ID=OpenSpliceAI,Number=.,Type=String,Description="OpenSpliceAI variant '
+                            'annotation. These include delta scores (DS) and delta positions (DP) for '
+                            'acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). '
+                            'Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">')
+# the INFO key each base model's original tool writes, and its header line
+INFO_HEADER_LINES = {"SpliceAI": HEADER_LINE, "OpenSpliceAI": OPENSPLICEAI_HEADER_LINE}
+DEFAULT_INFO_KEY = {"spliceai": "SpliceAI", "openspliceai": "OpenSpliceAI"}
 # skip reasons that apply to the whole record (the others apply to one ALT allele)
 RECORD_SKIPS = ("no gene", "fasta issue", "ref mismatch", "near contig end", "ref too long")
 
