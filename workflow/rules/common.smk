@@ -264,6 +264,7 @@ def final_targets():
         "results/report/summary.tsv",
         "results/report/summary.md",
         "results/report/summary.html",
+        "results/report/sensitivity.html",
         *predict_targets(),
         *external_targets(),
     ]
@@ -274,6 +275,7 @@ REPORT_OUTPUTS = (
     ("results/report/summary.tsv", "results table, every column and interval"),
     ("results/report/predictions.tsv", "one row per test variant with every model's score"),
     ("results/report/breakdown.tsv", "metrics by region, splice site, distance and variant type"),
+    ("results/report/sensitivity.tsv", "the table with Low-frequency counted as Splice-altering"),
     ("results/report/", "the report's pages and figures (HTML, SVG)"),
 )
 
