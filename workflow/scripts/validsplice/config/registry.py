@@ -5,9 +5,9 @@ Each entry (``ModelEntry``) holds
   the rules that train it; ``build(settings, *, window_length, profile_length) -> nn.Module``
   following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model and for a
   feature model;
-- ``trainer``: a feature model's (not a network: no builder, no shared training loop, not usable
-  by ``validsplice predict``) training function ``"module:function"``, run by its own rule
-  (train_<model> in workflow/rules/train.smk); ``None`` for the networks;
+- ``trainer``: a feature model's (not a network: no builder, no shared training loop; its model
+  folder holds model.joblib) training function ``"module:function"``, run by its own rule
+  (train_<model> in workflow/rules/train.smk, one per feature model); ``None`` for the networks;
 - ``params``: the dataclass of the model's own settings with their defaults (``setting(...)``);
   the general training keys and their defaults are the schema's ``training.defaults``
   (``validsplice.config.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
