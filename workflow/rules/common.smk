@@ -314,9 +314,7 @@ def predictable_experiments():
     the raw base-model score; that is every experiment of the config (rows combined from others, i.e.
     spliceai_calibrated and the ensembles, are not experiments: `not_predictable_rows` names them)."""
     return [
-        n
-        for n in experiment_names()
-        if registry.MODELS[experiment_model(n)].trained or experiment_model(n) == BASELINE
+        n for n in experiment_names() if registry.MODELS[experiment_model(n)].trained or experiment_model(n) == BASELINE
     ]
 
 
