@@ -59,7 +59,9 @@ def rule_scripts() -> dict[str, tuple[str, str]]:
                 continue
             name = re.search(r"rule\s*(\w*):\s*\n(?:\s*name:\s*\n\s*(.+))?", block)
             code = re.search(r"\bcode=(.+),\n", block)
-            found[f"{smk.name}: {name.group(1) or name.group(2)}"] = (script.group(1), code.group(1) if code else "")
+            # the script in the key: two rule loops of one file share the name expression f"train_{model_name}"
+            found[f"{smk.name}: {name.group(1) or name.group(2)} ({script.group(1)})"] = (
+                script.group(1), code.group(1) if code else "")
     return found
 
 

@@ -8,6 +8,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 import validsplice.training.gbm as gbm
 from validsplice.common.errors import UserError
+from validsplice.config import registry
 from validsplice.config.prevalence import assumed_prevalence
 from validsplice.config.settings import config_schema
 from validsplice.config.workflow_config import check_config_keys
@@ -167,26 +168,32 @@ def test_learns_what_spliceai_misses():
     assert p[y_test == 1].mean() > 0.7
 
 
-def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
-    variants, scores, profiles = synthetic()
-    tables = labelled(variants, scores, profiles)
+def run_rule(tmp_path, variants, scores, profiles, model_name=gbm.MODEL_NAME, name="gbm"):
+    """train_gbm_experiment on the targets stage's tables of ``variants``; returns (info, tables, summary, out)."""
+    tables, _, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet"}
     variants.to_parquet(paths["variants"])
     scores.to_parquet(paths["scores"])
-    for name in ("train_labelled", "val_labelled", "val", "test"):
-        paths[name] = tmp_path / f"{name}.parquet"
-        tables[name].to_parquet(paths[name])
-    _, _, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
+    for table in ("train_labelled", "val_labelled", "val", "test"):
+        paths[table] = tmp_path / f"{table}.parquet"
+        tables[table].to_parquet(paths[table])
     paths["target_summary"] = tmp_path / "summary.json"
     paths["target_summary"].write_text(json.dumps(summary))
-    out = tmp_path / "models" / "gbm"
+    out = tmp_path / "models" / name
     info = gbm.train_gbm_experiment(
         variants_path=paths["variants"], scores_path=paths["scores"], train_labelled_path=paths["train_labelled"],
         val_labelled_path=paths["val_labelled"], val_path=paths["val"], test_path=paths["test"],
         target_summary_path=paths["target_summary"], model_path=out / "model.joblib", history_path=out / "history.tsv",
         predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
-        training_path=out / "training.json", experiment="gbm", settings={**SETTINGS, "epochs": 3, "hidden_dim": 8},
-        threads=1)
+        training_path=out / "training.json", experiment=name, settings={**SETTINGS, "epochs": 3, "hidden_dim": 8},
+        threads=1, model_name=model_name)
+    return info, tables, summary, out
+
+
+def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
+    variants, scores, profiles = synthetic()
+    info, tables, summary, out = run_rule(tmp_path, variants, scores, profiles)
     labelled_train = variants[(variants["split"] == "train")].iloc[1:]  # row 0 of train is unscored
     # every labelled train row, not the balanced sample (which drops Normals)
     assert info["class_weighting"]["n_train"] == len(labelled_train) > len(tables["train"])
@@ -196,7 +203,7 @@ def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     assert list(predictions.columns) == list(val_predictions.columns) == PREDICTION_COLUMNS
     assert predictions["variant_id"].tolist() == tables["test"]["variant_id"].tolist()
     assert val_predictions["variant_id"].tolist() == tables["val"]["variant_id"].tolist()
-    assert predictions["score"].between(0, 1).all()
+    assert predictions["score"].dropna().between(0, 1).all()
     training = json.loads((out / "training.json").read_text())
     assert training["score_scale"] == "probability" and 0 < training["threshold"] < 1
     # the threshold assumes the labelled training data's prevalence (the one definition), never the test split's
@@ -211,3 +218,49 @@ def test_rule_writes_shared_formats_and_trains_on_all_labelled_rows(tmp_path):
     feats = features_of(variants, scores)
     again = gbm.predict_scores(bundle, feats.iloc[tables["test"]["window_row"].to_numpy()])
     np.testing.assert_allclose(again, predictions["score"].to_numpy())
+
+
+def test_test_row_without_base_model_score_gets_no_score(tmp_path):
+    """The trees never saw a row without DS (train/val rows all have one): such a test row gets no score
+    (NaN, scored False), not whatever branch held more training rows; it is counted in training.json."""
+    variants, scores, profiles = synthetic()
+    info, tables, _, out = run_rule(tmp_path, variants, scores, profiles)
+    predictions = pd.read_parquet(out / "predictions.parquet").set_index("variant_id")
+    unscored = tables["test"].loc[~tables["test"]["base_model_scored"].astype(bool), "variant_id"].tolist()
+    assert len(unscored) == 1  # variant 0 of the test split: its gene's score row was skipped (missing DS)
+    assert features_of(variants, scores).loc[variants["variant_id"] == unscored[0], "DS_AG_masked"].isna().all()
+    assert np.isnan(predictions.loc[unscored[0], "score"]) and not predictions.loc[unscored[0], "scored"]
+    others = predictions.drop(index=unscored)
+    assert others["scored"].all() and np.isfinite(others["score"]).all()
+    assert info["test_rows_without_base_model_score"] == 1 and "1 test row(s) without" in info["note"]
+    # the calibrator keeps it missing: no P_SA for that row either
+    from validsplice.training.calibration import Calibrator
+
+    cal = Calibrator.fit(np.array([0.1, 0.9, 0.2, 0.8]), np.array([0, 1, 0, 1]), 0.3, score_scale="probability")
+    assert np.isnan(cal.apply(predictions["score"].to_numpy())[predictions.index.get_loc(unscored[0])])
+
+
+def test_position_only_gbm_reads_no_base_model_score(tmp_path):
+    """The control row: same trees, position features only; scores every row, DS cannot change it."""
+    assert registry.MODELS["position_only_gbm"].trainer == registry.MODELS[gbm.MODEL_NAME].trainer
+    assert "position_only_gbm" in registry.FEATURE_MODELS and gbm.MODEL_NAME in registry.FEATURE_MODELS
+    assert not set(gbm.POSITION_FEATURES) & set(gbm.SCORE_FEATURES)
+    assert {"variant_type", "indel_length", "exon_distance", "boundary_side", "region", "strand"} <= set(
+        gbm.POSITION_FEATURES)
+    variants, scores, profiles = synthetic()
+    info, tables, _, out = run_rule(tmp_path / "a", variants, scores, profiles, "position_only_gbm", "pos")
+    assert info["features"] == gbm.POSITION_FEATURES and info["reads_base_model_delta"] is False
+    assert info["model"] == "position_only_gbm" and info["test_rows_without_base_model_score"] == 0
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert predictions["scored"].all() and np.isfinite(predictions["score"]).all()  # the unscored row too
+    bundle = gbm.load_model(out / "model.joblib")
+    assert bundle["model"] == "position_only_gbm" and bundle["features"] == gbm.POSITION_FEATURES
+    # other DS values (same rows scored) give the same model and predictions
+    shuffled = scores.copy()
+    for column in gbm.SCORE_FEATURES:
+        shuffled[column] = np.random.default_rng(3).permutation(shuffled[column].to_numpy())
+    _, _, _, out2 = run_rule(tmp_path / "b", variants, shuffled, profiles, "position_only_gbm", "pos")
+    np.testing.assert_array_equal(pd.read_parquet(out2 / "predictions.parquet")["score"], predictions["score"])
+    # it still learns from where the variants sit (the synthetic "missed" donor variants)
+    test = predictions[predictions["label"].isin(["Splice-altering", "Normal"])]
+    assert roc_auc_score(test["label"] == "Splice-altering", test["score"]) > 0.6

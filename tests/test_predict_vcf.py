@@ -23,6 +23,7 @@ from validsplice.apply.predict import predict_variant_table, predict_vcf
 from validsplice.common.rule_io import UserError
 from validsplice.io.labelled_vcf import ingest_variants
 from validsplice.scoring.shards import gather_scores, score_shard
+from validsplice.training.gbm import train_gbm_experiment
 from validsplice.training.loop import train_experiment
 from validsplice.training.predictions import baseline_predictions
 from validsplice.training.targets import build_targets
@@ -98,11 +99,12 @@ def workflow(tmp_path_factory):
                 device="cpu", threads=1, batch_size=16)
     gather_scores([str(d / "s0.parquet")], [str(d / "s0.npy")], str(d / "scores.parquet"),
                   str(d / "delta_profiles.npy"), str(d / "scores_summary.json"))
-    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test")}
+    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test", "train_labelled", "val_labelled")}
     build_targets(variants_path=d / "variants.parquet", windows_path=d / "windows.npz",
                   scores_path=d / "scores.parquet", profiles_path=d / "delta_profiles.npy", train_path=t["train"],
                   val_path=t["val"], test_path=t["test"], out_profiles_path=d / "profiles.npy",
-                  summary_path=d / "targets_summary.json", base_profiles_path=d / "base_profiles.npy", distance=50)
+                  summary_path=d / "targets_summary.json", base_profiles_path=d / "base_profiles.npy", distance=50,
+                  train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"])
     models = d / "models"
     # a network reading SpliceAI's delta profile, on windows cropped to 201 of the stored 501 bases
     exp = models / "paired_spliceai"
@@ -118,14 +120,28 @@ def workflow(tmp_path_factory):
     baseline_predictions(test_path=t["test"], predictions_path=raw / "predictions.parquet",
                          history_path=raw / "history.tsv", training_path=raw / "training.json",
                          experiment="spliceai_raw")
+    # the feature models, trained by their rule's function (tiny trees: a few demo variants)
+    trees = {}
+    for name, model in (("features_gbm", "spliceai_features_gbm"), ("position_only_gbm", "position_only_gbm")):
+        folder = trees[name] = models / name
+        train_gbm_experiment(
+            variants_path=d / "variants.parquet", scores_path=d / "scores.parquet",
+            train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"], val_path=t["val"],
+            test_path=t["test"], target_summary_path=d / "targets_summary.json", model_path=folder / "model.joblib",
+            history_path=folder / "history.tsv", predictions_path=folder / "predictions.parquet",
+            val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json",
+            experiment=name, model_name=model, threads=1,
+            settings={"max_iter": 15, "learning_rate": 0.3, "min_samples_leaf": 1, "max_leaf_nodes": 4,
+                      "early_stopping": False, "seed": 0})
     val = pd.read_parquet(t["val"])  # any calibrator fitted off the test split will do for equality
-    for folder in (exp, raw):
+    for folder in (exp, raw, *trees.values()):
         calibrator = Calibrator.fit(val["spliceai_max_ds"].fillna(0.0).to_numpy() + np.linspace(0, 0.1, len(val)),
                                     (val["label"] == "Splice-altering").to_numpy(), 0.3)
         calibrator.save(folder / "calibrator.json")
         write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json",
                        base_model=BASE, annotation="grch38")
-    return {"dir": d, "models": {"paired_spliceai": exp, "spliceai_raw": raw}, "Calibrator": Calibrator}
+    return {"dir": d, "models": {"paired_spliceai": exp, "spliceai_raw": raw}, "trees": trees,
+            "Calibrator": Calibrator}
 
 
 def expected_p_sa(folder: Path, Calibrator) -> pd.DataFrame:
@@ -172,7 +188,7 @@ def test_predict_gives_the_workflows_p_sa(workflow, tmp_path):
         for rec in vcf:
             assert rec.info.get("SpliceAI")
             for e in rec.info["VALIDSPLICE"]:
-                allele, gene, p_sa, score, experiment = e.split("|")
+                allele, gene, p_sa, score, experiment, _ = e.split("|")
                 entries[(vcf_key(rec.chrom, rec.pos, rec.ref, allele), gene, experiment)] = float(p_sa)
     expected = expected_p_sa(workflow["models"]["paired_spliceai"], workflow["Calibrator"]).merge(variants, on="variant_id")
     for key, gene, p in expected[["key", "gene", "p_sa"]].itertuples(index=False):
@@ -252,3 +268,101 @@ def test_bad_inputs_give_clear_errors(workflow, tmp_path):
     (tmp_path / "garbage.vcf").write_text("not a vcf\n")
     assert main(["predict", "-I", str(tmp_path / "garbage.vcf"), "-O", str(tmp_path / "o.vcf"), "-R", FASTA,
                  "-A", "grch38", "--model", str(folder), "--device", "cpu"]) == 1
+
+
+def test_feature_models_predict_the_workflows_p_sa(workflow, tmp_path):
+    """The trees' model folder: a feature_model manifest, model.joblib and the calibrator; predict builds each
+    feature with the training functions and gives the workflow's P_SA for every test variant."""
+    d, trees = workflow["dir"], workflow["trees"]
+    for name, folder in trees.items():
+        manifest = json.loads((folder / "model.json").read_text())
+        training = json.loads((folder / "training.json").read_text())
+        assert manifest["kind"] == "feature_model" and manifest["files"]["trees"] == "model.joblib"
+        assert manifest["files"]["weights"] is None and manifest["features"] == training["features"]
+        assert manifest["reads_base_model_delta"] == (name == "features_gbm")
+        loaded = load_model_folder(folder)
+        assert loaded.trees["model"] == manifest["model"] and loaded.needs_base_model_delta == (name == "features_gbm")
+    # through the command line, as a user runs it
+    assert main(["predict", "-I", str(d / "normalized.vcf.gz"), "-O", str(tmp_path / "out.vcf.gz"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(trees["features_gbm"]), "--model", str(trees["position_only_gbm"]),
+                 "--tsv", str(tmp_path / "out.tsv"), "--device", "cpu"]) == 0
+    variants = pd.read_parquet(d / "variants.parquet")
+    rows = read_tsv(tmp_path / "out.tsv")
+    rows["key"] = [vcf_key(*r) for r in rows[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    variants["key"] = [vcf_key(*r) for r in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    chosen = variants.merge(rows, on=["key", "gene", "strand"], how="left", suffixes=("", "_tsv"))
+    for name, folder in trees.items():
+        expected = expected_p_sa(folder, workflow["Calibrator"]).merge(chosen, on="variant_id")
+        assert len(expected) == (variants["split"] == "test").sum() > 8
+        assert expected["workflow_gene"].astype(str).eq("True").all()
+        np.testing.assert_allclose(expected[f"SCORE_{name}"], expected["score"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(expected[f"P_SA_{name}"], expected["p_sa"], rtol=0, atol=1e-6)
+        assert expected["p_sa"].notna().all() and expected["p_sa"].nunique() > 1  # a constant would prove little
+
+
+def test_feature_models_on_a_variant_without_a_base_model_score(workflow, tmp_path):
+    """An MNV has no SpliceAI delta: the trees reading DS give no P_SA, the position-only trees give one."""
+    d, trees = workflow["dir"], workflow["trees"]
+    variants = pd.read_parquet(d / "variants.parquet")
+    snv = variants[(variants["variant_type"] == "SNV") & (variants["gene"] == "TPO")].iloc[0]
+    with pysam.FastaFile(FASTA) as fa:
+        two = fa.fetch("chr2", int(snv["pos"]) - 1, int(snv["pos"]) + 1).upper()
+    alt = "".join("A" if b != "A" else "C" for b in two)
+    src = tmp_path / "mnv.vcf"
+    src.write_text("\n".join(["##fileformat=VCFv4.2", "##contig=<ID=chr2,length=2333275>",
+                              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+                              f"chr2\t{snv['pos']}\tmnv\t{two}\t{alt}\t.\t.\t."]) + "\n")
+    predict_vcf(src, tmp_path / "out.vcf", FASTA, "grch38", [str(f) for f in trees.values()],
+                tsv_path=tmp_path / "out.tsv", device="cpu")
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vcf:
+        entries = {e.split("|")[4]: e.split("|") for rec in vcf for e in rec.info["VALIDSPLICE"]}
+    assert entries["features_gbm"][2] == "."  # no DS: no guessed P_SA
+    assert 0 < float(entries["position_only_gbm"][2]) < 1
+
+
+ANNOTATION = (  # PLUSG (+) spans MINUSG (-); 1-based exons PLUSG 1000-1200, 9000-9100; MINUSG 4000-4200, 8000-8100
+    "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+    "PLUSG\t1\t+\t999\t15000\t999,8999,\t1200,9100,\n"
+    "MINUSG\t1\t-\t3999\t12000\t3999,7999,\t4200,8100,\n"
+)
+
+
+def test_one_entry_per_overlapping_gene_says_which_is_the_workflows_gene(workflow, tmp_path):
+    """Both overlapping genes get an entry; WORKFLOW_GENE marks the one normalize's gene rule picks (the
+    nearest exon boundary, or the source's gene from INFO GENE), and its position columns are annotate()'s."""
+    from reference_files import write_reference
+
+    from validsplice.apply.predict import gene_rows_position
+    from validsplice.io.annotation import GeneAnnotation
+    from validsplice.variants.normalize import annotate
+
+    seq = "".join(np.random.default_rng(3).choice(list("ACGT"), size=20_000))
+    fasta, genes = write_reference(tmp_path, seq, ANNOTATION)
+    alt = {pos: "A" if seq[pos - 1] != "A" else "C" for pos in (8102, 8104)}
+    src = tmp_path / "two_genes.vcf"
+    src.write_text("\n".join([
+        "##fileformat=VCFv4.2", "##contig=<ID=chr1,length=20000>",
+        '##INFO=<ID=GENE,Number=1,Type=String,Description="source gene">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+        f"chr1\t8102\tnear_minus\t{seq[8101]}\t{alt[8102]}\t.\t.\t.",  # 2 bp from MINUSG's exon: MINUSG
+        f"chr1\t8104\tnamed_plus\t{seq[8103]}\t{alt[8104]}\t.\t.\tGENE=PLUSG",  # the source names PLUSG
+    ]) + "\n")
+    predict_vcf(src, tmp_path / "out.vcf", str(fasta), str(genes), [str(workflow["trees"]["position_only_gbm"])],
+                tsv_path=tmp_path / "out.tsv", device="cpu")
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vcf:
+        entries = {rec.id: sorted(tuple(e.split("|")[i] for i in (1, 5)) for e in rec.info["VALIDSPLICE"])
+                   for rec in vcf}
+    assert entries == {"near_minus": [("MINUSG", "1"), ("PLUSG", "0")], "named_plus": [("MINUSG", "0"), ("PLUSG", "1")]}
+    tsv = read_tsv(tmp_path / "out.tsv")
+    assert len(tsv) == 4 and tsv["workflow_gene"].astype(str).value_counts().to_dict() == {"True": 2, "False": 2}
+    # the chosen rows' position columns are the variant table's (annotate, the workflow's function)
+    annotation = GeneAnnotation.load(genes)
+    table = pd.DataFrame({"variant_id": ["near_minus", "named_plus"], "chrom": "chr1", "pos": [8102, 8104],
+                          "ref": [seq[8101], seq[8103]], "alt": [alt[8102], alt[8104]], "source_gene": ["", "PLUSG"]})
+    workflow_rows = annotate(table, annotation, {"chr1": 20_000})
+    rows = gene_rows_position(pd.concat([workflow_rows.assign(gene=g, strand=s) for g, s in
+                                         (("PLUSG", "+"), ("MINUSG", "-"))], ignore_index=True), annotation)
+    picked = rows[rows["workflow_gene"]].set_index("variant_id").loc[workflow_rows["variant_id"]]
+    assert list(picked["gene"]) == list(workflow_rows["gene"]) == ["MINUSG", "PLUSG"]
+    for column in ("exon_distance", "region", "nearest_site", "variant_type", "indel_length"):
+        assert list(picked[column]) == list(workflow_rows[column]), column

@@ -39,15 +39,18 @@ def test_dry_run_shows_the_demo_dag(tmp_path, copy_workflow, run_snakemake, plan
         "train_hyenadna_finetune",
         "train_paired_cnn_classifier",
         "train_spliceai_features_gbm",
+        "train_position_only_gbm",
         "calibrate_model",
         "combine_calibrated",
         "evaluate_model",
         "make_report",
+        "sensitivity_report",
         "model_manifest",
         "predict_vcf",
         "ingest_external",
         "normalize_external",
         "predict_external",
+        "combine_external",
         "evaluate_external",
         "external_summary",
         "all",
@@ -55,10 +58,13 @@ def test_dry_run_shows_the_demo_dag(tmp_path, copy_workflow, run_snakemake, plan
         assert rule in jobs, f"{rule} missing from the demo DAG: {jobs}"
     assert jobs["score_shard"] == 2
     # every experiment calibrated; spliceai_calibrated and the demo's ensemble built from them
-    assert jobs["calibrate_model"] == 12 and jobs["combine_calibrated"] == 2
+    assert jobs["calibrate_model"] == 13 and jobs["combine_calibrated"] == 2
     # the base model runs once per VCF and once per external set, whatever the number of experiments
     assert jobs["predict_vcf"] == 1 and jobs["predict_external"] == 1
     assert jobs["train_paired_cnn_classifier"] == 2 and jobs["train_spliceai_features_gbm"] == 1
+    assert jobs["train_position_only_gbm"] == 1
+    # every row of the table on the external set: 13 experiments + spliceai_calibrated + the ensemble
+    assert jobs["model_manifest"] == 13 and jobs["combine_external"] == 2 and jobs["evaluate_external"] == 15
 
 
 def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path, copy_workflow, edit_config):
@@ -77,8 +83,8 @@ def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path, copy_wo
     proc, _ = edit_config(copy_workflow(tmp_path), "experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]",
                           "experiments: [no_such_model, features_gbm]", check=False)
     assert proc.returncode != 0
-    # the GBM is trained but has no model folder (trees, no builder): predict cannot run it
-    assert "['no_such_model', 'features_gbm'] have no model folder" in proc.stderr + proc.stdout
+    # the GBM has a model folder now (trees): only the unknown name is refused
+    assert "['no_such_model'] have no model folder" in proc.stderr + proc.stdout
 
 
 def test_hyenadna_model_id_adds_a_download_job(tmp_path, copy_workflow, run_snakemake, planned_jobs):
@@ -132,14 +138,17 @@ def test_demo_run_produces_every_stage(demo_run):
     variants = pd.read_parquet(work / "results/variants/variants.parquet")
     assert set(variants["split"]) == {"train", "val", "test"}
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    # spliceai_raw + the eleven experiments of the demo config + spliceai_calibrated + one ensemble
-    assert len(summary) == 14
+    # spliceai_raw + the twelve experiments of the demo config + spliceai_calibrated + one ensemble
+    assert len(summary) == 15 and "position_only_gbm" in set(summary["Experiment"])
+    sensitivity = pd.read_csv(work / "results/report/sensitivity.tsv", sep="\t")
+    assert list(sensitivity["Experiment"]) == list(summary["Experiment"])
+    assert (work / "results/report/sensitivity.html").exists()
     rows = summary.set_index("Experiment")
     assert rows.loc["spliceai_calibrated", "ROC-AUC"] == pytest.approx(rows.loc["spliceai_raw", "ROC-AUC"])
     assert rows.loc[["spliceai_calibrated", "cnn_hyenadna", "paired_cnn"], ["Brier", "ECE"]].notna().all().all()
     # the label-trained models: probabilities, calibrated like the rest, the GBM's own files, both DS mask
     # settings from one pass
-    for name in ("features_gbm", "paired_classifier", "paired_classifier_aux"):
+    for name in ("features_gbm", "position_only_gbm", "paired_classifier", "paired_classifier_aux"):
         assert rows.loc[name, "Score scale"] == "probability", name
         assert rows.loc[[name], ["Brier", "ECE"]].notna().all().all(), name
     for path in ("model.joblib", "val_predictions.parquet", "history.tsv"):
@@ -171,11 +180,16 @@ def test_demo_predict_and_external_outputs(demo_run):
     assert {e[4] for e in tpo} == {"spliceai_raw", "paired_cnn_spliceai", "binary_cnn"}
     assert all(0.0 <= float(e[2]) <= 1.0 for e in tpo)
     assert len(entries["sntg2_multiallelic"]) == 2 * 3  # two ALTs x three experiments
+    assert all(e[5] in ("0", "1") for e in tpo)  # WORKFLOW_GENE
     summary = pd.read_csv(demo_run / "results/external/rule_labelled_2/summary.tsv", sep="\t")
-    # every experiment validsplice predict can run: spliceai_raw + the ten networks (not the GBM: no model folder)
-    assert len(summary) == 11 and summary["ROC-AUC"].notna().any()
+    # every row of the results table: 13 experiments (the two GBMs included) + spliceai_calibrated + the ensemble
+    assert len(summary) == 15 and summary["ROC-AUC"].notna().any()
+    assert {"features_gbm", "position_only_gbm", "spliceai_calibrated"} <= set(summary["Experiment"])
+    disjoint = pd.read_csv(demo_run / "results/external/rule_labelled_2/gene_disjoint.tsv", sep="\t")
+    assert list(disjoint["Experiment"]) == list(summary["Experiment"])
     removed = pd.read_csv(demo_run / "results/external/rule_labelled_2/in_training.tsv", sep="\t")
-    assert len(removed) == 4  # the demo set's copies of training variants
+    # the demo set's copies of training variants
+    assert (removed["removed_because"] == "same allele in training").sum() == 4
 
 
 @pytest.mark.slow

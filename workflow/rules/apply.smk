@@ -142,18 +142,46 @@ rule predict_external:
         "../scripts/predict_external.py"
 
 
+# spliceai_calibrated and the ensembles: the mean of their members' P_SA, as on the main test split
+rule combine_external:
+    input:
+        members=lambda wildcards: [
+            f"results/external/{wildcards.name}/{m}/predictions.parquet"
+            for m in combined_members(wildcards.experiment)
+        ],
+    output:
+        predictions="results/external/{name}/{experiment}/predictions.parquet",
+    wildcard_constraints:
+        name=name_pattern(list(config.get("external_test", {}))),
+        experiment=name_pattern(external_combined_rows()),
+    params:
+        code=script_code("combine_external.py"),
+        members=lambda wildcards: combined_members(wildcards.experiment),
+    log:
+        "logs/external/{name}/{experiment}.combine.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/combine_external.py"
+
+
+# every variant of the set, and its gene-disjoint subset (variants.parquet's gene_disjoint)
 rule evaluate_external:
     input:
-        predictions="results/external/{name}/{experiment}/predictions.parquet",
-        calibrated="results/external/{name}/{experiment}/predictions.parquet",  # holds p_sa
+        predictions="results/external/{name}/{experiment}/predictions.parquet",  # holds p_sa
         baseline=f"results/external/{{name}}/{BASELINE}/predictions.parquet",
         training="results/models/{experiment}/training.json",
         test_targets="results/external/{name}/variants.parquet",
     output:
         metrics="results/external/{name}/{experiment}/metrics.json",
         breakdown="results/external/{name}/{experiment}/breakdown.tsv",
+        disjoint_metrics="results/external/{name}/gene_disjoint/{experiment}/metrics.json",
+        disjoint_breakdown="results/external/{name}/gene_disjoint/{experiment}/breakdown.tsv",
+    wildcard_constraints:
+        name=name_pattern(list(config.get("external_test", {}))),
+        experiment=name_pattern(external_table_rows()[0]),
     params:
-        code=script_code("evaluate_model.py"),
+        code=script_code("evaluate_external.py"),
         experiment=lambda wildcards: wildcards.experiment,
         n_bootstrap=config["evaluation"]["n_bootstrap"],
         seed=config["evaluation"]["seed"],
@@ -164,16 +192,20 @@ rule evaluate_external:
     conda:
         "../envs/evaluate.yaml"
     script:
-        "../scripts/evaluate_model.py"
+        "../scripts/evaluate_external.py"
 
 
 rule external_summary:
     input:
-        metrics=expand("results/external/{{name}}/{experiment}/metrics.json", experiment=predictable_experiments()),
-        trainings=expand("results/models/{experiment}/training.json", experiment=predictable_experiments()),
+        metrics=expand("results/external/{{name}}/{experiment}/metrics.json", experiment=external_table_rows()[0]),
+        disjoint_metrics=expand(
+            "results/external/{{name}}/gene_disjoint/{experiment}/metrics.json", experiment=external_table_rows()[0]
+        ),
+        trainings=expand("results/models/{experiment}/training.json", experiment=external_table_rows()[0]),
         summary="results/external/{name}/summary.json",
     output:
         tsv="results/external/{name}/summary.tsv",
+        disjoint_tsv="results/external/{name}/gene_disjoint.tsv",
         html=report(
             "results/external/{name}/summary.html",
             caption="../report/external.rst",
@@ -183,7 +215,8 @@ rule external_summary:
         ),
     params:
         code=script_code("external_summary.py"),
-        experiments=predictable_experiments(),
+        experiments=external_table_rows()[0],
+        left_out=external_table_rows()[1],
         source=lambda wildcards: external_spec(wildcards.name).get("description")
         or f"{external_spec(wildcards.name)['source']}: {external_spec(wildcards.name)['path']}",
     log:

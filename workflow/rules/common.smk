@@ -28,7 +28,13 @@ from validsplice.config.workflow_config import (  # noqa: E402
     require_file,
     resolve_from_checkout,
 )
-from validsplice.config.naming import BASELINE, CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
+from validsplice.config.naming import (  # noqa: E402
+    BASELINE,
+    CALIBRATED_BASELINE,
+    check_ensembles,
+    external_rows,
+    member_experiment,
+)
 from validsplice.variants.split import describe_split  # noqa: E402
 
 if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
@@ -269,6 +275,7 @@ def final_targets():
         "results/report/summary.tsv",
         "results/report/summary.md",
         "results/report/summary.html",
+        "results/report/sensitivity.html",
         *predict_targets(),
         *external_targets(),
     ]
@@ -279,6 +286,7 @@ REPORT_OUTPUTS = (
     ("results/report/summary.tsv", "results table, every column and interval"),
     ("results/report/predictions.tsv", "one row per test variant with every model's score"),
     ("results/report/breakdown.tsv", "metrics by region, splice site, distance and variant type"),
+    ("results/report/sensitivity.tsv", "the table with Low-frequency counted as Splice-altering"),
     ("results/report/", "the report's pages and figures (HTML, SVG)"),
 )
 
@@ -313,8 +321,12 @@ def print_summary_table():
 
 
 def predictable_experiments():
-    """Experiments a model folder can carry for `validsplice predict`: networks and the raw base-model score."""
-    return [n for n in experiment_names() if registry.MODELS[experiment_model(n)].builder or n == BASELINE]
+    """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees) and
+    the raw base-model score; that is every experiment of the config (rows combined from others, i.e.
+    spliceai_calibrated and the ensembles, are not experiments: `not_predictable_rows` names them)."""
+    return [
+        n for n in experiment_names() if registry.MODELS[experiment_model(n)].trained or experiment_model(n) == BASELINE
+    ]
 
 
 def _check_predict_config():
@@ -326,7 +338,7 @@ def _check_predict_config():
             if unknown:
                 raise UserError(
                     f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
-                    f"{', '.join(known)} (trained networks and spliceai_raw)."
+                    f"{', '.join(known)} (trained networks, feature models and spliceai_raw)."
                 )
             require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
         for name, spec in config.get("external_test", {}).items():
@@ -345,7 +357,10 @@ _check_predict_config()
 def model_folder_files(experiment):
     """What `validsplice predict` reads from results/models/{experiment}/."""
     files = [f"results/models/{experiment}/model.json", f"results/models/{experiment}/calibrator.json"]
-    if experiment != BASELINE:
+    model = experiment_model(experiment)
+    if model in registry.FEATURE_MODELS:
+        files.append(f"results/models/{experiment}/model.joblib")
+    elif model != BASELINE:
         files.append(f"results/models/{experiment}/model.pt")
     return files
 
@@ -367,6 +382,16 @@ def external_spec(name):
     spec.setdefault("label_field", config["variants"]["label_field"])
     spec.setdefault("coordinate_column", config["variants"]["coordinate_column"])
     return spec
+
+
+def external_table_rows():
+    """(rows of the results table each external set gets, {row: why not} for the rows it cannot get)."""
+    combined = {name: combined_members(name) for name in [CALIBRATED_BASELINE, *ENSEMBLES]}
+    return external_rows(table_rows(), predictable_experiments(), combined)
+
+
+def external_combined_rows():
+    return [row for row in external_table_rows()[0] if row not in predictable_experiments()]
 
 
 def external_targets():

@@ -97,3 +97,36 @@ rule make_report:
         "../envs/evaluate.yaml"
     script:
         "../scripts/make_report.py"
+
+
+# The same table with Low-frequency counted as Splice-altering (a second page; the headline is unchanged)
+rule sensitivity_report:
+    input:
+        predictions=expand("results/models/{experiment}/predictions.parquet", experiment=table_rows()),
+        trainings=expand("results/models/{experiment}/training.json", experiment=table_rows()),
+        calibrated=expand("results/models/{experiment}/calibrated.parquet", experiment=calibrated_rows()),
+    output:
+        tsv="results/report/sensitivity.tsv",
+        html=report(
+            "results/report/sensitivity.html",
+            caption="../report/sensitivity.rst",
+            category="1. Results summary",
+            labels={"table": "sensitivity: Low-frequency as Splice-altering"},
+        ),
+    params:
+        experiments=table_rows(),
+        calibrated_experiments=calibrated_rows(),
+        split_description=describe_split(config["split"]),
+        n_bootstrap=config["evaluation"]["n_bootstrap"],
+        seed=config["evaluation"]["seed"],
+        cutoffs=config["evaluation"]["cutoffs"],
+        detection_threshold=config["evaluation"]["detection_threshold"],
+        code=script_code("sensitivity_report.py"),
+    log:
+        "logs/report/sensitivity_report.log",
+    benchmark:
+        "benchmarks/report/sensitivity_report.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/sensitivity_report.py"

@@ -50,42 +50,48 @@ for model_name, model_entry in registry.MODELS.items():
             "../scripts/train_model.py"
 
 
-# Not a network: trees on the cached base-model scores and the variant table (no windows, no GPU).
+# Not networks: the feature models (registry entries with a trainer), one rule each: trees on the cached
+# base-model scores and / or the variant table's position features (no windows, no GPU).
 # Trained on all labelled train rows (class-weighted: train_labelled.parquet, not the balanced train.parquet);
-# features come from variants.parquet and the cached scores.parquet; its threshold assumes the prevalence of
-# the targets summary, and its val_predictions.parquet lists val.parquet's rows like every experiment's.
-rule train_spliceai_features_gbm:
-    input:
-        variants="results/variants/variants.parquet",
-        scores="results/scores/scores.parquet",
-        train_labelled="results/targets/train_labelled.parquet",
-        val_labelled="results/targets/val_labelled.parquet",
-        val="results/targets/val.parquet",
-        test="results/targets/test.parquet",
-        target_summary="results/targets/summary.json",
-    output:
-        model="results/models/{experiment}/model.joblib",
-        history="results/models/{experiment}/history.tsv",
-        predictions="results/models/{experiment}/predictions.parquet",
-        val_predictions="results/models/{experiment}/val_predictions.parquet",
-        training="results/models/{experiment}/training.json",
-    wildcard_constraints:
-        experiment=experiment_pattern("spliceai_features_gbm"),
-    params:
-        experiment=lambda wildcards: wildcards.experiment,
-        settings=settings_of,
-        code=script_code("train_gbm.py"),
-    log:
-        "logs/models/{experiment}.log",
-    benchmark:
-        "benchmarks/models/{experiment}.tsv"
-    threads: training_threads()
-    resources:
-        mem_mb=4000,
-    conda:
-        f"../envs/{registry.MODELS['spliceai_features_gbm'].env}"
-    script:
-        "../scripts/train_gbm.py"
+# features come from variants.parquet and the cached scores.parquet; the threshold assumes the prevalence of
+# the targets summary, and val_predictions.parquet lists val.parquet's rows like every experiment's.
+for model_name in registry.FEATURE_MODELS:
+
+    rule:
+        name:
+            f"train_{model_name}"
+        input:
+            variants="results/variants/variants.parquet",
+            scores="results/scores/scores.parquet",
+            train_labelled="results/targets/train_labelled.parquet",
+            val_labelled="results/targets/val_labelled.parquet",
+            val="results/targets/val.parquet",
+            test="results/targets/test.parquet",
+            target_summary="results/targets/summary.json",
+        output:
+            model="results/models/{experiment}/model.joblib",
+            history="results/models/{experiment}/history.tsv",
+            predictions="results/models/{experiment}/predictions.parquet",
+            val_predictions="results/models/{experiment}/val_predictions.parquet",
+            training="results/models/{experiment}/training.json",
+        wildcard_constraints:
+            experiment=experiment_pattern(model_name),
+        params:
+            experiment=lambda wildcards: wildcards.experiment,
+            model=model_name,
+            settings=settings_of,
+            code=script_code("train_gbm.py", model_module(model_name)),
+        log:
+            "logs/models/{experiment}.log",
+        benchmark:
+            "benchmarks/models/{experiment}.tsv"
+        threads: training_threads()
+        resources:
+            mem_mb=4000,
+        conda:
+            f"../envs/{registry.MODELS[model_name].env}"
+        script:
+            "../scripts/train_gbm.py"
 
 
 rule baseline_predictions:

@@ -9,6 +9,9 @@ log = setup_logging(snakemake.log[0])
 run_rule(
     external_summary,
     metrics=list(snakemake.input.metrics),
+    disjoint_metrics=list(snakemake.input.disjoint_metrics),
+    disjoint_tsv=snakemake.output.disjoint_tsv,
+    left_out=dict(snakemake.params.left_out),
     trainings=list(snakemake.input.trainings),
     prepare_summary=snakemake.input.summary,
     experiments=list(snakemake.params.experiments),

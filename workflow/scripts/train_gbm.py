@@ -1,4 +1,4 @@
-"""Rule train_spliceai_features_gbm: gradient-boosted trees on SpliceAI and position features."""
+"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm): gradient-boosted trees on features."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
@@ -21,6 +21,7 @@ run_rule(
     val_predictions_path=snakemake.output.val_predictions,
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
+    model_name=snakemake.params.model,
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )

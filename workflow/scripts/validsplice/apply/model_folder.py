@@ -6,11 +6,14 @@ by calibration) and ``model.json``, the manifest written here: which files belon
 how its score is read, and the base-model settings its inputs were made with (name, distance,
 mask, annotation name). Paths inside are relative to the folder, so a copied folder still works.
 
-Two kinds of model:
+Three kinds of model:
 - ``network``: a model of ``models.registry`` applied to ref/alt windows (and, when it reads it,
   the base model's delta profile);
 - ``base_model_score``: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) (``spliceai_raw``),
-  no weights; the calibrator turns it into P(splice-altering).
+  no weights; the calibrator turns it into P(splice-altering);
+- ``feature_model``: trees on per-variant features (``registry.FEATURE_MODELS``: ``spliceai_features_gbm``,
+  ``position_only_gbm``); ``model.joblib`` holds them (``training.gbm.save_model`` says why joblib), the
+  manifest lists the features; they are built by ``training.gbm.variant_features``, the training function.
 """
 from __future__ import annotations
 
@@ -33,9 +36,10 @@ log = logging.getLogger("validsplice.apply.model_folder")
 
 MANIFEST = "model.json"
 WEIGHTS = "model.pt"
+TREES = "model.joblib"
 CALIBRATOR = "calibrator.json"
 FORMAT_VERSION = 1
-KINDS = ("network", "base_model_score")
+KINDS = ("network", "base_model_score", "feature_model")
 BASE_MODEL_KEYS = ("name", "distance", "mask", "annotation")
 
 
@@ -51,16 +55,20 @@ def write_manifest(*, training_path, manifest_path, base_model: dict, annotation
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{training_path}: cannot read the training summary ({exc}); re-run the training rule.") \
             from None
+    from ..config.registry import FEATURE_MODELS
+
     model = training.get("model", "")
-    kind = "base_model_score" if model == BASELINE else "network"
+    kind = "base_model_score" if model == BASELINE else "feature_model" if model in FEATURE_MODELS else "network"
     config = training.get("config") or {}
     manifest = {
         "format_version": FORMAT_VERSION,
         "experiment": training.get("experiment", Path(manifest_path).parent.name),
         "model": model,
         "kind": kind,
-        "files": {"weights": WEIGHTS if kind == "network" else None, "calibrator": CALIBRATOR,
+        "files": {"weights": WEIGHTS if kind == "network" else None,
+                  "trees": TREES if kind == "feature_model" else None, "calibrator": CALIBRATOR,
                   "training": Path(training_path).name},
+        "features": list(training.get("features") or []) if kind == "feature_model" else None,
         "window_length": config.get("window_length"),
         "profile_length": config.get("profile_length"),
         "score_scale": training.get("score_scale", "delta"),
@@ -89,6 +97,7 @@ class ModelFolder:
     manifest: dict
     calibrator: object
     network: "torch.nn.Module | None" = field(default=None, repr=False)
+    trees: dict | None = field(default=None, repr=False)  # a feature model's model.joblib bundle
 
     @property
     def experiment(self) -> str:
@@ -103,12 +112,20 @@ class ModelFolder:
         return None if self.network is None else int(self.manifest["window_length"])
 
     @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    @property
     def needs_base_model_delta(self) -> bool:
         """True when the score means nothing without the base model's delta for the allele and gene."""
         return self.manifest["kind"] == "base_model_score" or bool(self.manifest["reads_base_model_delta"])
 
     def scores(self, inputs: dict, batch_size: int = 64, device="cpu") -> np.ndarray:
         """The model's score per row of ``inputs`` (see ``predict_vcf.model_inputs``)."""
+        if self.kind == "feature_model":
+            from ..training.gbm import predict_scores
+
+            return predict_scores(self.trees, inputs["features"])  # NaN where a read base-model score is missing
         if self.network is None:
             return np.where(np.isnan(inputs["base_max_ds"]), 0.0, inputs["base_max_ds"])  # as spliceai_raw
         import torch
@@ -159,7 +176,23 @@ def load_model_folder(path, device="cpu") -> ModelFolder:
         raise UserError(f"--model {path}: no calibrator ({calibrator_path.name}); P(splice-altering) needs it. "
                         f"Run `snakemake {folder.as_posix()}/{calibrator_path.name}` (the calibrate_model rule).")
     network = _load_network(folder, manifest, device) if manifest["kind"] == "network" else None
-    return ModelFolder(folder, manifest, _load_calibrator(calibrator_path), network)
+    trees = _load_trees(folder, manifest) if manifest["kind"] == "feature_model" else None
+    return ModelFolder(folder, manifest, _load_calibrator(calibrator_path), network, trees)
+
+
+def _load_trees(folder: Path, manifest: dict) -> dict:
+    from ..training.gbm import load_model
+
+    path = folder / (manifest["files"].get("trees") or TREES)
+    if not path.is_file():
+        raise UserError(f"{folder}: no trees file {path.name}; re-run the experiment's training rule "
+                        f"(train_{manifest['model']}).")
+    bundle = load_model(path)
+    if bundle.get("model") != manifest["model"] or list(bundle["features"]) != list(manifest.get("features") or []):
+        raise UserError(f"{path} holds model {bundle.get('model')!r} with {len(bundle['features'])} features but "
+                        f"{MANIFEST} says {manifest['model']!r} with {len(manifest.get('features') or [])}; the files "
+                        "come from different runs. Re-run the training and model_manifest rules.")
+    return bundle
 
 
 def _load_network(folder: Path, manifest: dict, device):

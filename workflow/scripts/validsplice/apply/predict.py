@@ -8,8 +8,18 @@ the base model's delta profile of that gene (as ``targets.base_model_inputs`` or
 model's score and its calibrated probability ``P_SA`` = P(splice-altering). This is the path the
 workflow's predictions take for a variant whose chosen gene is that gene, so the numbers agree.
 
+A feature model (``spliceai_features_gbm``, ``position_only_gbm``) gets its features from the training
+function ``training.gbm.variant_features``: DS masked and unmasked and DP of that gene's row of the one
+scoring pass, and the position columns the variant table would hold were that gene the variant's gene
+(``normalize.gene_position``: exon distance, region, nearest site; ``normalize.allele_types``: type and
+length).
+
+Every overlapping gene gets an entry; ``WORKFLOW_GENE`` says whether that gene is the one the workflow's
+gene rule (``normalize.choose_gene``; the source gene is the record's INFO ``GENE`` when the VCF has one)
+picks for the variant: the rows with 1 are exactly the kind of row the models were trained and evaluated on.
+
 Output: the input records with ``SpliceAI=`` (as ``score`` writes it) and
-``VALIDSPLICE=ALLELE|SYMBOL|P_SA|SCORE|EXPERIMENT``, one entry per allele, gene and experiment
+``VALIDSPLICE=ALLELE|SYMBOL|P_SA|SCORE|EXPERIMENT|WORKFLOW_GENE``, one entry per allele, gene and experiment
 (the first three fields are fixed). ``P_SA`` is ``.`` where a model needs the base model's delta
 and the base model could not score that allele and gene (e.g. a multi-base REF and ALT).
 Records are read (as ``score`` reads them: plain, gzip, bgzip or stdin, the same record checks),
@@ -31,12 +41,13 @@ from ..io.annotation import GeneAnnotation
 from ..scoring.delta import Reference, VariantRecord, info_entries, score_records
 from ..scoring.shards import rows_from_slots
 from ..training.targets import base_model_inputs, choose_score_rows
+from ..variants.normalize import allele_types, choose_gene, gene_position
 from ..variants.windows import build_windows
 from .model_folder import ModelFolder, load_model_folder
 
 log = logging.getLogger("validsplice.apply.predict")
 
-VALIDSPLICE_FORMAT = "ALLELE|SYMBOL|P_SA|SCORE|EXPERIMENT"
+VALIDSPLICE_FORMAT = "ALLELE|SYMBOL|P_SA|SCORE|EXPERIMENT|WORKFLOW_GENE"
 CHUNK_RECORDS = 1000
 SCORED = "scored"
 WINDOWED = (SCORED, "skipped: multi-base ref and alt")  # rows that have a gene and can be windowed
@@ -83,16 +94,52 @@ def base_model_engine(base: dict, reference: Reference, *, device: str, batch_si
 
 # ------------------------------------------------------------------ shared core: rows -> model inputs -> P_SA
 def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, distance: int,
-                 window_length: int) -> dict:
+                 window_length: int, features: bool = False) -> dict:
     """Inputs of every model for ``rows`` (one per variant and gene: variant_id unique, chrom as in the
-    FASTA, pos, ref, alt, gene, strand), from the base-model ``scores``/``profiles`` of those ids."""
+    FASTA, pos, ref, alt, gene, strand), from the base-model ``scores``/``profiles`` of those ids.
+
+    ``features``: also the feature models' input (``rows`` then holds the variant table's position
+    columns, ``gene_rows_position`` adds them to VCF rows), made by the training function."""
     if profiles is None:
         profiles = np.zeros((0, 2 * distance + 1, 2), dtype=np.float16)
     base_profile = base_model_inputs(rows, scores, profiles, distance=distance)
     max_ds = choose_score_rows(rows, scores)["spliceai_max_ds"].to_numpy(dtype=float)
     windows = build_windows(rows, fasta, window_length)
-    return {"ref": windows["ref"], "alt": windows["alt"], "base_profile": base_profile, "base_max_ds": max_ds,
-            "indel_length": (rows["alt"].str.len() - rows["ref"].str.len()).to_numpy(np.float32)}
+    out = {"ref": windows["ref"], "alt": windows["alt"], "base_profile": base_profile, "base_max_ds": max_ds,
+           "indel_length": (rows["alt"].str.len() - rows["ref"].str.len()).to_numpy(np.float32)}
+    if features:
+        from ..training.gbm import variant_features
+
+        out["features"] = variant_features(rows.reset_index(drop=True), scores)
+    return out
+
+
+def needs_features(models: list[ModelFolder]) -> bool:
+    return any(m.kind == "feature_model" for m in models)
+
+
+def gene_rows_position(rows: pd.DataFrame, annotation: GeneAnnotation) -> pd.DataFrame:
+    """``rows`` (one per allele and gene; chrom as in the FASTA, ``source_gene`` optional) plus the columns
+    the variant table holds for a variant's gene, here for each row's own gene, with the workflow's
+    functions: variant_type, indel_length (``allele_types``), exon_distance, region, nearest_site
+    (``gene_position``), and ``workflow_gene``: True when ``choose_gene`` picks this row's gene for the
+    allele among all overlapping genes (what ``normalize_variants`` decides for the variant table)."""
+    n = len(rows)
+    distance = pd.array([pd.NA] * n, dtype="Int64")
+    region, site, chosen = ["intergenic"] * n, [""] * n, np.zeros(n, dtype=bool)
+    sources = rows["source_gene"] if "source_gene" in rows else pd.Series([""] * n, index=rows.index)
+    hits = annotation.overlapping_many(rows["chrom"].to_numpy(), rows["pos"].to_numpy()) if n else []
+    for i, (idx, gene, strand, pos, src) in enumerate(zip(hits, rows["gene"].fillna(""), rows["strand"].fillna("."),
+                                                          rows["pos"].to_numpy(), sources.fillna(""))):
+        mine = [int(j) for j in idx if annotation.names[j] == gene and annotation.strands[j] == strand]
+        if not mine:
+            continue
+        distance[i], region[i], site[i] = gene_position(annotation, mine[0], int(pos))
+        j, _ = choose_gene(annotation, idx, str(src), int(pos))
+        chosen[i] = j >= 0 and annotation.names[j] == gene and annotation.strands[j] == strand
+    vtype, indel_length = allele_types(rows["ref"], rows["alt"])
+    return rows.assign(variant_type=vtype, indel_length=indel_length, exon_distance=distance, region=region,
+                       nearest_site=site, workflow_gene=chosen)
 
 
 def apply_models(models: list[ModelFolder], inputs: dict, base_scored: np.ndarray, *, batch_size: int,
@@ -131,21 +178,34 @@ def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: lis
                           bool(base["mask"]))
     scores, profiles, _ = rows_from_slots(variants, slots)
     inputs = model_inputs(variants, scores, profiles, fasta, distance=int(base["distance"]),
-                          window_length=max_window_length(models))
+                          window_length=max_window_length(models), features=needs_features(models))
     scored = ~np.isnan(inputs["base_max_ds"])
     return scores, apply_models(models, inputs, scored, batch_size=batch_size, device=device)
 
 
 # ------------------------------------------------------------------ VCF records
+def source_gene(rec) -> str:
+    """The record's INFO ``GENE`` (as ingested VCFs carry the source's gene), else ""."""
+    try:
+        value = rec.info.get("GENE")
+    except (ValueError, KeyError):  # a header without GENE
+        return ""
+    if isinstance(value, tuple):
+        value = value[0] if value else None
+    return "" if value is None else str(value)
+
+
 def allele_rows(records: list, reference: Reference) -> pd.DataFrame:
     """One row per (record, ALT): ``variant_id`` '<record>:<allele>' (both 0-based in the chunk)."""
     rows = []
     for k, rec in enumerate(records):
+        gene = source_gene(rec)
         for j, alt in enumerate(rec.alts or (".",)):
             rows.append({"variant_id": f"{k}:{j}", "record": k, "chrom": rec.chrom,
                          "contig": reference.contig(rec.chrom) or rec.chrom, "pos": int(rec.pos),
-                         "ref": rec.ref, "alt": alt, "id": rec.id or "."})
-    return pd.DataFrame(rows, columns=["variant_id", "record", "chrom", "contig", "pos", "ref", "alt", "id"])
+                         "ref": rec.ref, "alt": alt, "id": rec.id or ".", "source_gene": gene})
+    return pd.DataFrame(rows, columns=["variant_id", "record", "chrom", "contig", "pos", "ref", "alt", "id",
+                                       "source_gene"])
 
 
 def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotation, engine, models, fasta, *,
@@ -160,16 +220,23 @@ def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotatio
     for rec_k, allele_slots in zip(alleles["record"], slots):
         spliceai[rec_k].extend(info_entries(allele_slots))
     scores, profiles, _ = rows_from_slots(alleles, slots)
-    scores = scores.merge(alleles[["variant_id", "record", "contig", "id"]], on="variant_id", how="left")
+    scores = scores.merge(alleles[["variant_id", "record", "contig", "id", "source_gene"]], on="variant_id",
+                          how="left")
     # one model row per (allele, gene): its own id, so the workflow's per-variant functions apply unchanged
     scores["row_id"] = scores["variant_id"] + "|" + scores["gene"].fillna("") + "|" + scores["strand"].fillna(".")
     table = scores.assign(variant_id=scores["row_id"])
+    has_gene = (table["gene"].fillna("") != "").to_numpy()
+    positioned = gene_rows_position(table[has_gene].assign(chrom=lambda t: t["contig"]).reset_index(drop=True),
+                                    annotation)
+    chosen = np.full(len(table), None, dtype=object)  # no gene: neither the workflow's gene nor another
+    chosen[has_gene] = positioned["workflow_gene"].to_numpy()
+    table["workflow_gene"] = chosen
     windowed = table["status"].isin(WINDOWED) & (table["gene"].fillna("") != "")
-    rows = table[windowed].assign(chrom=lambda t: t["contig"]).reset_index(drop=True)
+    rows = positioned[table.loc[has_gene, "status"].isin(WINDOWED).to_numpy()].reset_index(drop=True)
     results = {}
     if len(rows):
         inputs = model_inputs(rows, table[windowed], profiles, fasta, distance=int(base["distance"]),
-                              window_length=max_window_length(models))
+                              window_length=max_window_length(models), features=needs_features(models))
         results = apply_models(models, inputs, (rows["status"] == SCORED).to_numpy(), batch_size=batch_size,
                                device=device)
     for m in models:
@@ -187,11 +254,12 @@ def validsplice_entries(table: pd.DataFrame, experiments: list[str], n_records: 
     rows = table[table["status"].isin(WINDOWED) & (table["gene"].fillna("") != "")]
     for i in range(len(rows)):
         alt, gene, record = rows["alt"].iat[i], rows["gene"].iat[i], int(rows["record"].iat[i])
+        chosen = int(bool(rows["workflow_gene"].iat[i]))
         for exp in experiments:
             p, s = rows[f"p_sa:{exp}"].iat[i], rows[f"score:{exp}"].iat[i]
             p_text = "." if np.isnan(p) else f"{p:.4f}"
             s_text = "." if np.isnan(s) else f"{s:.4f}"
-            entries[record].append(f"{alt}|{gene}|{p_text}|{s_text}|{exp}")
+            entries[record].append(f"{alt}|{gene}|{p_text}|{s_text}|{exp}|{chosen}")
     return entries
 
 
@@ -203,14 +271,16 @@ def header_lines(models: list[ModelFolder], base: dict) -> list[str]:
         HEADER_LINE,
         '##INFO=<ID=VALIDSPLICE,Number=.,Type=String,Description="validsplice prediction per allele, gene and '
         'experiment. P_SA: calibrated probability that the variant alters splicing (calibrator fitted on the '
-        "validation split of the experiment's training data); SCORE: the model's raw score. "
+        "validation split of the experiment's training data); SCORE: the model's raw score; WORKFLOW_GENE: 1 "
+        "when SYMBOL is the gene the workflow's gene rule picks for this allele among the overlapping genes "
+        "(the rows the models were trained on), else 0. "
         f'Experiments: {names}. Format: {VALIDSPLICE_FORMAT}">',
         f"##validsplice_predict=experiments {names}; base model {base['name']}, distance {base['distance']}, "
         f"mask {base['mask']}, trained with annotation {base['annotation']}",
     ]
 
 
-TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "status", "DS_AG", "DS_AL", "DS_DG", "DS_DL",
+TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "workflow_gene", "status", "DS_AG", "DS_AL", "DS_DG", "DS_DL",
                "DP_AG", "DP_AL", "DP_DG", "DP_DL", "max_ds"]
 
 

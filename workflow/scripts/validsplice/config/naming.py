@@ -41,3 +41,25 @@ def check_ensembles(ensembles: dict | None, experiments: list[str]) -> dict[str,
 def member_experiment(name: str) -> str:
     """The experiment whose calibrator gives a member's probabilities."""
     return BASELINE if name == CALIBRATED_BASELINE else name
+
+
+def external_rows(rows: list[str], experiments_with_folder: list[str], combined: dict[str, list[str]]) \
+        -> tuple[list[str], dict[str, str]]:
+    """(rows of the results table an external test set gets, {row: why not} for the others).
+
+    A row is included when it is an experiment with a model folder, or a combined row
+    (``spliceai_calibrated``, an ensemble: ``combined`` maps it to its member experiments) all of whose
+    members have one; the others are named with the reason, never left out silently."""
+    included, left_out = [], {}
+    for row in rows:
+        if row in experiments_with_folder:
+            included.append(row)
+        elif row in combined:
+            missing = [m for m in combined[row] if m not in experiments_with_folder]
+            if missing:
+                left_out[row] = f"member(s) {', '.join(missing)} have no model folder to apply"
+            else:
+                included.append(row)
+        else:
+            left_out[row] = "no model folder (validsplice predict cannot apply it)"
+    return included, left_out

@@ -5,9 +5,9 @@ Each entry (``ModelEntry``) holds
   the rules that train it; ``build(settings, *, window_length, profile_length) -> nn.Module``
   following docs/DESIGN.md ("The model interface"); ``None`` for an untrained model and for a
   feature model;
-- ``trainer``: a feature model's (not a network: no builder, no shared training loop, not usable
-  by ``validsplice predict``) training function ``"module:function"``, run by its own rule
-  (train_<model> in workflow/rules/train.smk); ``None`` for the networks;
+- ``trainer``: a feature model's (not a network: no builder, no shared training loop; its model
+  folder holds model.joblib) training function ``"module:function"``, run by its own rule
+  (train_<model> in workflow/rules/train.smk, one per feature model); ``None`` for the networks;
 - ``params``: the dataclass of the model's own settings with their defaults (``setting(...)``);
   the general training keys and their defaults are the schema's ``training.defaults``
   (``validsplice.config.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
@@ -96,7 +96,8 @@ class PairedClassifierParams:
 @dataclasses.dataclass(frozen=True)
 class FeaturesGbmParams:
     """The trees' own keys. Of the general keys they read learning_rate (whose schema default, 1e-4, is a
-    network's: set e.g. 0.05 in training.model_defaults.spliceai_features_gbm, as both shipped configs do),
+    network's: set e.g. 0.05 in training.model_defaults.spliceai_features_gbm (and position_only_gbm), as both
+    shipped configs do),
     early_stopping, patience, min_delta, max_train_samples and seed."""
 
     max_iter: int = setting(500, "most trees (the number kept is chosen on validation)", type="integer", minimum=1)
@@ -120,9 +121,13 @@ MODELS: dict[str, ModelEntry] = {
     # trained on the label (BCE), not on the delta profile
     "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
                                         PairedClassifierParams),
-    # a feature model: trees on the cached base-model scores, trained by its own rule on the CPU
+    # feature models: trees trained by their own rule on the CPU (validsplice.training.gbm.FEATURE_SETS):
+    # on the cached base-model scores and position features ...
     "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
                                         trainer="validsplice.training.gbm:train_gbm_experiment"),
+    # ... and the control on the position features alone (no base-model score): how much of a gain is study design
+    "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
+                                    trainer="validsplice.training.gbm:train_gbm_experiment"),
     # the baseline: its predictions are the base model's scores (validsplice.training.predictions), nothing is trained
     BASELINE: ModelEntry(None, gpu=False),
 }
@@ -135,6 +140,8 @@ def __getattr__(name: str):
         "KNOWN_MODELS": lambda: tuple(MODELS),
         "TRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.trained),
         "UNTRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if not e.trained),
+        # trained by their own rule (a trainer, no network): the feature models
+        "FEATURE_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.trainer is not None),
         # a model's own keys with their JSON schemas: with training.defaults, the valid keys of
         # an experiment and of training.model_defaults.<model> (validsplice.config.workflow_config)
         "MODEL_SETTINGS": lambda: {n: params_schema(e.params) for n, e in MODELS.items()},

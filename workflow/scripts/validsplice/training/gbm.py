@@ -1,4 +1,9 @@
-"""``spliceai_features_gbm``: gradient-boosted trees on per-variant features, trained on the label.
+"""The feature models: gradient-boosted trees on per-variant features, trained on the label.
+
+Two models of the registry share this module and differ only in their feature set (``FEATURE_SETS``):
+``spliceai_features_gbm`` (base-model scores + position features) and ``position_only_gbm`` (the
+position features alone: a control that shows how much of a gain comes from where the variants sit,
+i.e. from study design, rather than from the base model's view of the sequence).
 
 The tabular baseline of papers on SpliceVarDB. Its target is the label itself
 (Splice-altering = 1, Normal = 0), so unlike the delta regressors it can learn to call a
@@ -13,6 +18,13 @@ again:
 - distance to the nearest annotated exon boundary (signed as SpliceAI, signed along the
   transcript, absolute), the kind of that boundary (acceptor / donor) and on which side the
   variant lies (``boundary_side``: e.g. ``donor_intronic``), region and strand.
+
+Test rows without a base-model score (their gene's row was skipped: MNV, near a contig end, ...)
+get **no score** (NaN, ``scored`` False) from a model that reads the scores: the training rows all have
+one (targets exclude unscored rows from train/val), so the trees never learned where such a row
+belongs and would send it down whichever branch held more training rows. Evaluation leaves them
+out and counts them (metrics.json ``counts.excluded``); training.json's note gives the number.
+``position_only_gbm`` reads no score and scores every row.
 
 Training choices (recorded in training.json):
 - rows: **all** labelled (Splice-altering / Normal) train-split variants with a target
@@ -45,6 +57,7 @@ from ..common.errors import UserError
 log = logging.getLogger("validsplice.training.gbm")
 
 MODEL_NAME = "spliceai_features_gbm"
+POSITION_ONLY = "position_only_gbm"
 SCORE_SCALE = "probability"
 
 DS_KINDS = ("AG", "AL", "DG", "DL")
@@ -61,7 +74,11 @@ CATEGORIES = {
 NUMERIC_FEATURES = SCORE_FEATURES + ["indel_length", "allele_length", "exon_distance",
                                      "exon_distance_transcript", "abs_exon_distance"]
 FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
-VARIANT_COLUMNS = ["variant_id", "label", "split", "ref", "alt", "strand", "variant_type", "indel_length",
+# the non-base-model features: variant type and length, exon distance, boundary kind and side, region, strand
+POSITION_FEATURES = [f for f in FEATURES if f not in SCORE_FEATURES]
+FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES}
+# what the features are made from (label and split are not read: a VCF row to predict has neither)
+VARIANT_COLUMNS = ["variant_id", "ref", "alt", "strand", "variant_type", "indel_length",
                    "exon_distance", "region", "nearest_site", "gene"]
 
 # The settings the trees read: the model's own (registry.FeaturesGbmParams) and, of the general
@@ -71,11 +88,23 @@ SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regulariza
                 "seed")
 
 
-def gbm_settings(settings: dict | None) -> dict:
+def features_of(model: str) -> list[str]:
+    """The feature columns of feature model ``model`` (in the order the trees read them)."""
+    if model not in FEATURE_SETS:
+        raise UserError(f"{model!r} is not a feature model; feature models: {', '.join(FEATURE_SETS)}.")
+    return list(FEATURE_SETS[model])
+
+
+def reads_base_model_scores(features) -> bool:
+    """True when the trees read the base model's scores (the features hold DS / DP)."""
+    return any(f in SCORE_FEATURES for f in features)
+
+
+def gbm_settings(settings: dict | None, model: str = MODEL_NAME) -> dict:
     """The keys the trees read, with their defaults from the registry's one place (an unknown key is a UserError)."""
     from ..config.registry import model_settings
 
-    typed = model_settings(MODEL_NAME, settings)
+    typed = model_settings(model, settings)
     return {key: getattr(typed, key) for key in SETTING_KEYS}
 
 
@@ -157,10 +186,10 @@ def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
     return compute_sample_weight("balanced", labels) if how == "balanced" else np.ones(len(labels))
 
 
-def make_estimator(settings: dict, max_iter: int, early_stopping: bool, patience: int):
+def make_estimator(settings: dict, max_iter: int, early_stopping: bool, patience: int, features=None):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    categorical = np.array([f in CATEGORIES for f in FEATURES])
+    categorical = np.array([f in CATEGORIES for f in (FEATURES if features is None else features)])
     return HistGradientBoostingClassifier(
         loss="log_loss", learning_rate=float(settings["learning_rate"]), max_iter=int(max_iter),
         max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=int(settings["min_samples_leaf"]),
@@ -179,7 +208,8 @@ def fit_gbm(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_v
     ``patience`` trees without improvement and the model is refitted with the best number of
     trees; without it every tree up to ``max_iter`` is grown and kept (patience beyond max_iter).
     """
-    settings = gbm_settings(settings)
+    settings = gbm_settings(settings)  # both feature models share these keys (registry.FeaturesGbmParams)
+    features = list(x_train.columns)
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     for name, y in (("train", y_train), ("validation", y_val)):
         if len(np.unique(y)) < 2:
@@ -190,14 +220,14 @@ def fit_gbm(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_v
     max_iter, stop = int(settings["max_iter"]), bool(settings["early_stopping"])
     patience = int(settings["patience"]) if stop else max_iter + 1
     start = time.perf_counter()
-    grown = make_estimator(settings, max_iter, True, patience)
+    grown = make_estimator(settings, max_iter, True, patience, features)
     grown.fit(x_train, y_train, sample_weight=w_train, X_val=x_val, y_val=y_val, sample_weight_val=w_val)
     val_losses = -np.asarray(grown.validation_score_)[1:]  # entry i: after i + 1 trees
     train_losses = -np.asarray(grown.train_score_)[1:]
     best = int(np.argmin(val_losses)) + 1 if stop else grown.n_iter_
     estimator = grown
     if best < grown.n_iter_:
-        estimator = make_estimator(settings, best, False, patience).fit(x_train, y_train, sample_weight=w_train)
+        estimator = make_estimator(settings, best, False, patience, features).fit(x_train, y_train, sample_weight=w_train)
     seconds = time.perf_counter() - start
     history = staged_history(grown, x_val, y_val, train_losses, val_losses, settings, seconds)
     info = {"best_iteration": best, "stopped_iteration": int(grown.n_iter_), "max_iter": max_iter,
@@ -220,13 +250,27 @@ def staged_history(estimator, x_val, y_val, train_losses, val_losses, settings, 
                          "seconds": seconds / max(n, 1)})
 
 
+def base_score_missing(features: pd.DataFrame, columns) -> np.ndarray:
+    """Rows whose base-model features among ``columns`` are missing (the base model did not score the gene)."""
+    used = [c for c in columns if c in SCORE_FEATURES]
+    if not used:
+        return np.zeros(len(features), dtype=bool)
+    return features[used].isna().all(axis=1).to_numpy()
+
+
 def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
-    """P(Splice-altering) of each row from a ``model.joblib`` bundle and ``feature_matrix`` output."""
+    """P(Splice-altering) of each row from a ``model.joblib`` bundle and ``feature_matrix`` output.
+
+    NaN (no score) for a row without a base-model score when the model reads the scores: the
+    trees never saw such a row in training (module docstring), so any value would be a guess.
+    Training, the workflow's predictions and ``validsplice predict`` all call this function.
+    """
     missing = [c for c in bundle["features"] if c not in features.columns]
     if missing:
-        raise UserError(f"{MODEL_NAME}: features {', '.join(missing)} missing; the model was saved with "
-                        f"{bundle['features']}.")
-    return bundle["estimator"].predict_proba(features[bundle["features"]])[:, 1]
+        raise UserError(f"{bundle.get('model', MODEL_NAME)}: features {', '.join(missing)} missing; the model was "
+                        f"saved with {bundle['features']}.")
+    p = np.asarray(bundle["estimator"].predict_proba(features[bundle["features"]])[:, 1], dtype=np.float64)
+    return np.where(base_score_missing(features, bundle["features"]), np.nan, p)
 
 
 def library_versions() -> dict:
@@ -239,7 +283,14 @@ def library_versions() -> dict:
 
 
 def save_model(bundle: dict, path) -> None:
-    """joblib dump to a temporary name, then rename (a crash never leaves a file that looks complete)."""
+    """joblib dump to a temporary name, then rename (a crash never leaves a file that looks complete).
+
+    Why joblib and not skops: the estimator, its category tables and the settings round-trip exactly
+    with the scikit-learn that trained them, with no extra dependency (skops is not in the envs).
+    joblib is pickle: loading runs code from the file, so a model folder is trusted like the code of
+    the workflow that wrote it (load only folders you made or got from someone you trust);
+    ``library_versions`` in the bundle makes a scikit-learn mismatch visible when it is loaded.
+    """
     import joblib
 
     from ..common.files import write_atomically
@@ -253,8 +304,10 @@ def load_model(path) -> dict:
     import sklearn
 
     bundle = joblib.load(path)
-    if bundle.get("model") != MODEL_NAME:
-        raise UserError(f"{path}: not a {MODEL_NAME} model file (model {bundle.get('model')!r}).")
+    if not isinstance(bundle, dict) or bundle.get("model") not in FEATURE_SETS:
+        model = bundle.get("model") if isinstance(bundle, dict) else type(bundle).__name__
+        raise UserError(f"{path}: not a feature-model file (model {model!r}; expected one of "
+                        f"{', '.join(FEATURE_SETS)}).")
     saved = bundle.get("versions", {}).get("scikit-learn")
     if saved != sklearn.__version__:
         log.warning("%s was saved with scikit-learn %s, this is %s; predictions may differ.", path, saved,
@@ -277,8 +330,8 @@ def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
 def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
                          experiment: str, target_summary_path=None, settings: dict | None = None,
-                         threads: int | None = None) -> dict:
-    """Train one spliceai_features_gbm experiment; write model.joblib, history.tsv, predictions.parquet,
+                         threads: int | None = None, model_name: str = MODEL_NAME) -> dict:
+    """Train one experiment of feature model ``model_name`` (``FEATURE_SETS``); write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
     Rows: train_labelled / val_labelled.parquet, every Splice-altering / Normal variant of the split
@@ -293,13 +346,14 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     from .predictions import prediction_table, write_history
     from .targets import SA, cap_rows
 
-    config = gbm_settings(settings)
+    features = features_of(model_name)
+    config = gbm_settings(settings, model_name)
     model_path = Path(model_path)
     if model_path.exists():
         model_path.unlink()  # a stale model must not survive a failed rerun
     variants = pd.read_parquet(variants_path).reset_index(drop=True)
     x = variant_features(variants, pd.read_parquet(scores_path),
-                         paths={"variants": str(variants_path), "scores": str(scores_path)})
+                         paths={"variants": str(variants_path), "scores": str(scores_path)})[features]
     tables = {name: pd.read_parquet(path) for name, path in (
         ("train", train_labelled_path), ("val", val_labelled_path), ("val_table", val_path), ("test", test_path))}
     if config["max_train_samples"] is not None:
@@ -318,8 +372,12 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
              experiment, fit_info["best_iteration"], fit_info["stopped_iteration"], fit_info["max_iter"],
              fit_info["best_val_loss"], fit_info["best_val_roc_auc"], fit_info["seconds"])
 
+    bundle = {"model": model_name, "experiment": experiment, "estimator": estimator, "features": features,
+              "categories": {k: v for k, v in CATEGORIES.items() if k in features}, "settings": config,
+              "score_scale": SCORE_SCALE}
+
     def scores_of(name):
-        return estimator.predict_proba(x.iloc[rows[name]])[:, 1]
+        return predict_scores(bundle, x.iloc[rows[name]])  # NaN where a row lacks the base-model scores it reads
 
     prevalence = assumed_prevalence(read_target_summary(target_summary_path))
     threshold, selection = select_threshold(scores_of("val"), y_val, prevalence, config["threshold_rule"])
@@ -333,27 +391,32 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
                "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
                "weights": fit_info["weights"], "threshold": threshold}
-    save_model({"model": MODEL_NAME, "experiment": experiment, "estimator": estimator, "features": FEATURES,
-                "categories": CATEGORIES, "settings": config, "threshold": threshold, "score_scale": SCORE_SCALE,
-                "metrics": metrics, "versions": version}, model_path)
+    save_model({**bundle, "threshold": threshold, "metrics": metrics, "versions": version}, model_path)
 
-    predictions = prediction_table(tables["test"], scores_of("test"))
-    val_predictions = prediction_table(tables["val_table"], scores_of("val_table"))
+    test_scores, val_scores = scores_of("test"), scores_of("val_table")
+    predictions = prediction_table(tables["test"], test_scores, scored=np.isfinite(test_scores))
+    val_predictions = prediction_table(tables["val_table"], val_scores, scored=np.isfinite(val_scores))
     for path, table in ((predictions_path, predictions), (val_predictions_path, val_predictions)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(path, index=False)
     write_history(history.to_dict("records"), history_path)
-    no_base = int((~tables["test"]["base_model_scored"].astype(bool)).sum())
+    reads_scores = reads_base_model_scores(features)
+    no_score = int((~np.isfinite(test_scores)).sum())
+    if reads_scores:
+        note = (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_score} test row(s) without a "
+                "base-model score get no score (left out of the metrics and counted, not sent down a branch the "
+                "trees learned on scored rows)")
+    else:
+        note = "trees on position features only (no base-model score); epochs are trees"
     info = {
-        "experiment": experiment, "model": MODEL_NAME, "status": "trained",
+        "experiment": experiment, "model": model_name, "status": "trained",
         "stopped_epoch": fit_info["stopped_iteration"], "max_epochs": fit_info["max_iter"],
         "best_epoch": fit_info["best_iteration"], "training_seconds": round(fit_info["seconds"], 3),
         "device": "cpu", "n_parameters": None, "n_trainable_parameters": None,
         "n_trees": int(estimator.n_iter_), "threshold": threshold, "threshold_selection": selection,
-        "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": True,
-        "class_weighting": weighting, "features": FEATURES, "validation_counts": validation_counts(tables["val"]),
-        "note": (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_base} test rows without "
-                 "a base-model score (their DS/DP are missing values)"),
+        "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": reads_scores,
+        "class_weighting": weighting, "features": features, "validation_counts": validation_counts(tables["val"]),
+        "test_rows_without_base_model_score": no_score, "note": note,
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
     }
     Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")

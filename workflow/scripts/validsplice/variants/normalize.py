@@ -270,6 +270,23 @@ def choose_gene(annotation: GeneAnnotation, idx: np.ndarray, source_gene: str, p
 
 
 
+def gene_position(annotation: GeneAnnotation, j: int, pos: int) -> tuple[int, str, str]:
+    """(exon_distance, region, nearest_site) of ``pos`` relative to annotation entry ``j``: the variant
+    table's columns for its gene; ``validsplice predict`` calls it for every overlapping gene."""
+    region = "exonic" if annotation.is_exonic(j, int(pos)) else "intronic"
+    return annotation.exon_boundary_distance(j, int(pos)), region, annotation.nearest_site(j, int(pos))
+
+
+def allele_types(ref, alt) -> tuple[np.ndarray, np.ndarray]:
+    """(variant_type, indel_length) per allele pair: SNV / deletion / insertion / MNV, len(alt) − len(ref)."""
+    ref_len = pd.Series(ref).astype(str).str.len().to_numpy()
+    alt_len = pd.Series(alt).astype(str).str.len().to_numpy()
+    vtype = np.select(
+        [(ref_len == 1) & (alt_len == 1), ref_len > alt_len, alt_len > ref_len], ["SNV", "deletion", "insertion"], "MNV"
+    )
+    return vtype, (alt_len - ref_len).astype(np.int64)
+
+
 def annotate(table: pd.DataFrame, annotation: GeneAnnotation, lengths: dict[str, int]) -> pd.DataFrame:
     """Add gene/strand/exon-distance/region/type/contig-end columns (see DESIGN.md)."""
     hits = annotation.overlapping_many(table["chrom"].to_numpy(), table["pos"].to_numpy())
@@ -283,21 +300,16 @@ def annotate(table: pd.DataFrame, annotation: GeneAnnotation, lengths: dict[str,
         genes[i] = ";".join(str(annotation.names[j]) for j in idx)
         j, how[i] = choose_gene(annotation, idx, src, int(pos))
         gene[i], strand[i] = str(annotation.names[j]), str(annotation.strands[j])
-        distance[i] = annotation.exon_boundary_distance(j, int(pos))
-        region[i] = "exonic" if annotation.is_exonic(j, int(pos)) else "intronic"
-        site[i] = annotation.nearest_site(j, int(pos))
+        distance[i], region[i], site[i] = gene_position(annotation, j, int(pos))
     ref_len = table["ref"].str.len().to_numpy()
-    alt_len = table["alt"].str.len().to_numpy()
-    vtype = np.select(
-        [(ref_len == 1) & (alt_len == 1), ref_len > alt_len, alt_len > ref_len], ["SNV", "deletion", "insertion"], "MNV"
-    )
+    vtype, indel_length = allele_types(table["ref"], table["alt"])
     contig_len = table["chrom"].map(lengths).to_numpy()
     pos = table["pos"].to_numpy()
     near_end = (pos - CONTEXT_FLANK < 1) | (pos + ref_len - 1 + CONTEXT_FLANK > contig_len)
     return table.assign(
         genes=genes, gene=gene, strand=strand, gene_choice=how, in_gene=np.array([g != "" for g in gene]),
         exon_distance=distance, region=region, nearest_site=site, variant_type=vtype,
-        indel_length=(alt_len - ref_len).astype(np.int64), near_contig_end=near_end.astype(bool),
+        indel_length=indel_length, near_contig_end=near_end.astype(bool),
     )
 
 
