@@ -11,22 +11,22 @@ for model_name, model_entry in registry.MODELS.items():
         name:
             f"train_{model_name}"
         input:
-            train="results/targets/train.parquet",
-            val="results/targets/val.parquet",
-            test="results/targets/test.parquet",
-            train_labelled="results/targets/train_labelled.parquet",
-            val_labelled="results/targets/val_labelled.parquet",
-            profiles="results/targets/profiles.npy",
-            base_profiles="results/targets/base_profiles.npy",
-            target_summary="results/targets/summary.json",
+            train=STUDY + "targets/train.parquet",
+            val=STUDY + "targets/val.parquet",
+            test=STUDY + "targets/test.parquet",
+            train_labelled=STUDY + "targets/train_labelled.parquet",
+            val_labelled=STUDY + "targets/val_labelled.parquet",
+            profiles=STUDY + "targets/profiles.npy",
+            base_profiles=STUDY + "targets/base_profiles.npy",
+            target_summary=STUDY + "targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
         output:
-            model="results/models/{experiment}/model.pt",
-            history="results/models/{experiment}/history.tsv",
-            predictions="results/models/{experiment}/predictions.parquet",
-            val_predictions="results/models/{experiment}/val_predictions.parquet",
-            training="results/models/{experiment}/training.json",
+            model=STUDY + "models/{experiment}/model.pt",
+            history=STUDY + "models/{experiment}/history.tsv",
+            predictions=STUDY + "models/{experiment}/predictions.parquet",
+            val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+            training=STUDY + "models/{experiment}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
         params:
@@ -35,11 +35,11 @@ for model_name, model_entry in registry.MODELS.items():
             settings=settings_of,
             code=script_code("train_model.py", model_module(model_name)),
         log:
-            "logs/models/{experiment}.log",
+            STUDY_LOGS + "models/{experiment}.log",
         message:
-            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
+            f"Training experiment {{wildcards.experiment}}{FOLD_TEXT} (loss per epoch and ETA: {{log}})"
         benchmark:
-            "benchmarks/models/{experiment}.tsv"
+            STUDY_BENCHMARKS + "models/{experiment}.tsv"
         threads: training_threads()
         resources:
             gpu=1 if model_entry.gpu else 0,
@@ -58,17 +58,17 @@ rule train_spliceai_features_gbm:
     input:
         variants="results/variants/variants.parquet",
         scores="results/scores/scores.parquet",
-        train_labelled="results/targets/train_labelled.parquet",
-        val_labelled="results/targets/val_labelled.parquet",
-        val="results/targets/val.parquet",
-        test="results/targets/test.parquet",
-        target_summary="results/targets/summary.json",
+        train_labelled=STUDY + "targets/train_labelled.parquet",
+        val_labelled=STUDY + "targets/val_labelled.parquet",
+        val=STUDY + "targets/val.parquet",
+        test=STUDY + "targets/test.parquet",
+        target_summary=STUDY + "targets/summary.json",
     output:
-        model="results/models/{experiment}/model.joblib",
-        history="results/models/{experiment}/history.tsv",
-        predictions="results/models/{experiment}/predictions.parquet",
-        val_predictions="results/models/{experiment}/val_predictions.parquet",
-        training="results/models/{experiment}/training.json",
+        model=STUDY + "models/{experiment}/model.joblib",
+        history=STUDY + "models/{experiment}/history.tsv",
+        predictions=STUDY + "models/{experiment}/predictions.parquet",
+        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+        training=STUDY + "models/{experiment}/training.json",
     wildcard_constraints:
         experiment=experiment_pattern("spliceai_features_gbm"),
     params:
@@ -76,9 +76,9 @@ rule train_spliceai_features_gbm:
         settings=settings_of,
         code=script_code("train_gbm.py"),
     log:
-        "logs/models/{experiment}.log",
+        STUDY_LOGS + "models/{experiment}.log",
     benchmark:
-        "benchmarks/models/{experiment}.tsv"
+        STUDY_BENCHMARKS + "models/{experiment}.tsv"
     threads: training_threads()
     resources:
         mem_mb=4000,
@@ -90,20 +90,20 @@ rule train_spliceai_features_gbm:
 
 rule baseline_predictions:
     input:
-        test="results/targets/test.parquet",
-        val="results/targets/val.parquet",
+        test=STUDY + "targets/test.parquet",
+        val=STUDY + "targets/val.parquet",
     output:
-        predictions=f"results/models/{BASELINE}/predictions.parquet",
-        val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
-        history=f"results/models/{BASELINE}/history.tsv",
-        training=f"results/models/{BASELINE}/training.json",
+        predictions=f"{STUDY}models/{BASELINE}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{BASELINE}/val_predictions.parquet",
+        history=f"{STUDY}models/{BASELINE}/history.tsv",
+        training=f"{STUDY}models/{BASELINE}/training.json",
     params:
         experiment=BASELINE,
         code=script_code("baseline_predictions.py"),
     log:
-        f"logs/models/{BASELINE}.log",
+        f"{STUDY_LOGS}models/{BASELINE}.log",
     benchmark:
-        f"benchmarks/models/{BASELINE}.tsv"
+        f"{STUDY_BENCHMARKS}models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:
