@@ -99,6 +99,7 @@ def test_pool_folds_keeps_each_variant_once_and_says_what_it_pooled(tmp_path):
     assert training["training_seconds"] == pytest.approx(9.0) and training["stopped_epoch"] == "3, 4, 5"
     assert training["validation_counts"] == {"Normal": 6, "Splice-altering": 3}
     assert list(pd.read_csv(out / "history.tsv", sep="\t")["fold"]) == [0, 0, 1, 1, 2, 2]
+    assert training["note"] == "3 folds, pooled out of fold"
 
     # a variant tested in two folds is a clear error, not a silent duplicate
     write_fold(tmp_path, 3, ["a"], 0.5, [])

@@ -124,7 +124,11 @@ def pooled_training(trainings: list[dict]) -> dict:
             counts[cls] = counts.get(cls, 0) + int(n)
     if counts:
         out["validation_counts"] = counts
-    note = first.get("note") or ""
+    notes = [t.get("note") or "" for t in trainings]
+    note = notes[0]
+    if len(set(notes)) > 1:  # e.g. the baseline's per-fold count of unscored variants
+        out["fold_notes"] = notes
+        note = f"fold 0: {note} (each fold's note: training.json fold_notes)"
     out["note"] = (note + "; " if note else "") + f"{len(trainings)} folds, pooled out of fold"
     return out
 
