@@ -222,7 +222,7 @@ def test_report_page_builds(demo_run, run_snakemake):
     assert page.exists() and page.stat().st_size > 10_000
 
 
-SHIPPED_CONFIGS = ["config/config.yaml", "config/splicevardb.yaml",
+SHIPPED_CONFIGS = ["config/config.yaml", "config/splicevardb.yaml", "config/vexseq.yaml",
                    *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob(".test/config_*/config.yaml"))]
 
 

@@ -11,22 +11,22 @@ for model_name, model_entry in registry.MODELS.items():
         name:
             f"train_{model_name}"
         input:
-            train="results/targets/train.parquet",
-            val="results/targets/val.parquet",
-            test="results/targets/test.parquet",
-            train_labelled="results/targets/train_labelled.parquet",
-            val_labelled="results/targets/val_labelled.parquet",
-            profiles="results/targets/profiles.npy",
-            base_profiles="results/targets/base_profiles.npy",
-            target_summary="results/targets/summary.json",
+            train=f"{STUDY}targets/train.parquet",
+            val=f"{STUDY}targets/val.parquet",
+            test=f"{STUDY}targets/test.parquet",
+            train_labelled=f"{STUDY}targets/train_labelled.parquet",
+            val_labelled=f"{STUDY}targets/val_labelled.parquet",
+            profiles=f"{STUDY}targets/profiles.npy",
+            base_profiles=f"{STUDY}targets/base_profiles.npy",
+            target_summary=f"{STUDY}targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
         output:
-            model="results/models/{experiment}/model.pt",
-            history="results/models/{experiment}/history.tsv",
-            predictions="results/models/{experiment}/predictions.parquet",
-            val_predictions="results/models/{experiment}/val_predictions.parquet",
-            training="results/models/{experiment}/training.json",
+            model=f"{STUDY}models/{{experiment}}/model.pt",
+            history=f"{STUDY}models/{{experiment}}/history.tsv",
+            predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+            val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+            training=f"{STUDY}models/{{experiment}}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
         params:
@@ -35,11 +35,11 @@ for model_name, model_entry in registry.MODELS.items():
             settings=settings_of,
             code=script_code("train_model.py", model_module(model_name)),
         log:
-            "logs/models/{experiment}.log",
+            f"{STUDY_LOGS}models/{{experiment}}.log",
         message:
-            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
+            f"Training experiment {{wildcards.experiment}}{FOLD_TEXT} (loss per epoch and ETA: {{log}})"
         benchmark:
-            "benchmarks/models/{experiment}.tsv"
+            f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
         threads: training_threads()
         resources:
             gpu=1 if model_entry.gpu else 0,
@@ -63,17 +63,17 @@ for model_name in registry.FEATURE_MODELS:
         input:
             variants="results/variants/variants.parquet",
             scores="results/scores/scores.parquet",
-            train_labelled="results/targets/train_labelled.parquet",
-            val_labelled="results/targets/val_labelled.parquet",
-            val="results/targets/val.parquet",
-            test="results/targets/test.parquet",
-            target_summary="results/targets/summary.json",
+            train_labelled=f"{STUDY}targets/train_labelled.parquet",
+            val_labelled=f"{STUDY}targets/val_labelled.parquet",
+            val=f"{STUDY}targets/val.parquet",
+            test=f"{STUDY}targets/test.parquet",
+            target_summary=f"{STUDY}targets/summary.json",
         output:
-            model="results/models/{experiment}/model.joblib",
-            history="results/models/{experiment}/history.tsv",
-            predictions="results/models/{experiment}/predictions.parquet",
-            val_predictions="results/models/{experiment}/val_predictions.parquet",
-            training="results/models/{experiment}/training.json",
+            model=f"{STUDY}models/{{experiment}}/model.joblib",
+            history=f"{STUDY}models/{{experiment}}/history.tsv",
+            predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+            val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+            training=f"{STUDY}models/{{experiment}}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
         params:
@@ -82,9 +82,9 @@ for model_name in registry.FEATURE_MODELS:
             settings=settings_of,
             code=script_code("train_gbm.py", model_module(model_name)),
         log:
-            "logs/models/{experiment}.log",
+            f"{STUDY_LOGS}models/{{experiment}}.log",
         benchmark:
-            "benchmarks/models/{experiment}.tsv"
+            f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
         threads: training_threads()
         resources:
             mem_mb=4000,
@@ -96,20 +96,20 @@ for model_name in registry.FEATURE_MODELS:
 
 rule baseline_predictions:
     input:
-        test="results/targets/test.parquet",
-        val="results/targets/val.parquet",
+        test=f"{STUDY}targets/test.parquet",
+        val=f"{STUDY}targets/val.parquet",
     output:
-        predictions=f"results/models/{BASELINE}/predictions.parquet",
-        val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
-        history=f"results/models/{BASELINE}/history.tsv",
-        training=f"results/models/{BASELINE}/training.json",
+        predictions=f"{STUDY}models/{BASELINE}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{BASELINE}/val_predictions.parquet",
+        history=f"{STUDY}models/{BASELINE}/history.tsv",
+        training=f"{STUDY}models/{BASELINE}/training.json",
     params:
         experiment=BASELINE,
         code=script_code("baseline_predictions.py"),
     log:
-        f"logs/models/{BASELINE}.log",
+        f"{STUDY_LOGS}models/{BASELINE}.log",
     benchmark:
-        f"benchmarks/models/{BASELINE}.tsv"
+        f"{STUDY_BENCHMARKS}models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:
