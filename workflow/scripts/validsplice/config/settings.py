@@ -21,7 +21,7 @@ import yaml
 from ..common.errors import UserError, unknown_key_error
 
 # workflow/scripts/validsplice/config/settings.py -> workflow/schemas/config.schema.yaml
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
 
 
 @lru_cache(maxsize=1)
