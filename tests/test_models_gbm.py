@@ -124,7 +124,9 @@ def test_balanced_weights_give_each_class_half():
         check_config_keys(config, config_schema())
 
 
-SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0}
+# the HistGradientBoosting path (base_offset false), class-weighted; the offset trees have their own tests below
+SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0, "base_offset": False,
+            "class_weight": "balanced"}
 
 
 def test_early_stopping_reads_the_given_validation_rows_only():

@@ -3,6 +3,11 @@
 # Experiments are rows of config "experiments": a model name plus overrides.
 
 
+def base_calibrator_inputs(entry):
+    """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
+    return [f"results/models/{BASELINE}/calibrator.json"] if entry.base_offset else []
+
+
 for model_name, model_entry in registry.MODELS.items():
     if model_entry.builder is None:  # untrained, or a feature model with its own rule below
         continue
@@ -21,6 +26,8 @@ for model_name, model_entry in registry.MODELS.items():
             target_summary="results/targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
+            # a classifier that starts from calibrated SpliceAI (registry base_offset): the baseline's calibrator
+            base_calibrator=base_calibrator_inputs(model_entry),
         output:
             model="results/models/{experiment}/model.pt",
             history="results/models/{experiment}/history.tsv",
@@ -63,6 +70,8 @@ rule train_spliceai_features_gbm:
         val="results/targets/val.parquet",
         test="results/targets/test.parquet",
         target_summary="results/targets/summary.json",
+        # the trees' initial score: calibrated SpliceAI (registry base_offset)
+        base_calibrator=f"results/models/{BASELINE}/calibrator.json",
     output:
         model="results/models/{experiment}/model.joblib",
         history="results/models/{experiment}/history.tsv",
