@@ -203,6 +203,7 @@ def fit_gbm(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_v
     trees; without it every tree up to ``max_iter`` is grown and kept (patience beyond max_iter).
     """
     settings = gbm_settings(settings)
+    x_train, x_val = x_train[FEATURES], x_val[FEATURES]  # not the offset's BASE_SCORE column
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     for name, y in (("train", y_train), ("validation", y_val)):
         if len(np.unique(y)) < 2:
