@@ -205,7 +205,8 @@ def write_calibrator(tmp_path, calibrator=CALIBRATOR):
 @pytest.mark.parametrize("case", ["noise", "learnable"])
 def test_starts_from_the_offset_and_says_whether_it_beat_it(tmp_path, case):
     """Epoch 0 is the offset alone. Train labels shuffled (noise): no epoch beats it on validation, the offset is
-    kept (the predictions ARE calibrated SpliceAI) and training.json says so. An uninformative offset (slope 0)
+    kept (the predictions ARE calibrated SpliceAI) and training.json says so ("beat" = a validation loss lower by
+    more than min_delta, as early stopping reads it). An uninformative offset (slope 0)
     with a learnable motif: the correction beats it."""
     paths = write_task(tmp_path, n_genes=(4, 2, 2))
     calibrator = CALIBRATOR if case == "noise" else Calibrator(slope=0.0, intercept=0.0)
@@ -214,7 +215,7 @@ def test_starts_from_the_offset_and_says_whether_it_beat_it(tmp_path, case):
         train["label"] = np.random.default_rng(1).permutation(train["label"].to_numpy())
         train.to_parquet(paths["train"])
     info, files = run_experiment(paths, tmp_path, model="paired_cnn_classifier",
-                                 settings={"epochs": 4 if case == "noise" else 8, "patience": 8},
+                                 settings={"epochs": 4 if case == "noise" else 8, "patience": 8, "min_delta": 1e-3},
                                  base_calibrator_path=write_calibrator(tmp_path, calibrator))
     saved = json.loads(files["training_path"].read_text())
     assert saved["starts_from_base_model"] is True
