@@ -1,11 +1,11 @@
-# The two commands of the README:  make demo   and   make test
+# The two commands of the README:  make demo   and   make test  (make vexseq: the real development set)
 # Both create the virtual environment (.venv) on first use; nothing else needs installing.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo test lint report report-check rulegraph clean
+.PHONY: demo vexseq test lint report report-check rulegraph clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 demo: $(VENV)/.installed  ## run the whole workflow on the embedded demo data
 	$(BIN)/snakemake --cores $(CORES)
+
+vexseq: $(VENV)/.installed  ## the whole workflow on the Vex-seq development set, group 5-fold (docs/vexseq.md)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/vexseq.yaml
 
 test: $(VENV)/.installed  ## run the test suite (includes a demo workflow run and snakemake --lint)
 	$(BIN)/python -m pytest

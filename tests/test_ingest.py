@@ -255,3 +255,55 @@ def test_non_ascii_digit_in_position_is_rejected_with_a_reason(tmp_path, fasta, 
     assert list(rej["variant_id"]) == ["bad"] and rej.loc[0, "source_row"] == "1"
     assert rej.loc[0, "reason"].startswith("malformed coordinate") and position in rej.loc[0, "reason"]
     assert parse_coordinate(f"2-{position}-G-A").startswith("malformed coordinate")
+
+
+# ------------------------------------------------------------------ label map (issue 19, item 1)
+def mapped_vcf(tmp_path, fasta, classes) -> Path:
+    seq = pysam.FastaFile(str(fasta)).fetch("chr1")
+    body = "".join(
+        f"chr1\t{10 * (i + 1)}\tv{i}\t{seq[10 * (i + 1) - 1]}\tN\t.\t.\tLABEL={cls}\n" for i, cls in enumerate(classes)
+    )
+    src = tmp_path / "mapped.vcf"
+    src.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n"
+        '##INFO=<ID=LABEL,Number=1,Type=String,Description="class">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + body
+    )
+    return src
+
+
+def test_label_map_renames_excludes_and_counts(tmp_path, fasta):
+    src = mapped_vcf(tmp_path, fasta, ["SA", "Intermediate", "normal", "sa", "Intermediate", "Splice-altering"])
+    label_map = {"SA": "Splice-altering", "Intermediate": "exclude"}
+    counts, vcf, rej = ingest(tmp_path, src, fasta, source="vcf", label_field="LABEL", label_map=label_map)
+    assert list(vcf["variant_id"]) == ["v0", "v2", "v3", "v5"]
+    assert list(vcf["label"]) == ["Splice-altering", "Normal", "Splice-altering", "Splice-altering"]
+    # nothing lost silently: every excluded row is a reject with its reason, and counted
+    assert counts == {"input_rows": 6, "ingested": 4, "rejected": 2}
+    assert list(rej["variant_id"]) == ["v1", "v4"] and list(rej["source_row"]) == ["2", "5"]
+    assert all(r == "excluded by variants.label_map: 'Intermediate' -> exclude" for r in rej["reason"])
+    from validsplice.common.reasons import reason_category
+
+    assert reason_category(rej["reason"][0]) == "excluded by the label map (variants.label_map)"
+
+
+def test_label_map_unknown_class_is_an_error_naming_it(tmp_path, fasta):
+    src = mapped_vcf(tmp_path, fasta, ["SA", "Normal", "Intermediat"])
+    with pytest.raises(UserError) as error:
+        read_labelled_vcf(src, "LABEL", {"SA": "Splice-altering", "Intermediate": "exclude"})
+    text = str(error.value)
+    assert "'Intermediat'" in text and "record 3" in text and str(src) in text
+    for known in ("'SA'", "'Intermediate'", "'Splice-altering'", "'Normal'", "'Low-frequency'", "'Conflicting'"):
+        assert known in text
+    # without a map the old behaviour stays: unknown classes are rejects
+    _, rejects = read_labelled_vcf(src, "LABEL")
+    assert list(rejects["reason"].str[:22]) == ["unknown classification"] * 2
+
+
+def test_label_map_rejects_a_bad_target_and_a_splicevardb_source(tmp_path, fasta):
+    src = mapped_vcf(tmp_path, fasta, ["SA"])
+    with pytest.raises(UserError, match="'SA' maps to 'Pathogenic'"):
+        read_labelled_vcf(src, "LABEL", {"SA": "Pathogenic"})
+    table = write_table(tmp_path / "t.tsv", [row(1, "1-10-A-G")])
+    with pytest.raises(UserError, match="label_map applies to a labelled VCF"):
+        ingest(tmp_path, table, fasta, label_map={"SA": "Splice-altering"})

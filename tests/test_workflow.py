@@ -276,7 +276,7 @@ def test_report_page_builds(demo_run):
     assert page.exists() and page.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "splicevardb.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "splicevardb.yaml", "vexseq.yaml"])
 def test_shipped_configs_validate_against_the_schema(name):
     import yaml
     from snakemake.utils import validate

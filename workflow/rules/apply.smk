@@ -72,6 +72,7 @@ rule ingest_external:
         source=lambda wildcards: external_spec(wildcards.name)["source"],
         label_field=lambda wildcards: external_spec(wildcards.name)["label_field"],
         coordinate_column=lambda wildcards: external_spec(wildcards.name)["coordinate_column"],
+        label_map=lambda wildcards: external_spec(wildcards.name)["label_map"],
     log:
         "logs/external/{name}/ingest.log",
     conda:

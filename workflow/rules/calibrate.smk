@@ -4,20 +4,20 @@
 
 rule calibrate_model:
     input:
-        val_predictions="results/models/{experiment}/val_predictions.parquet",
-        predictions="results/models/{experiment}/predictions.parquet",
-        training="results/models/{experiment}/training.json",
-        target_summary="results/targets/summary.json",
+        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+        predictions=STUDY + "models/{experiment}/predictions.parquet",
+        training=STUDY + "models/{experiment}/training.json",
+        target_summary=STUDY + "targets/summary.json",
     output:
-        calibrator="results/models/{experiment}/calibrator.json",
-        calibrated="results/models/{experiment}/calibrated.parquet",
+        calibrator=STUDY + "models/{experiment}/calibrator.json",
+        calibrated=STUDY + "models/{experiment}/calibrated.parquet",
     wildcard_constraints:
         experiment=name_pattern(experiment_names()),
     params:
         experiment=lambda wildcards: wildcards.experiment,
         code=script_code("calibrate_model.py"),
     log:
-        "logs/calibrate/{experiment}.log",
+        STUDY_LOGS + "calibrate/{experiment}.log",
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -29,13 +29,13 @@ rule combine_calibrated:
         calibrators=combined_inputs("calibrator.json"),
         val_predictions=combined_inputs("val_predictions.parquet"),
         predictions=combined_inputs("predictions.parquet"),
-        target_summary="results/targets/summary.json",
+        target_summary=STUDY + "targets/summary.json",
     output:
-        predictions="results/models/{experiment}/predictions.parquet",
-        val_predictions="results/models/{experiment}/val_predictions.parquet",
-        calibrated="results/models/{experiment}/calibrated.parquet",
-        training="results/models/{experiment}/training.json",
-        history="results/models/{experiment}/history.tsv",
+        predictions=STUDY + "models/{experiment}/predictions.parquet",
+        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+        calibrated=STUDY + "models/{experiment}/calibrated.parquet",
+        training=STUDY + "models/{experiment}/training.json",
+        history=STUDY + "models/{experiment}/history.tsv",
     wildcard_constraints:
         experiment=name_pattern([CALIBRATED_BASELINE, *ENSEMBLES]),
     params:
@@ -43,7 +43,7 @@ rule combine_calibrated:
         members=lambda wildcards: combined_members(wildcards.experiment),
         code=script_code("combine_calibrated.py"),
     log:
-        "logs/calibrate/{experiment}.log",
+        STUDY_LOGS + "calibrate/{experiment}.log",
     conda:
         "../envs/train.yaml"
     script:

@@ -28,7 +28,7 @@ from validsplice.config.workflow_config import (  # noqa: E402
     resolve_from_checkout,
 )
 from validsplice.config.naming import BASELINE, CALIBRATED_BASELINE, check_ensembles, member_experiment  # noqa: E402
-from validsplice.variants.split import describe_split  # noqa: E402
+from validsplice.variants.split import GROUP_KFOLD, describe_pooling, describe_split, resolve_split  # noqa: E402
 
 if not Path(validsplice.__file__).resolve().is_relative_to(LIBRARY.resolve()):
     raise ImportError(
@@ -51,12 +51,48 @@ try:
         logger.info(note)
     check_input_files(config)
     check_source(config["variants"]["path"], config["variants"]["source"])
+    SPLIT = resolve_split(config["split"])
 except UserError as error:
     raise UserError(str(error)) from None  # the message alone, without the library's frames
 
 
 wildcard_constraints:
     shard=r"\d+",
+    fold=r"\d+",
+
+
+# ---------------------------------------------------------------- one split, or group K-fold
+# With split.mode group_kfold every per-split stage (targets, training, calibration, the calibrated
+# rows) runs once per fold under results/folds/fold{fold}/; folds.smk pools the folds' test rows back
+# into results/targets/ and results/models/{row}/, which evaluation and the report read as for one split.
+KFOLD = SPLIT.get("mode") == GROUP_KFOLD
+FOLDS = list(range(SPLIT.get("k", 5))) if KFOLD else []
+STUDY = "results/folds/fold{fold}/" if KFOLD else "results/"
+STUDY_LOGS = "logs/folds/fold{fold}/" if KFOLD else "logs/"
+STUDY_BENCHMARKS = "benchmarks/folds/fold{fold}/" if KFOLD else "benchmarks/"
+FOLD_TEXT = ", fold {wildcards.fold}" if KFOLD else ""
+
+
+def study_path(wildcards, relative):
+    """A per-split file (``targets/...``, ``models/...``) of the job's fold, or of the one split."""
+    return (STUDY + relative).format(fold=wildcards.fold) if KFOLD else STUDY + relative
+
+
+def fold_paths(relative):
+    """The file under each fold's folder (group K-fold), for the pooling rules."""
+    return [f"results/folds/fold{fold}/{relative}" for fold in FOLDS]
+
+
+def _check_kfold_config():
+    """Model folders for `predict` and external test sets need one trained model per experiment."""
+    if KFOLD and (config.get("predict") or config.get("external_test")):
+        raise UserError(
+            "config split.mode group_kfold trains each experiment once per fold, so there is no single model "
+            "folder for `predict` or `external_test`; remove those sections, or use split.mode chromosome/gene."
+        )
+
+
+_check_kfold_config()
 
 
 # ---------------------------------------------------------------- code dependencies
@@ -110,7 +146,9 @@ def combined_members(name):
 
 def combined_inputs(kind):
     """Input function: one file of each member's experiment folder (calibrator, predictions, ...)."""
-    return lambda wildcards: [f"results/models/{m}/{kind}" for m in combined_members(wildcards.experiment)]
+    return lambda wildcards: [
+        study_path(wildcards, f"models/{m}/{kind}") for m in combined_members(wildcards.experiment)
+    ]
 
 
 def calibrated_of(wildcards):
@@ -355,6 +393,7 @@ def external_spec(name):
     spec = dict(config["external_test"][name])
     spec.setdefault("label_field", config["variants"]["label_field"])
     spec.setdefault("coordinate_column", config["variants"]["coordinate_column"])
+    spec.setdefault("label_map", config["variants"]["label_map"] if spec["source"] == "vcf" else {})
     return spec
 
 

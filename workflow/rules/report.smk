@@ -86,6 +86,7 @@ rule make_report:
         n_bootstrap=config["evaluation"]["n_bootstrap"],
         seed=config["evaluation"]["seed"],
         split_description=describe_split(config["split"]),
+        pooling=describe_pooling(config["split"]),
         code=script_code("make_report.py"),
     log:
         "logs/report/make_report.log",

@@ -8,26 +8,30 @@ rule build_targets:
         scores="results/scores/scores.parquet",
         profiles="results/scores/delta_profiles.npy",
     output:
-        train="results/targets/train.parquet",
-        val="results/targets/val.parquet",
-        test="results/targets/test.parquet",
-        train_labelled="results/targets/train_labelled.parquet",
-        val_labelled="results/targets/val_labelled.parquet",
-        profiles="results/targets/profiles.npy",
-        base_profiles="results/targets/base_profiles.npy",
-        summary="results/targets/summary.json",
+        train=STUDY + "targets/train.parquet",
+        val=STUDY + "targets/val.parquet",
+        test=STUDY + "targets/test.parquet",
+        train_labelled=STUDY + "targets/train_labelled.parquet",
+        val_labelled=STUDY + "targets/val_labelled.parquet",
+        profiles=STUDY + "targets/profiles.npy",
+        base_profiles=STUDY + "targets/base_profiles.npy",
+        summary=STUDY + "targets/summary.json",
     params:
         seed=config["targets"]["seed"],
         balance=config["targets"]["balance"],
         max_train_samples=config["targets"]["max_train_samples"],
         distance=config["base_model"]["distance"],
+        # group K-fold: this fold's train/val/test (validsplice.variants.split.fold_split); else None
+        fold=lambda wildcards: int(wildcards.fold) if KFOLD else None,
+        validation_fraction=config["split"]["validation_fraction"],
+        split_seed=config["split"]["seed"],
         code=script_code("build_targets.py"),
     log:
-        "logs/targets/build.log",
+        STUDY_LOGS + "targets/build.log",
     message:
-        "Building validated targets and the train/val/test tables (log: {log})"
+        f"Building validated targets and the train/val/test tables{FOLD_TEXT} (log: {{log}})"
     benchmark:
-        "benchmarks/targets/build.tsv"
+        STUDY_BENCHMARKS + "targets/build.tsv"
     resources:
         mem_mb=4000,
     conda:

@@ -5,7 +5,7 @@
 
 def base_calibrator_inputs(entry):
     """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
-    return [f"results/models/{BASELINE}/calibrator.json"] if entry.base_offset else []
+    return [STUDY + f"models/{BASELINE}/calibrator.json"] if entry.base_offset else []
 
 
 for model_name, model_entry in registry.MODELS.items():
@@ -16,24 +16,24 @@ for model_name, model_entry in registry.MODELS.items():
         name:
             f"train_{model_name}"
         input:
-            train="results/targets/train.parquet",
-            val="results/targets/val.parquet",
-            test="results/targets/test.parquet",
-            train_labelled="results/targets/train_labelled.parquet",
-            val_labelled="results/targets/val_labelled.parquet",
-            profiles="results/targets/profiles.npy",
-            base_profiles="results/targets/base_profiles.npy",
-            target_summary="results/targets/summary.json",
+            train=STUDY + "targets/train.parquet",
+            val=STUDY + "targets/val.parquet",
+            test=STUDY + "targets/test.parquet",
+            train_labelled=STUDY + "targets/train_labelled.parquet",
+            val_labelled=STUDY + "targets/val_labelled.parquet",
+            profiles=STUDY + "targets/profiles.npy",
+            base_profiles=STUDY + "targets/base_profiles.npy",
+            target_summary=STUDY + "targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
             # a classifier that starts from calibrated SpliceAI (registry base_offset): the baseline's calibrator
             base_calibrator=base_calibrator_inputs(model_entry),
         output:
-            model="results/models/{experiment}/model.pt",
-            history="results/models/{experiment}/history.tsv",
-            predictions="results/models/{experiment}/predictions.parquet",
-            val_predictions="results/models/{experiment}/val_predictions.parquet",
-            training="results/models/{experiment}/training.json",
+            model=STUDY + "models/{experiment}/model.pt",
+            history=STUDY + "models/{experiment}/history.tsv",
+            predictions=STUDY + "models/{experiment}/predictions.parquet",
+            val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+            training=STUDY + "models/{experiment}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
         params:
@@ -42,11 +42,11 @@ for model_name, model_entry in registry.MODELS.items():
             settings=settings_of,
             code=script_code("train_model.py", model_module(model_name)),
         log:
-            "logs/models/{experiment}.log",
+            STUDY_LOGS + "models/{experiment}.log",
         message:
-            "Training experiment {wildcards.experiment} (loss per epoch and ETA: {log})"
+            f"Training experiment {{wildcards.experiment}}{FOLD_TEXT} (loss per epoch and ETA: {{log}})"
         benchmark:
-            "benchmarks/models/{experiment}.tsv"
+            STUDY_BENCHMARKS + "models/{experiment}.tsv"
         threads: training_threads()
         resources:
             gpu=1 if model_entry.gpu else 0,
@@ -65,19 +65,19 @@ rule train_spliceai_features_gbm:
     input:
         variants="results/variants/variants.parquet",
         scores="results/scores/scores.parquet",
-        train_labelled="results/targets/train_labelled.parquet",
-        val_labelled="results/targets/val_labelled.parquet",
-        val="results/targets/val.parquet",
-        test="results/targets/test.parquet",
-        target_summary="results/targets/summary.json",
-        # the trees' initial score: calibrated SpliceAI (registry base_offset)
-        base_calibrator=f"results/models/{BASELINE}/calibrator.json",
+        train_labelled=STUDY + "targets/train_labelled.parquet",
+        val_labelled=STUDY + "targets/val_labelled.parquet",
+        val=STUDY + "targets/val.parquet",
+        test=STUDY + "targets/test.parquet",
+        target_summary=STUDY + "targets/summary.json",
+        # the trees' initial score: calibrated SpliceAI (registry base_offset), of the same study (fold)
+        base_calibrator=STUDY + f"models/{BASELINE}/calibrator.json",
     output:
-        model="results/models/{experiment}/model.joblib",
-        history="results/models/{experiment}/history.tsv",
-        predictions="results/models/{experiment}/predictions.parquet",
-        val_predictions="results/models/{experiment}/val_predictions.parquet",
-        training="results/models/{experiment}/training.json",
+        model=STUDY + "models/{experiment}/model.joblib",
+        history=STUDY + "models/{experiment}/history.tsv",
+        predictions=STUDY + "models/{experiment}/predictions.parquet",
+        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
+        training=STUDY + "models/{experiment}/training.json",
     wildcard_constraints:
         experiment=experiment_pattern("spliceai_features_gbm"),
     params:
@@ -85,9 +85,9 @@ rule train_spliceai_features_gbm:
         settings=settings_of,
         code=script_code("train_gbm.py"),
     log:
-        "logs/models/{experiment}.log",
+        STUDY_LOGS + "models/{experiment}.log",
     benchmark:
-        "benchmarks/models/{experiment}.tsv"
+        STUDY_BENCHMARKS + "models/{experiment}.tsv"
     threads: training_threads()
     resources:
         mem_mb=4000,
@@ -99,20 +99,20 @@ rule train_spliceai_features_gbm:
 
 rule baseline_predictions:
     input:
-        test="results/targets/test.parquet",
-        val="results/targets/val.parquet",
+        test=STUDY + "targets/test.parquet",
+        val=STUDY + "targets/val.parquet",
     output:
-        predictions=f"results/models/{BASELINE}/predictions.parquet",
-        val_predictions=f"results/models/{BASELINE}/val_predictions.parquet",
-        history=f"results/models/{BASELINE}/history.tsv",
-        training=f"results/models/{BASELINE}/training.json",
+        predictions=f"{STUDY}models/{BASELINE}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{BASELINE}/val_predictions.parquet",
+        history=f"{STUDY}models/{BASELINE}/history.tsv",
+        training=f"{STUDY}models/{BASELINE}/training.json",
     params:
         experiment=BASELINE,
         code=script_code("baseline_predictions.py"),
     log:
-        f"logs/models/{BASELINE}.log",
+        f"{STUDY_LOGS}models/{BASELINE}.log",
     benchmark:
-        f"benchmarks/models/{BASELINE}.tsv"
+        f"{STUDY_BENCHMARKS}models/{BASELINE}.tsv"
     conda:
         "../envs/train.yaml"
     script:

@@ -14,6 +14,7 @@ rule ingest_variants:
         input_sha256=variants_digest(),
         source=config["variants"]["source"],
         label_field=config["variants"]["label_field"],
+        label_map=config["variants"]["label_map"],
         coordinate_column=config["variants"]["coordinate_column"],
         code=script_code("ingest_variants.py"),
     log:

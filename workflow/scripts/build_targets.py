@@ -24,4 +24,7 @@ run_rule(
     balance=snakemake.params.balance,
     max_train_samples=snakemake.params.max_train_samples,
     distance=snakemake.params.distance,
+    fold=snakemake.params.fold,
+    validation_fraction=snakemake.params.validation_fraction,
+    split_seed=snakemake.params.split_seed,
 )

@@ -15,4 +15,5 @@ run_rule(
     source=snakemake.params.source,
     label_field=snakemake.params.label_field,
     coordinate_column=snakemake.params.coordinate_column,
+    label_map=dict(snakemake.params.label_map),
 )

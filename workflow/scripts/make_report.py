@@ -41,4 +41,5 @@ run_rule(
     calibrated_experiments=list(snakemake.params.calibrated_experiments),
     reliability=snakemake.output.reliability,
     split_description=snakemake.params.split_description,
+    pooling=snakemake.params.pooling,
 )

@@ -26,6 +26,7 @@ REASON_CATEGORIES = (
     ("REF does not match the FASTA", r"REF mismatch"),
     ("missing class label", r"missing label"),
     ("unknown class label", r"unknown classification"),
+    ("excluded by the label map (variants.label_map)", r"excluded by variants\.label_map"),
     ("left-aligned or trimmed by normalization", r"changed by normalization"),
     ("duplicate merged (same class)", r"duplicate of source row \S+: same class"),
     ("duplicate merged (disagreeing classes, now Conflicting)", r"duplicate of source row \S+: disagreeing"),

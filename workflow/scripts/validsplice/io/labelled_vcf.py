@@ -96,13 +96,65 @@ def validate_records(
     return out, pd.DataFrame(rejects, columns=REJECT_COLUMNS)
 
 
+# ------------------------------------------------------------------ label map (config variants.label_map)
+EXCLUDE = "exclude"
+LABEL_MAP_TARGETS = (*CLASSES, EXCLUDE)
+EXCLUDED_REASON = "excluded by variants.label_map"  # reject reason prefix (common/reasons.py category)
+
+
+class LabelMap:
+    """Users' class names -> the workflow's classes, or ``exclude``.
+
+    Keys match exactly, else ignoring case and surrounding spaces; a class name that is already one of
+    the four classes (any case) needs no entry. With a map given, any other name is an error naming it,
+    the file and row, and the known names: a typo must not silently drop or relabel variants. Without a
+    map (empty), unknown names become rejects as before.
+    """
+
+    def __init__(self, mapping: dict | None = None, key: str = "variants.label_map"):
+        self.key = key
+        self.given = bool(mapping)
+        self.exact: dict[str, str] = {}
+        for name, target in (mapping or {}).items():
+            value = EXCLUDE if str(target).strip().lower() == EXCLUDE else canonical_class(str(target))
+            if value is None:
+                raise UserError(
+                    f"config {key}: {name!r} maps to {target!r}; map each class to one of "
+                    f"{', '.join(LABEL_MAP_TARGETS)}."
+                )
+            self.exact[str(name)] = value
+        self.folded = {name.strip().lower(): value for name, value in self.exact.items()}
+
+    def known(self) -> list[str]:
+        return [*self.exact, *(c for c in CLASSES if c not in self.exact)]
+
+    def lookup(self, raw: str) -> str | None:
+        """The class or ``exclude`` for ``raw``; None when unknown."""
+        if raw in self.exact:
+            return self.exact[raw]
+        folded = raw.strip().lower()
+        return self.folded.get(folded) or canonical_class(raw)
+
+    def unknown_error(self, raw: str, path, row: int, label_field: str) -> UserError:
+        return UserError(
+            f"{path}, record {row}: class {raw!r} (INFO/{label_field}) is not in {self.key}; known classes: "
+            f"{', '.join(map(repr, self.known()))}. Add it to {self.key} (e.g. {raw}: exclude, or {raw}: Normal)."
+        )
+
+
 # ------------------------------------------------------------------ reading any labelled VCF
-def read_labelled_vcf(path: str | Path, label_field: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_labelled_vcf(
+    path: str | Path, label_field: str, label_map: dict | LabelMap | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Any VCF whose class label sits in INFO/``label_field`` -> (records, rejects).
 
     ``source_row`` is the 1-based record number. ``GENE``/``HGVS``/``LOC`` INFO fields are
     carried over when present. Multiallelic records stay together (split by normalization).
+    ``label_map`` (config ``variants.label_map``) renames the file's classes; rows mapped to
+    ``exclude`` become rejects with reason "excluded by variants.label_map: ...", so they are
+    counted, never lost silently.
     """
+    labels = label_map if isinstance(label_map, LabelMap) else LabelMap(label_map)
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Variant VCF {path} does not exist: set variants.path in the config.")
@@ -122,11 +174,11 @@ def read_labelled_vcf(path: str | Path, label_field: str) -> tuple[pd.DataFrame,
                     shutil.copyfileobj(src, dst)
             except (OSError, EOFError, zlib.error) as exc:
                 raise UserError(f"Variant VCF {path}: cannot decompress it ({exc}); check that it is not truncated.") from None
-            return _read_vcf(plain, label_field, shown=path)
-    return _read_vcf(path, label_field, shown=path)
+            return _read_vcf(plain, label_field, shown=path, labels=labels)
+    return _read_vcf(path, label_field, shown=path, labels=labels)
 
 
-def _read_vcf(file: Path, label_field: str, shown: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_vcf(file: Path, label_field: str, shown: Path, labels: LabelMap) -> tuple[pd.DataFrame, pd.DataFrame]:
     """read_labelled_vcf on ``file`` (plain or bgzipped); messages and rejects name ``shown``."""
     path = shown
     try:
@@ -148,7 +200,13 @@ def _read_vcf(file: Path, label_field: str, shown: Path) -> tuple[pd.DataFrame, 
             alt = ",".join(rec.alts).upper() if rec.alts else ""
             vid = rec.id or f"{rec.chrom}-{rec.pos}-{ref}-{alt}"
             raw_label = unescape_info(rec.info.get(label_field))
-            label = canonical_class(raw_label)
+            label = labels.lookup(raw_label) if raw_label != "" else None
+            if label is None and labels.given and raw_label != "":
+                raise labels.unknown_error(raw_label, path, row, label_field)
+            if label == EXCLUDE:
+                reason = f"{EXCLUDED_REASON}: {raw_label!r} -> exclude"
+                rejects.append([str(path), row, vid, rec.chrom, rec.pos, ref, alt, "ingest", reason])
+                continue
             if label is None:
                 reason = (
                     f"missing label: no INFO/{label_field}" if raw_label == ""
@@ -258,6 +316,7 @@ def ingest_variants(
     source: str = "splicevardb",
     label_field: str = "CLASS",
     coordinate_column: str = "hg38",
+    label_map: dict | None = None,
 ) -> dict:
     """SpliceVarDB export or labelled VCF -> ingested VCF (+ .tbi) and ``ingest_rejected.tsv``.
 
@@ -267,9 +326,12 @@ def ingest_variants(
     table_path = first_path(table_path)
     lengths = contig_lengths(fasta_path)
     if source == "splicevardb":
+        if label_map:
+            raise UserError("config variants.label_map applies to a labelled VCF (variants.source: vcf); a "
+                            "SpliceVarDB export has the four classes already. Remove label_map.")
         records, rejects = read_splicevardb(table_path, coordinate_column)
     elif source == "vcf":
-        records, rejects = read_labelled_vcf(table_path, label_field)
+        records, rejects = read_labelled_vcf(table_path, label_field, label_map)
     else:
         raise UserError(f"variants.source is {source!r}; set it to 'splicevardb' or 'vcf' in the config.")
     n_input = len(records) + len(rejects)

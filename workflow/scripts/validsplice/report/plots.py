@@ -301,12 +301,14 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], trainings: dict[str
         return
     fig, axes = _grid(len(trained))
     for ax, (name, hist) in zip(axes, trained.items()):
-        hist = hist.sort_values("epoch")
         training = trainings.get(name) or {}
-        for col, style in (("train_loss", "-"), ("val_loss", "--")):
-            if col in hist.columns and hist[col].notna().any():
-                ax.plot(hist["epoch"], hist[col], style, marker="o", ms=3, color="#1f77b4" if col == "train_loss"
-                        else "#ff7f0e")
+        # group K-fold: one curve per fold (history.tsv has a fold column)
+        for _, part in (hist.groupby("fold", sort=True) if "fold" in hist.columns else [(None, hist)]):
+            part = part.sort_values("epoch")
+            for col, style in (("train_loss", "-"), ("val_loss", "--")):
+                if col in part.columns and part[col].notna().any():
+                    ax.plot(part["epoch"], part[col], style, marker="o", ms=3,
+                            color="#1f77b4" if col == "train_loss" else "#ff7f0e")
         kept, text = _kept_epoch(training, hist)
         if kept is not None:
             ax.axvline(kept, **REFERENCE_STYLE)

@@ -277,12 +277,13 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, b
     return header, rows
 
 
-def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -> list[str]:
+def _footer(table: pd.DataFrame, data_description: str, compact: bool = False, pooling: str = "") -> list[str]:
     """Lines under the table. ``compact``: for the HTML table, whose footnotes already carry the
-    per-row notes (thresholds, the reads-target mark, undefined values)."""
+    per-row notes (thresholds, the reads-target mark, undefined values). ``pooling``: the
+    out-of-fold line of group K-fold (``split.describe_pooling``), right under the data line."""
     det_col = next((c for c in table.columns if c.startswith("Detection@")), "Detection@0.1")
     cut = det_col.split("@", 1)[1]
-    lines = [f"Data: {data_description.strip()}",
+    lines = [f"Data: {data_description.strip()}", *([pooling] if pooling else []),
              "Headline metrics: Splice-altering (positive) vs Normal on the test split; Low-frequency and "
              "Conflicting variants are excluded (see metrics.json). Intervals: 95% stratified bootstrap; "
              "Correlation: Pearson r of predicted vs target max |Δ| on Splice-altering variants; the target is "
@@ -320,13 +321,14 @@ def _footer(table: pd.DataFrame, data_description: str, compact: bool = False) -
     return lines
 
 
-def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
+def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "",
+                    pooling: str = "") -> str:
     header, rows = display_rows(table)
     out = [split_description, ""] if split_description else []
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cells in rows:
         out.append("| " + " | ".join(f"**{t}**" if best else str(t) for t, best in cells) + " |")
-    return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description)) + "\n"
+    return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description, pooling=pooling)) + "\n"
 
 
 _CSS = """
@@ -509,7 +511,7 @@ def compact_html(compact: CompactTable) -> str:
             + (f'<ol class="notes">{notes}</ol>\n' if notes else ""))
 
 
-def format_html(table: pd.DataFrame, data_description: str, split_description: str = "") -> str:
+def format_html(table: pd.DataFrame, data_description: str, split_description: str = "", pooling: str = "") -> str:
     """The report's results page: the split it was judged on, the compact table, its footnotes, then how to
     read it."""
     compact = compact_table(table)
@@ -520,7 +522,7 @@ def format_html(table: pd.DataFrame, data_description: str, split_description: s
               "variants, paired DeLong p below; Epochs = stopped / maximum epochs. Bold: best value of a column "
               "(rules below). Intervals and every column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
-                    for line in [legend, *_footer(table, data_description, compact=True)])
+                    for line in [legend, *_footer(table, data_description, compact=True, pooling=pooling)])
     split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
     return _html_page("Results summary", split + compact_html(compact) + notes)
 
@@ -825,14 +827,15 @@ def make_report(
     predictions_tsv: str, data_summary: str, roc: str, pr: str, scatter: str, training_curves: str,
     distributions: str, experiments: list[str], data_description: str = "", n_bootstrap: int = 1000,
     seed: int = 0, calibrated: list[str] = (), calibrated_experiments: list[str] = (), reliability: str | None = None,
-    split_description: str = "",
+    split_description: str = "", pooling: str = "",
 ) -> pd.DataFrame:
     """Rule entry point: the summary table (TSV, Markdown, terminal text, HTML), the cut-off and
     breakdown pages, the per-variant table, the data summary and six SVGs.
 
     ``calibrated`` (calibrated.parquet files of ``calibrated_experiments``) feed the reliability
     diagram and the per-variant table's P(SA) columns; ``split_description``
-    (``split.describe_split``) heads the table.
+    (``split.describe_split``) heads the table; ``pooling`` (``split.describe_pooling``, group K-fold)
+    is the out-of-fold line under it.
     """
     experiments = list(experiments)
     lists = {"metrics": metrics, "predictions": predictions, "histories": histories, "trainings": trainings}
@@ -855,10 +858,10 @@ def make_report(
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table = summary_table(experiments, metric_dicts, training_dicts)
     table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
-    Path(md).write_text(format_markdown(table, data_description, split_description))
+    Path(md).write_text(format_markdown(table, data_description, split_description, pooling))
     terminal = format_terminal(table)
     Path(txt).write_text(terminal)
-    Path(html_path).write_text(format_html(table, data_description, split_description))
+    Path(html_path).write_text(format_html(table, data_description, split_description, pooling))
 
     Path(cutoffs).write_text(cutoffs_html(report_tables.cutoff_table(experiments, metric_dicts)))
     log.info("breakdowns: %d experiments, %d bootstrap resamples per group", len(experiments), n_bootstrap)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
+from ..variants.split import fold_split
 
 log = logging.getLogger("validsplice.training.targets")
 
@@ -387,9 +388,16 @@ def build_targets(
     train_path, val_path, test_path, out_profiles_path, summary_path, base_profiles_path=None,
     train_labelled_path=None, val_labelled_path=None,
     seed: int = 0, balance: bool = True, max_train_samples: int | None = None, distance: int = 50,
+    fold: int | None = None, validation_fraction: float = 0.15, split_seed: int = 42,
 ) -> dict:
-    """File-level wrapper of ``make_targets`` for the build_targets rule."""
+    """File-level wrapper of ``make_targets`` for the build_targets rule.
+
+    ``fold`` (group K-fold): the tables of that fold; the variant table's ``split`` is replaced by
+    ``split.fold_split`` (test = the fold, validation = gene groups of the other folds).
+    """
     variants = pd.read_parquet(variants_path)
+    if fold is not None:
+        variants = variants.assign(split=fold_split(variants, int(fold), validation_fraction, split_seed))
     scores = pd.read_parquet(scores_path)
     with np.load(windows_path, allow_pickle=False) as npz:
         if "variant_id" not in npz.files:
@@ -414,6 +422,8 @@ def build_targets(
     np.save(out_profiles_path, profiles)
     if base_profiles_path is not None:
         np.save(base_profiles_path, base_model_inputs(variants, scores, delta_profiles, distance=int(distance)))
+    if fold is not None:
+        summary["fold"] = int(fold)
     Path(summary_path).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     for reason, info in summary["excluded"].items():
         log.info("excluded from train/val: %d x %s", info["n"], reason)

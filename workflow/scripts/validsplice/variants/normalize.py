@@ -44,7 +44,7 @@ from ..io.labelled_vcf import (
     write_rejects,
 )
 from ..io.splicevardb import CLASSES, REJECT_COLUMNS
-from .split import SPLITS, assign_splits
+from .split import GROUP_KFOLD, SPLITS, assign_splits, fold_of, resolve_split
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +364,12 @@ def normalize_variants(
     table = table.rename(columns={"gene": "source_gene"})
     table = annotate(table, GeneAnnotation.load(annotation), lengths)
     table["split"] = assign_splits(table, **(split or {}))
+    split_settings = resolve_split(split)
+    kfold = split_settings.get("mode") == GROUP_KFOLD
+    if kfold:  # group K-fold: the fold that tests each variant (docs/DESIGN.md "Group K-fold")
+        table["fold"] = fold_of(table, split_settings.get("k", 5), split_settings.get("seed", 42))
     table["pos"] = table["pos"].astype(np.int64)
-    table = table[TABLE_COLUMNS].reset_index(drop=True)
+    table = table[TABLE_COLUMNS + (["fold"] if kfold else [])].reset_index(drop=True)
 
     Path(table_path).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(table_path, index=False)
@@ -408,6 +412,9 @@ def normalize_variants(
         "no_gene": int((~table["in_gene"]).sum()),
         "near_contig_end": int(table["near_contig_end"].sum()),
     }
+    if kfold:
+        summary["per_fold"] = {int(f): {c: int(((table["fold"] == f) & (table["label"] == c)).sum()) for c in CLASSES}
+                               for f in sorted(table["fold"].unique())}
     Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
     log.info("summary: %s", json.dumps(summary))
     return summary

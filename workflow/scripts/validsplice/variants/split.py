@@ -2,7 +2,9 @@
 
 Test: held-out chromosomes (``mode: chromosome``, ``chr`` prefixes harmonized) or held-out
 genes (``mode: gene``). ``preset`` names a chromosome split: ``research_log`` (chr21, chr22) or
-``spliceai_holdout`` (chr1, 3, 5, 7, 9: the chromosomes SpliceAI did not train on). Validation: about ``validation_fraction`` of the remaining *variants*,
+``spliceai_holdout`` (chr1, 3, 5, 7, 9: the chromosomes SpliceAI did not train on). ``mode: group_kfold``:
+grouped K-fold cross-validation (``fold_of`` deals whole gene groups to k folds; ``fold_split`` gives one
+fold's train/val/test, test = that fold). Validation: about ``validation_fraction`` of the remaining *variants*,
 taken as whole gene groups in a seeded order, so a gene's variants never straddle train and
 val (that would leak its splice sites). Genes that overlap each other (a variant lists both in
 ``genes``) form one group for the same reason. Variants without a gene are their own group.
@@ -20,6 +22,7 @@ from ..io.annotation import strip_chr
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+GROUP_KFOLD = "group_kfold"  # split.mode of grouped K-fold cross-validation (fold_of, fold_split)
 
 # SpliceAI (Jaganathan et al. 2019) trained on these chromosomes and held out 1, 3, 5, 7, 9.
 SPLICEAI_TRAINING_CHROMOSOMES = ("2", "4", "6", "8", *map(str, range(10, 23)), "X", "Y")
@@ -41,9 +44,9 @@ def resolve_split(settings: dict | None) -> dict:
         return settings
     if preset not in SPLIT_PRESETS:
         raise UserError(f"config split.preset is {preset!r}; use one of {', '.join(SPLIT_PRESETS)} or leave it empty.")
-    if settings.get("mode") == "gene":
-        raise UserError(f"config split.preset {preset!r} holds out chromosomes, but split.mode is 'gene'; "
-                        "remove one of the two.")
+    if settings.get("mode") in ("gene", GROUP_KFOLD):
+        raise UserError(f"config split.preset {preset!r} holds out chromosomes, but split.mode is "
+                        f"{settings.get('mode')!r}; remove one of the two.")
     return {**settings, **SPLIT_PRESETS[preset], "preset": preset}
 
 
@@ -56,6 +59,11 @@ def describe_split(settings: dict | None) -> str:
     settings = resolve_split(settings)
     preset = settings.get("preset", "")
     trained = ", ".join(("2, 4, 6, 8", "10-22", "X, Y"))
+    if settings.get("mode") == GROUP_KFOLD:
+        return (f"Split: grouped {settings.get('k', 5)}-fold cross-validation (split.mode group_kfold): whole gene "
+                "groups per fold; every variant is scored once, by the models trained without its fold, and the "
+                "metrics pool these out-of-fold predictions. Early stopping, thresholds and calibration use a "
+                "validation split taken (by gene group) from the training folds only.")
     if settings.get("mode", "chromosome") == "gene":
         genes = ", ".join(map(str, settings.get("test_genes") or []))
         return (f"Split: held-out genes {genes} (split.mode gene). Caveat: SpliceAI was trained on chromosomes "
@@ -70,6 +78,18 @@ def describe_split(settings: dict | None) -> str:
                 f"{', '.join(seen)} lie in genes whose splice sites SpliceAI saw in training, which favours every "
                 "row built on SpliceAI. split.preset spliceai_holdout tests on SpliceAI's held-out chromosomes.")
     return text + " These are SpliceAI's held-out chromosomes: SpliceAI never saw their splice sites in training."
+
+
+def describe_pooling(settings: dict | None) -> str:
+    """The line under the results table that says the metrics are pooled out of fold ("" for one split)."""
+    settings = resolve_split(settings)
+    if settings.get("mode") != GROUP_KFOLD:
+        return ""
+    k = settings.get("k", 5)
+    return (f"Out-of-fold metrics: every value pools the {k} folds' test predictions (group {k}-fold "
+            "cross-validation): each variant is scored once, by the models trained and calibrated without its "
+            "fold; intervals resample the pooled variants. Thresholds of probability scores: the median of the "
+            f"{k} folds' validation-chosen thresholds.")
 
 
 def gene_groups(table: pd.DataFrame) -> np.ndarray:
@@ -117,6 +137,7 @@ def _assign_splits(
     validation_fraction: float = 0.15,
     seed: int = 42,
     preset: str = "",
+    k: int = 5,
     **unused,
 ) -> np.ndarray:
     """``train``/``val``/``test`` per row of ``table`` (needs ``chrom``, ``gene``, ``genes``, ``variant_id``)."""
@@ -146,25 +167,89 @@ def _assign_splits(
         found = held & set(g for gs in genes_col for g in str(gs).split(";"))
         if held - found:
             log.warning("split: test gene(s) %s have no variants", sorted(held - found))
+    elif mode == GROUP_KFOLD:
+        # every variant is a test variant of its fold (fold_of); the per-fold train/val/test comes from fold_split
+        log.info("split (%s): every variant is tested once, out of fold", mode)
+        return np.full(n, "test", dtype=object).astype(str)
     else:
-        raise UserError(f"config split.mode is {mode!r}; set it to 'chromosome' or 'gene'.")
+        raise UserError(f"config split.mode is {mode!r}; set it to 'chromosome', 'gene' or '{GROUP_KFOLD}'.")
 
     split = np.where(is_test, "test", "train").astype(object)
-    rest = ~is_test
-    target = float(validation_fraction) * rest.sum()
-    if target > 0:
-        keys, sizes = np.unique(groups[rest].astype(str), return_counts=True)  # sorted keys
-        order = np.random.default_rng(int(seed)).permutation(len(keys))
-        chosen, total = [], 0
-        for k in order:
-            if total >= target:
-                break
-            if abs(total + sizes[k] - target) < abs(total - target):
-                chosen.append(keys[k])
-                total += sizes[k]
-        split[rest & np.isin(groups.astype(str), chosen)] = "val"
-        if total == 0:
-            log.warning("split: no validation variants (fraction %s of %d; groups too large)", validation_fraction, rest.sum())
+    split[_validation_rows(groups, ~is_test, validation_fraction, seed)] = "val"
     log.info("split (%s): %s", mode, {s: int((split == s).sum()) for s in SPLITS})
     assert len(split) == n
+    return split.astype(str)
+
+
+def _validation_rows(groups: np.ndarray, rest: np.ndarray, validation_fraction: float, seed: int) -> np.ndarray:
+    """Rows of ``rest`` taken for validation: whole groups in a seeded order until about
+    ``validation_fraction`` of the ``rest`` rows are chosen."""
+    chosen_rows = np.zeros(len(groups), dtype=bool)
+    target = float(validation_fraction) * rest.sum()
+    if target <= 0:
+        return chosen_rows
+    keys, sizes = np.unique(groups[rest].astype(str), return_counts=True)  # sorted keys
+    order = np.random.default_rng(int(seed)).permutation(len(keys))
+    chosen, total = [], 0
+    for k in order:
+        if total >= target:
+            break
+        if abs(total + sizes[k] - target) < abs(total - target):
+            chosen.append(keys[k])
+            total += sizes[k]
+    chosen_rows[rest & np.isin(groups.astype(str), chosen)] = True
+    if total == 0:
+        log.warning("split: no validation variants (fraction %s of %d; groups too large)", validation_fraction, rest.sum())
+    return chosen_rows
+
+
+# ------------------------------------------------------------------ grouped K-fold cross-validation
+def fold_of(table: pd.DataFrame, k: int, seed: int = 42) -> np.ndarray:
+    """The test fold (0 .. k-1) of every row: whole gene groups (``gene_groups``) dealt to folds.
+
+    Groups are taken largest first (ties in a seeded random order) and each goes to the fold with
+    the fewest variants so far, so folds are about equal in size and no group is split between folds.
+    """
+    k = int(k)
+    groups = gene_groups(table).astype(str)
+    keys, sizes = np.unique(groups, return_counts=True)
+    if k < 2:
+        raise UserError(f"config split.k is {k}; group K-fold needs k >= 2.")
+    if len(keys) < k:
+        raise UserError(
+            f"config split.k is {k} but the variants form only {len(keys)} gene group(s); lower split.k "
+            "or use split.mode chromosome/gene."
+        )
+    tie_break = np.random.default_rng(int(seed)).permutation(len(keys))
+    order = np.lexsort((tie_break, -sizes))  # largest first, seeded among equal sizes
+    load = np.zeros(k, dtype=np.int64)
+    fold_of_group = {}
+    for i in order:
+        f = int(np.argmin(load))  # the first of the least loaded folds
+        fold_of_group[keys[i]] = f
+        load[f] += sizes[i]
+    folds = np.array([fold_of_group[g] for g in groups], dtype=np.int64)
+    log.info("group K-fold: %d groups into %d folds of %s variants", len(keys), k, load.tolist())
+    return folds
+
+
+def fold_split(table: pd.DataFrame, fold: int, validation_fraction: float = 0.15, seed: int = 42) -> np.ndarray:
+    """``train``/``val``/``test`` of every row for one fold of group K-fold.
+
+    Test: the rows whose ``fold`` column equals ``fold``. Validation: about ``validation_fraction`` of
+    the other folds' rows, taken as whole gene groups (seeded, a different draw per fold), the rest train.
+    So no gene group is in two of train, val and test, and test never informs training, early stopping,
+    threshold choice or calibration of its own fold.
+    """
+    if "fold" not in table:
+        raise UserError("variants.parquet has no 'fold' column: it was made without split.mode group_kfold. "
+                        "Re-run normalize_variants.")
+    folds = table["fold"].to_numpy()
+    if not (folds == int(fold)).any():
+        raise UserError(f"fold {fold} has no variants (folds present: {sorted(set(folds.tolist()))}).")
+    is_test = folds == int(fold)
+    split = np.where(is_test, "test", "train").astype(object)
+    groups = gene_groups(table)
+    split[_validation_rows(groups, ~is_test, validation_fraction, int(seed) + int(fold))] = "val"
+    log.info("fold %s: %s", fold, {s: int((split == s).sum()) for s in SPLITS})
     return split.astype(str)
