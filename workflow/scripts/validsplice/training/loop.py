@@ -204,6 +204,10 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
     trainable = [p for g in groups for p in g["params"]]
     clip = settings.grad_clip
     patience, min_delta = int(settings.patience), float(settings.min_delta)
+    # OneCycle warms the learning rate up over its first 30 % of steps (pct_start): an epoch of the warm-up
+    # that does not beat the best is not held against the model (issue 19: from the offset, the first epochs
+    # at a 25x lower rate cannot beat epoch 0, and a patience of 3 stopped training before it had started)
+    warmup_epochs = math.ceil(0.3 * epochs)
     progress_seconds = float(settings.progress_seconds)
 
     result, best_state, bad_epochs = FitResult(), None, 0
@@ -248,7 +252,7 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
             result.best_val_loss, result.best_val_metric, result.best_epoch = val_loss, val_metric, epoch
             best_state = copy.deepcopy(model.state_dict())
             bad_epochs = 0
-        else:
+        elif epoch > warmup_epochs:
             bad_epochs += 1
         eta = (time.perf_counter() - t_start) / epoch * (epochs - epoch)
         log.info("epoch %d/%d: train loss %.5f, val loss %.5f, val ROC-AUC %.4f, %.1f s, ETA %.0f s%s",
