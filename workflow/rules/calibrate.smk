@@ -4,20 +4,20 @@
 
 rule calibrate_model:
     input:
-        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
-        predictions=STUDY + "models/{experiment}/predictions.parquet",
-        training=STUDY + "models/{experiment}/training.json",
-        target_summary=STUDY + "targets/summary.json",
+        val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+        predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+        training=f"{STUDY}models/{{experiment}}/training.json",
+        target_summary=f"{STUDY}targets/summary.json",
     output:
-        calibrator=STUDY + "models/{experiment}/calibrator.json",
-        calibrated=STUDY + "models/{experiment}/calibrated.parquet",
+        calibrator=f"{STUDY}models/{{experiment}}/calibrator.json",
+        calibrated=f"{STUDY}models/{{experiment}}/calibrated.parquet",
     wildcard_constraints:
         experiment=name_pattern(experiment_names()),
     params:
         experiment=lambda wildcards: wildcards.experiment,
         code=script_code("calibrate_model.py"),
     log:
-        STUDY_LOGS + "calibrate/{experiment}.log",
+        f"{STUDY_LOGS}calibrate/{{experiment}}.log",
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -29,13 +29,13 @@ rule combine_calibrated:
         calibrators=combined_inputs("calibrator.json"),
         val_predictions=combined_inputs("val_predictions.parquet"),
         predictions=combined_inputs("predictions.parquet"),
-        target_summary=STUDY + "targets/summary.json",
+        target_summary=f"{STUDY}targets/summary.json",
     output:
-        predictions=STUDY + "models/{experiment}/predictions.parquet",
-        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
-        calibrated=STUDY + "models/{experiment}/calibrated.parquet",
-        training=STUDY + "models/{experiment}/training.json",
-        history=STUDY + "models/{experiment}/history.tsv",
+        predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+        calibrated=f"{STUDY}models/{{experiment}}/calibrated.parquet",
+        training=f"{STUDY}models/{{experiment}}/training.json",
+        history=f"{STUDY}models/{{experiment}}/history.tsv",
     wildcard_constraints:
         experiment=name_pattern([CALIBRATED_BASELINE, *ENSEMBLES]),
     params:
@@ -43,7 +43,7 @@ rule combine_calibrated:
         members=lambda wildcards: combined_members(wildcards.experiment),
         code=script_code("combine_calibrated.py"),
     log:
-        STUDY_LOGS + "calibrate/{experiment}.log",
+        f"{STUDY_LOGS}calibrate/{{experiment}}.log",
     conda:
         "../envs/train.yaml"
     script:

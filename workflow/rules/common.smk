@@ -75,7 +75,8 @@ FOLD_TEXT = ", fold {wildcards.fold}" if KFOLD else ""
 
 def study_path(wildcards, relative):
     """A per-split file (``targets/...``, ``models/...``) of the job's fold, or of the one split."""
-    return (STUDY + relative).format(fold=wildcards.fold) if KFOLD else STUDY + relative
+    path = f"{STUDY}{relative}"
+    return path.format(fold=wildcards.fold) if KFOLD else path
 
 
 def fold_paths(relative):

@@ -8,14 +8,14 @@ rule build_targets:
         scores="results/scores/scores.parquet",
         profiles="results/scores/delta_profiles.npy",
     output:
-        train=STUDY + "targets/train.parquet",
-        val=STUDY + "targets/val.parquet",
-        test=STUDY + "targets/test.parquet",
-        train_labelled=STUDY + "targets/train_labelled.parquet",
-        val_labelled=STUDY + "targets/val_labelled.parquet",
-        profiles=STUDY + "targets/profiles.npy",
-        base_profiles=STUDY + "targets/base_profiles.npy",
-        summary=STUDY + "targets/summary.json",
+        train=f"{STUDY}targets/train.parquet",
+        val=f"{STUDY}targets/val.parquet",
+        test=f"{STUDY}targets/test.parquet",
+        train_labelled=f"{STUDY}targets/train_labelled.parquet",
+        val_labelled=f"{STUDY}targets/val_labelled.parquet",
+        profiles=f"{STUDY}targets/profiles.npy",
+        base_profiles=f"{STUDY}targets/base_profiles.npy",
+        summary=f"{STUDY}targets/summary.json",
     params:
         seed=config["targets"]["seed"],
         balance=config["targets"]["balance"],
@@ -27,11 +27,11 @@ rule build_targets:
         split_seed=config["split"]["seed"],
         code=script_code("build_targets.py"),
     log:
-        STUDY_LOGS + "targets/build.log",
+        f"{STUDY_LOGS}targets/build.log",
     message:
         f"Building validated targets and the train/val/test tables{FOLD_TEXT} (log: {{log}})"
     benchmark:
-        STUDY_BENCHMARKS + "targets/build.tsv"
+        f"{STUDY_BENCHMARKS}targets/build.tsv"
     resources:
         mem_mb=4000,
     conda:

@@ -5,7 +5,7 @@
 
 def base_calibrator_inputs(entry):
     """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
-    return [STUDY + f"models/{BASELINE}/calibrator.json"] if entry.base_offset else []
+    return [f"{STUDY}models/{BASELINE}/calibrator.json"] if entry.base_offset else []
 
 
 for model_name, model_entry in registry.MODELS.items():
@@ -16,24 +16,24 @@ for model_name, model_entry in registry.MODELS.items():
         name:
             f"train_{model_name}"
         input:
-            train=STUDY + "targets/train.parquet",
-            val=STUDY + "targets/val.parquet",
-            test=STUDY + "targets/test.parquet",
-            train_labelled=STUDY + "targets/train_labelled.parquet",
-            val_labelled=STUDY + "targets/val_labelled.parquet",
-            profiles=STUDY + "targets/profiles.npy",
-            base_profiles=STUDY + "targets/base_profiles.npy",
-            target_summary=STUDY + "targets/summary.json",
+            train=f"{STUDY}targets/train.parquet",
+            val=f"{STUDY}targets/val.parquet",
+            test=f"{STUDY}targets/test.parquet",
+            train_labelled=f"{STUDY}targets/train_labelled.parquet",
+            val_labelled=f"{STUDY}targets/val_labelled.parquet",
+            profiles=f"{STUDY}targets/profiles.npy",
+            base_profiles=f"{STUDY}targets/base_profiles.npy",
+            target_summary=f"{STUDY}targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
             # a classifier that starts from calibrated SpliceAI (registry base_offset): the baseline's calibrator
             base_calibrator=base_calibrator_inputs(model_entry),
         output:
-            model=STUDY + "models/{experiment}/model.pt",
-            history=STUDY + "models/{experiment}/history.tsv",
-            predictions=STUDY + "models/{experiment}/predictions.parquet",
-            val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
-            training=STUDY + "models/{experiment}/training.json",
+            model=f"{STUDY}models/{{experiment}}/model.pt",
+            history=f"{STUDY}models/{{experiment}}/history.tsv",
+            predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+            val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+            training=f"{STUDY}models/{{experiment}}/training.json",
         wildcard_constraints:
             experiment=experiment_pattern(model_name),
         params:
@@ -42,11 +42,11 @@ for model_name, model_entry in registry.MODELS.items():
             settings=settings_of,
             code=script_code("train_model.py", model_module(model_name)),
         log:
-            STUDY_LOGS + "models/{experiment}.log",
+            f"{STUDY_LOGS}models/{{experiment}}.log",
         message:
             f"Training experiment {{wildcards.experiment}}{FOLD_TEXT} (loss per epoch and ETA: {{log}})"
         benchmark:
-            STUDY_BENCHMARKS + "models/{experiment}.tsv"
+            f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
         threads: training_threads()
         resources:
             gpu=1 if model_entry.gpu else 0,
@@ -65,19 +65,19 @@ rule train_spliceai_features_gbm:
     input:
         variants="results/variants/variants.parquet",
         scores="results/scores/scores.parquet",
-        train_labelled=STUDY + "targets/train_labelled.parquet",
-        val_labelled=STUDY + "targets/val_labelled.parquet",
-        val=STUDY + "targets/val.parquet",
-        test=STUDY + "targets/test.parquet",
-        target_summary=STUDY + "targets/summary.json",
+        train_labelled=f"{STUDY}targets/train_labelled.parquet",
+        val_labelled=f"{STUDY}targets/val_labelled.parquet",
+        val=f"{STUDY}targets/val.parquet",
+        test=f"{STUDY}targets/test.parquet",
+        target_summary=f"{STUDY}targets/summary.json",
         # the trees' initial score: calibrated SpliceAI (registry base_offset), of the same study (fold)
-        base_calibrator=STUDY + f"models/{BASELINE}/calibrator.json",
+        base_calibrator=f"{STUDY}models/{BASELINE}/calibrator.json",
     output:
-        model=STUDY + "models/{experiment}/model.joblib",
-        history=STUDY + "models/{experiment}/history.tsv",
-        predictions=STUDY + "models/{experiment}/predictions.parquet",
-        val_predictions=STUDY + "models/{experiment}/val_predictions.parquet",
-        training=STUDY + "models/{experiment}/training.json",
+        model=f"{STUDY}models/{{experiment}}/model.joblib",
+        history=f"{STUDY}models/{{experiment}}/history.tsv",
+        predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+        training=f"{STUDY}models/{{experiment}}/training.json",
     wildcard_constraints:
         experiment=experiment_pattern("spliceai_features_gbm"),
     params:
@@ -85,9 +85,9 @@ rule train_spliceai_features_gbm:
         settings=settings_of,
         code=script_code("train_gbm.py"),
     log:
-        STUDY_LOGS + "models/{experiment}.log",
+        f"{STUDY_LOGS}models/{{experiment}}.log",
     benchmark:
-        STUDY_BENCHMARKS + "models/{experiment}.tsv"
+        f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
     threads: training_threads()
     resources:
         mem_mb=4000,
@@ -99,8 +99,8 @@ rule train_spliceai_features_gbm:
 
 rule baseline_predictions:
     input:
-        test=STUDY + "targets/test.parquet",
-        val=STUDY + "targets/val.parquet",
+        test=f"{STUDY}targets/test.parquet",
+        val=f"{STUDY}targets/val.parquet",
     output:
         predictions=f"{STUDY}models/{BASELINE}/predictions.parquet",
         val_predictions=f"{STUDY}models/{BASELINE}/val_predictions.parquet",
