@@ -74,8 +74,10 @@ def test_features_take_masked_and_unmasked_ds_of_the_own_gene():
     for kind in KINDS:
         other[f"DS_{kind}_masked"] = other[f"DS_{kind}_unmasked"] = 0.99
     feats = features_of(variants, pd.concat([scores, other], ignore_index=True), profiles)
-    assert list(feats.columns) == gbm.FEATURES
     scored = (scores["status"] == "scored").to_numpy()
+    assert list(feats.columns) == gbm.FEATURES + [gbm.BASE_SCORE]
+    # the offset's input: spliceai_raw's score (max DS of the own gene row; unscored: 0.0)
+    np.testing.assert_allclose(feats[gbm.BASE_SCORE].to_numpy(), np.where(scored, scores["max_ds"], 0.0))
     for kind in KINDS:
         for setting in ("masked", "unmasked"):
             col = f"DS_{kind}_{setting}"
@@ -125,7 +127,9 @@ def test_balanced_weights_give_each_class_half():
         check_config_keys(config, config_schema())
 
 
-SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0}
+# the HistGradientBoosting path (base_offset false), class-weighted; the offset trees have their own tests below
+SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "patience": 10, "seed": 0, "base_offset": False,
+            "class_weight": "balanced"}
 
 
 def test_early_stopping_reads_the_given_validation_rows_only():
@@ -160,7 +164,7 @@ def test_learns_what_spliceai_misses():
                             SETTINGS)
     test = tables["test"][tables["test"]["label"].isin(["Splice-altering", "Normal"])]
     x_test, y_test = split_xy(feats, test)
-    p = est.predict_proba(x_test)[:, 1]
+    p = est.predict_proba(x_test[gbm.FEATURES])[:, 1]
     auc_gbm = roc_auc_score(y_test, p)
     auc_ds = roc_auc_score(y_test, x_test["DS_DL_unmasked"].fillna(0.0))  # unscored: 0, as spliceai_raw
     assert auc_gbm > 0.85 and auc_gbm > auc_ds + 0.1
@@ -264,3 +268,54 @@ def test_position_only_gbm_reads_no_base_model_score(tmp_path):
     # it still learns from where the variants sit (the synthetic "missed" donor variants)
     test = predictions[predictions["label"].isin(["Splice-altering", "Normal"])]
     assert roc_auc_score(test["label"] == "Splice-altering", test["score"]) > 0.6
+# ---------------------------------------------------------------- issue 19: trees started from calibrated SpliceAI
+def calibrated_spliceai(feats, table):
+    """spliceai_raw's calibrator as calibrate_model fits it: Platt on the validation rows' max DS."""
+    from validsplice.training.calibration import Calibrator
+
+    x, y = split_xy(feats, table)
+    return Calibrator.fit(x[gbm.BASE_SCORE].to_numpy(), y, score_scale="delta")
+
+
+OFFSET_SETTINGS = {"max_iter": 60, "learning_rate": 0.1, "seed": 0, "offset_grid": 2}
+
+
+def test_offset_trees_start_from_calibrated_spliceai():
+    """No tree: P_SA = calibrated SpliceAI's to 1e-6; shuffled train labels: no grid point beats the offset on
+    validation, so the model IS the offset and says so."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    variants, scores, profiles = synthetic(n=800)
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    calibrator = calibrated_spliceai(feats, tables["val_labelled"])
+    x_train, y_train = split_xy(feats, tables["train_labelled"])
+    x_val, y_val = split_xy(feats, tables["val_labelled"])
+    expected = calibrator.apply(x_val[gbm.BASE_SCORE].to_numpy())
+    init = gbm.CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(gbm.FEATURES))
+    untrained = GradientBoostingClassifier(init=init, n_estimators=1, learning_rate=0.0).fit(
+        gbm.tree_matrix(x_train, gbm.FEATURES), y_train)
+    np.testing.assert_allclose(untrained.predict_proba(gbm.tree_matrix(x_val, gbm.FEATURES))[:, 1], expected,
+                               atol=1e-6, rtol=0)
+    noise = np.random.default_rng(0).permutation(y_train)
+    est, history, info = gbm.fit_offset_gbm(x_train, noise, x_val, y_val, OFFSET_SETTINGS, calibrator)
+    assert info["beats_offset"] is False and info["best_iteration"] == 0
+    assert info["offset_val_loss"] == pytest.approx(log_loss(y_val, expected))
+    bundle = {"estimator": est, "features": gbm.FEATURES, "base_offset": True}
+    np.testing.assert_allclose(gbm.predict_scores(bundle, x_val), expected, atol=1e-6, rtol=0)
+    with pytest.raises(UserError, match=gbm.BASE_SCORE):
+        gbm.predict_scores(bundle, x_val[gbm.FEATURES])
+
+
+def test_offset_trees_correct_what_spliceai_misses():
+    variants, scores, profiles = synthetic(n=3000)
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    calibrator = calibrated_spliceai(feats, tables["val_labelled"])
+    est, history, info = gbm.fit_offset_gbm(*split_xy(feats, tables["train_labelled"]),
+                                            *split_xy(feats, tables["val_labelled"]), OFFSET_SETTINGS, calibrator)
+    assert info["beats_offset"] is True and info["best_val_loss"] < info["offset_val_loss"]
+    assert len(info["grid"]) == 2 and info["chosen"] in [{k: g[k] for k in ("learning_rate", "min_samples_leaf")}
+                                                         for g in info["grid"]]
+    test = tables["test"][tables["test"]["label"].isin(["Splice-altering", "Normal"])]
+    x_test, y_test = split_xy(feats, test)
+    p = gbm.predict_scores({"estimator": est, "features": gbm.FEATURES, "base_offset": True}, x_test)
+    assert roc_auc_score(y_test, p) > roc_auc_score(y_test, x_test[gbm.BASE_SCORE]) + 0.1

@@ -612,3 +612,23 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
     assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
     many = R.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
     assert R.FEW_GROUPS_NOTE not in R.format_html(many, "synthetic")
+# ----------------------------------------------------------------- issue 19: recommended model, research-log rows
+def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest():
+    names = ["spliceai_raw", "scratch_cnn", "gbm", "paired", "flat"]
+    metrics = [_metrics(None, 0.9, 0.7, 0.05, own=True)] + [_metrics(0.5, 0.8, 0.6, 0.1) for _ in names[1:]]
+    trainings = [{}, {"status": "trained"},
+                 {"status": "trained", "starts_from_base_model": True, "beats_offset": True,
+                  "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.81}},
+                 {"status": "trained", "starts_from_base_model": True, "beats_offset": True,
+                  "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.84}},
+                 {"status": "trained", "starts_from_base_model": True, "beats_offset": False,
+                  "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.99}}]
+    table = R.summary_table(names, metrics, trainings)
+    assert table["Role"].tolist() == ["", R.RESEARCH_LOG, "", R.RECOMMENDED, R.NO_GAIN_OVER_OFFSET]
+    text = R.format_markdown(table, "demo")
+    assert "paired (recommended)" in text and "scratch_cnn (research-log row)" in text
+    assert "flat (did not beat its offset)" in text
+    for role in (R.RECOMMENDED, R.RESEARCH_LOG, R.NO_GAIN_OVER_OFFSET):
+        assert R.ROLE_NOTES[role] in text
+    compact = R.compact_table(table)
+    assert R.ROLE_NOTES[R.NO_GAIN_OVER_OFFSET] in compact.footnotes

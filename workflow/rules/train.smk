@@ -3,6 +3,11 @@
 # Experiments are rows of config "experiments": a model name plus overrides.
 
 
+def base_calibrator_inputs(entry):
+    """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
+    return [f"{STUDY}models/{BASELINE}/calibrator.json"] if entry.base_offset else []
+
+
 for model_name, model_entry in registry.MODELS.items():
     if model_entry.builder is None:  # untrained, or a feature model with its own rule below
         continue
@@ -21,6 +26,8 @@ for model_name, model_entry in registry.MODELS.items():
             target_summary=f"{STUDY}targets/summary.json",
             windows="results/windows/windows.npz",
             checkpoint=checkpoint_inputs,
+            # a classifier that starts from calibrated SpliceAI (registry base_offset): the baseline's calibrator
+            base_calibrator=base_calibrator_inputs(model_entry),
         output:
             model=f"{STUDY}models/{{experiment}}/model.pt",
             history=f"{STUDY}models/{{experiment}}/history.tsv",
@@ -68,6 +75,9 @@ for model_name in registry.FEATURE_MODELS:
             val=f"{STUDY}targets/val.parquet",
             test=f"{STUDY}targets/test.parquet",
             target_summary=f"{STUDY}targets/summary.json",
+            # the trees' initial score: calibrated SpliceAI (registry base_offset), of the same study (fold)
+            base_calibrator=(f"{STUDY}models/{BASELINE}/calibrator.json" if registry.MODELS[model_name].base_offset
+                             else []),
         output:
             model=f"{STUDY}models/{{experiment}}/model.joblib",
             history=f"{STUDY}models/{{experiment}}/history.tsv",

@@ -15,6 +15,7 @@ run_rule(
     val_path=snakemake.input.val,
     test_path=snakemake.input.test,
     target_summary_path=snakemake.input.target_summary,
+    base_calibrator_path=snakemake.input.get("base_calibrator") or None,
     model_path=snakemake.output.model,
     history_path=snakemake.output.history,
     predictions_path=snakemake.output.predictions,

@@ -21,6 +21,7 @@ run_rule(
     predictions_path=snakemake.output.predictions,
     val_predictions_path=snakemake.output.val_predictions,
     target_summary_path=snakemake.input.target_summary,
+    base_calibrator_path=(snakemake.input.base_calibrator or [None])[0],
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
     model_name=snakemake.params.model,

@@ -142,6 +142,7 @@ class ModelFolder:
             label=np.zeros(n, np.float32), target_seed=np.zeros((n, 3), np.float32),
             target_profile=np.zeros((n, length, 2), np.float32),
             base_profile=np.asarray(inputs["base_profile"], dtype=np.float32),
+            base_score=np.nan_to_num(np.asarray(inputs["base_max_ds"], dtype=np.float64), nan=0.0),  # as spliceai_raw
         )
         return run_model(self.network, data, batch_size, torch.device(device))["score"]
 

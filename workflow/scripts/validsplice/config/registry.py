@@ -12,7 +12,10 @@ Each entry (``ModelEntry``) holds
   the general training keys and their defaults are the schema's ``training.defaults``
   (``validsplice.config.settings``); ``settings.epochs``, ``settings.use_base_model``, ...;
 - ``env``: its conda env file in workflow/envs/;
-- ``gpu``: trains on a GPU (the rule's ``resources: gpu=1``; the SLURM profile's GPU partition).
+- ``gpu``: trains on a GPU (the rule's ``resources: gpu=1``; the SLURM profile's GPU partition);
+- ``base_offset``: a classifier that starts from the calibrated base-model logit (issue 19): its training
+  rule reads the baseline's calibrator (``results/models/spliceai_raw/calibrator.json``) and the model
+  starts from it (``models.offset``; the trees' initial score in ``training.gbm``).
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
@@ -36,6 +39,7 @@ class ModelEntry:
     env: str = "train.yaml"
     gpu: bool = True
     trainer: str | None = None
+    base_offset: bool = False
 
     @property
     def trained(self) -> bool:
@@ -83,14 +87,23 @@ class HyenaDNAFinetuneParams(HyenaDNAParams):
 _CLASS_WEIGHT = dict(enum=["balanced", "none"])
 _CLASS_WEIGHT_HELP = "balanced = weight classes by their counts in the training rows; none = weight 1"
 _THRESHOLD_HELP = "how the decision threshold is chosen on validation"
+# A model that starts from the calibrated base model (issue 19) gets its class prior from the offset (the
+# calibrator's intercept is moved to the assumed prevalence); class weights would only make its correction
+# learn a constant shift away from it, so the default there is none.
+_OFFSET_CLASS_WEIGHT_HELP = _CLASS_WEIGHT_HELP + " (none by default: the base-model offset carries the prior)"
+_BASE_OFFSET_HELP = ("start from the calibrated base-model logit (spliceai_raw's calibrator) and learn a correction "
+                     "initialised to zero; false: start from 0")
 
 
 @dataclasses.dataclass(frozen=True)
 class PairedClassifierParams:
     aux_delta_weight: float = setting(0.0, "weight of the auxiliary delta-profile MSE (0 = off)", type="number",
                                       minimum=0)
-    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    class_weight: str = setting("none", _OFFSET_CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
     threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+    base_offset: bool = setting(True, _BASE_OFFSET_HELP, type="boolean")
+    profile_scale: float = setting(0.01, "the base delta profile is read as asinh(delta / profile_scale)",
+                                   type="number", exclusiveMinimum=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +118,14 @@ class FeaturesGbmParams:
     min_samples_leaf: int = setting(20, "rows per leaf", type="integer", minimum=1)
     l2_regularization: float = setting(1.0, "L2 penalty on leaf values", type="number", minimum=0)
     max_bins: int = setting(255, "histogram bins per feature", type="integer", minimum=2, maximum=255)
-    class_weight: str = setting("balanced", _CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    class_weight: str = setting("none", _OFFSET_CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
     threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+    base_offset: bool = setting(True, _BASE_OFFSET_HELP + " (the trees' initial score; false: scikit-learn's "
+                                "HistGradientBoosting from the class prior, which reads l2_regularization and max_bins)",
+                                type="boolean")
+    offset_grid: int = setting(4, "with base_offset: grid points tried, (learning_rate, min_samples_leaf) x (1, 1), "
+                               "(1, 3), (1/3, 1), (1/3, 3); the lowest validation log loss is kept",
+                               type="integer", minimum=1, maximum=4)
 
 
 # ------------------------------------------------------------------ the registry
@@ -120,10 +139,10 @@ MODELS: dict[str, ModelEntry] = {
                                     HyenaDNAFinetuneParams, env="hyenadna.yaml"),
     # trained on the label (BCE), not on the delta profile
     "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
-                                        PairedClassifierParams),
+                                        PairedClassifierParams, base_offset=True),
     # feature models: trees trained by their own rule on the CPU (validsplice.training.gbm.FEATURE_SETS):
-    # on the cached base-model scores and position features ...
-    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
+    # on the cached base-model scores and position features, started from calibrated SpliceAI ...
+    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False, base_offset=True,
                                         trainer="validsplice.training.gbm:train_gbm_experiment"),
     # ... and the control on the position features alone (no base-model score): how much of a gain is study design
     "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,

@@ -16,6 +16,23 @@ to n_Normal / n_Splice-altering of the training table (``set_class_balance``, ca
 training loop; kept in the state dict so a saved model rebuilds with it). With
 ``targets.balance: true`` that table is already balanced by the targets stage and the weight is 1.
 
+Starting point (issue 19): with ``base_offset`` (default) the logit is the calibrated base-model logit plus a
+learned correction whose last layer starts at zero (``models.offset``), so the untrained model's probability
+is calibrated SpliceAI's; ``set_base_calibrator`` (called by the training loop with spliceai_raw's
+calibrator.json) switches the offset on. The offset carries the class prior, so the default class weighting
+is none.
+
+Why it did not learn before (issue 19; tests/test_models_classifier.py reproduces it on a profile whose DS
+decides the label): the base delta profile entered the per-position 1x1 convolutions raw, two channels of
+values mostly below 0.05 beside 3 x hidden_dim LayerNorm-ed encoder features of size ~1, and the label
+turns on differences between 0.01 and 0.1 (Vex-seq: DS alone ranks at 0.77 with most DS < 0.05). Its
+weight in the first layer's output was ~1 % of the sequence features', so the head fitted the (random,
+on a few thousand windows: unlearnable) sequence features and train loss stayed flat. Fixed by reading
+the profile on a log-like scale, ``asinh(delta / profile_scale)`` (0.01 -> 0.9, 0.1 -> 3.0, 1 -> 5.3), and
+giving the head the profile's four DS-like maxima (gain and loss per acceptor / donor channel) on the same
+scale directly. Window-pooled features average only over real bases: in a reporter construct most of a
+501-base window is N, whose constant features swamped the mean.
+
 Multi-task option (an open question of the research log): ``aux_delta_weight`` > 0 adds a
 per-position head predicting the validated delta profile (the targets' ``target_profile``:
 SpliceAI's delta for Splice-altering, zero for Normal) with an MSE loss of that weight;
@@ -28,7 +45,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..common.errors import UserError
-from .layers import check_profile_fits, encoder_from_settings, one_hot_codes
+from .layers import N_CODE, check_profile_fits, encoder_from_settings, one_hot_codes
+from .offset import BaseModelOffset, zero_last_layer
+
+N_BASE_SUMMARY = 4  # the profile's max gain and max loss of each channel (acceptor, donor): SpliceAI's DS_AG, AL, DG, DL
 
 
 class PairedSpliceClassifier(nn.Module):
@@ -50,6 +70,11 @@ class PairedSpliceClassifier(nn.Module):
             raise UserError(f"paired_cnn_classifier: class_weight {class_weight!r} unknown; use 'balanced' or 'none'.")
         self.class_weight = class_weight
         self.register_buffer("pos_weight", torch.ones(()))
+        self.profile_scale = float(settings.profile_scale)
+        if self.profile_scale <= 0:
+            raise UserError(f"paired_cnn_classifier: profile_scale {self.profile_scale} must be > 0.")
+        self.use_offset = bool(settings.base_offset)
+        self.offset = BaseModelOffset()
         self.encoder = encoder_from_settings(settings, in_channels=4)
         per_position = 3 * hidden + 2 + 1  # (alt - ref, alt, ref) features, base delta (acceptor, donor), indel
         self.band = nn.Sequential(
@@ -57,8 +82,10 @@ class PairedSpliceClassifier(nn.Module):
             nn.Conv1d(hidden, hidden, kernel_size=1), nn.ReLU(),
         )
         self.head = nn.Sequential(
-            nn.Linear(2 * hidden + 3 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
+            nn.Linear(2 * hidden + 3 * hidden + N_BASE_SUMMARY, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden, 1)
         )
+        zero_last_layer(self.head[-1])  # the correction to the offset starts at 0
         self.aux_head = nn.Conv1d(hidden, 2, kernel_size=1) if self.aux_delta_weight > 0 else None
 
     def set_class_balance(self, labels) -> None:
@@ -68,11 +95,21 @@ class PairedSpliceClassifier(nn.Module):
         weight = n_neg / n_pos if self.class_weight == "balanced" and n_pos > 0 and n_neg > 0 else 1.0
         self.pos_weight.fill_(weight)
 
+    def set_base_calibrator(self, calibrator) -> None:
+        """Start from this calibrator's logit of the base score (spliceai_raw's); ignored with base_offset false."""
+        if self.use_offset:
+            self.offset.set_calibrator(calibrator)
+
     @property
     def note(self) -> str:
-        """Recorded in training.json: how classes were weighted and whether the auxiliary loss was on."""
+        """Recorded in training.json: the offset, how classes were weighted and whether the auxiliary loss was on."""
         aux = f"auxiliary delta loss weight {self.aux_delta_weight:g}" if self.aux_head is not None else "no auxiliary loss"
-        return f"BCE on the label, class_weight {self.class_weight} (pos_weight {float(self.pos_weight):.3g}); {aux}"
+        return (f"{self.offset.describe()}; BCE on the label, class_weight {self.class_weight} "
+                f"(pos_weight {float(self.pos_weight):.3g}); {aux}")
+
+    def scaled_profile(self, profile: torch.Tensor) -> torch.Tensor:
+        """The base delta on a log-like scale (sign kept): the label turns on 0.01 vs 0.1 as much as on 0.1 vs 1."""
+        return torch.asinh(profile / self.profile_scale)
 
     def forward(self, batch: dict) -> dict:
         ref, alt = batch["ref"], batch["alt"]
@@ -82,15 +119,22 @@ class PairedSpliceClassifier(nn.Module):
         band = slice(centre - half, centre + half + 1)
         indel = batch["indel_length"].to(f_alt.dtype)
         indel = torch.sign(indel) * torch.log1p(indel.abs())
-        base = batch["base_profile"].to(f_alt.dtype).transpose(1, 2)  # (B, 2, P), window orientation
+        profile = self.scaled_profile(batch["base_profile"].float()).to(f_alt.dtype)  # (B, P, 2)
+        base = profile.transpose(1, 2)  # (B, 2, P), window orientation
         n_pos = base.shape[2]
         x = torch.cat([f_alt[:, :, band] - f_ref[:, :, band], f_alt[:, :, band], f_ref[:, :, band], base,
                        indel[:, None, None].expand(-1, 1, n_pos)], dim=1)
         h = self.band(x)  # (B, hidden, P)
-        p_ref, p_alt = f_ref.mean(dim=2), f_alt.mean(dim=2)
-        pooled = torch.cat([h.mean(dim=2), h.amax(dim=2), p_alt - p_ref, p_alt, p_ref], dim=1)
-        logit = self.head(pooled).squeeze(1)
-        out = {"logit": logit, "score": torch.sigmoid(logit.float())}
+        # mean over real bases only: N padding (most of a reporter construct's window) carries no sequence
+        real = (ref < N_CODE).to(f_ref.dtype)[:, None, :]
+        n_real = real.sum(dim=2).clamp(min=1.0)
+        p_ref, p_alt = (f_ref * real).sum(dim=2) / n_real, (f_alt * real).sum(dim=2) / n_real
+        summary = torch.cat([base.amax(dim=2), (-base).amax(dim=2)], dim=1)  # gains, losses (asinh scale)
+        pooled = torch.cat([h.mean(dim=2), h.amax(dim=2), p_alt - p_ref, p_alt, p_ref, summary], dim=1)
+        correction = self.head(pooled).squeeze(1).float()
+        offset = self.offset(batch["base_score"]).float() if "base_score" in batch else torch.zeros_like(correction)
+        logit = offset + correction
+        out = {"logit": logit, "score": torch.sigmoid(logit), "offset_logit": offset}
         if self.aux_head is not None:
             out["profile"] = torch.tanh(self.aux_head(h)).transpose(1, 2)  # (B, P, 2)
         return out

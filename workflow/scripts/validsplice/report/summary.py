@@ -78,6 +78,18 @@ FEW_GROUPS_NOTE = (f"fewer than {MIN_RELIABLE_GROUPS} test gene groups: the boot
 MAX_FP_FOR_BEST_DETECTION = 0.2
 MIN_DETECTION_FOR_BEST_FP = 0.5
 BEST_DECIMALS = 3
+# Roles of the rows (issue 19): which model the report recommends and which rows are the research log's
+RECOMMENDED = "recommended"
+RESEARCH_LOG = "research-log row"
+NO_GAIN_OVER_OFFSET = "did not beat its offset"
+ROLE_NOTES = {
+    RECOMMENDED: ("recommended: of the models that start from calibrated SpliceAI and beat it on validation, the one "
+                  "with the highest validation ROC-AUC (chosen on validation, not on this table)"),
+    RESEARCH_LOG: ("research-log row: a network trained from scratch on the labelled variants; kept for the research "
+                   "log, not a recommended model (a few thousand variants do not train one)"),
+    NO_GAIN_OVER_OFFSET: ("did not beat its offset: started from calibrated SpliceAI and no correction lowered the "
+                          "validation loss; its scores are calibrated SpliceAI's or no better on validation"),
+}
 READS_TARGET_MARK = "†"
 READS_TARGET_NOTE = (f"{READS_TARGET_MARK} reads the base model's delta (the target) as an input: its Correlation "
                      "is high by construction and is not bolded")
@@ -166,6 +178,7 @@ def summary_table(experiments: list[str], metrics: list[dict], trainings: list[d
         row["Constant probability"] = brier.get("value") is not None and "constant" in (brier.get("reason") or "")
         rows.append(row)
     table = pd.DataFrame(rows)
+    table["Role"] = row_roles(experiments, trainings) if rows else []
     holm_columns(table)
     flags, margins = best_flags(table, names, compare)
     for col, f in flags.items():
@@ -193,6 +206,31 @@ def holm_columns(table: pd.DataFrame) -> None:
     for _, _, p_column, holm_column in DELTA_COLUMNS:
         if p_column in table:
             table[holm_column] = holm(table[p_column].to_numpy(dtype=float)) if len(table) else []
+
+
+def row_roles(experiments: list[str], trainings: list[dict]) -> list[str]:
+    """Per row: "recommended", "research-log row", "did not beat its offset" (joined by "; ") or "".
+
+    Models that start from the base model (training.json ``starts_from_base_model``) and beat it on validation
+    (``beats_offset``) are candidates; the highest validation ROC-AUC (``metrics.best_val_roc_auc``) is
+    recommended. A trained model that neither starts from nor reads the base model is a research-log row.
+    """
+    roles = [[] for _ in experiments]
+    best, best_auc = None, -math.inf
+    for i, t in enumerate(trainings):
+        t = t or {}
+        if t.get("starts_from_base_model"):
+            if t.get("beats_offset") is False:
+                roles[i].append(NO_GAIN_OVER_OFFSET)
+            elif t.get("beats_offset"):
+                auc = _num((t.get("metrics") or {}).get("best_val_roc_auc"))
+                if not math.isnan(auc) and auc > best_auc:
+                    best, best_auc = i, auc
+        elif t.get("status") == "trained" and not t.get("reads_base_model_delta"):
+            roles[i].append(RESEARCH_LOG)
+    if best is not None:
+        roles[best].insert(0, RECOMMENDED)
+    return ["; ".join(r) for r in roles]
 
 
 def _score_meaning(m: dict) -> dict:
@@ -329,7 +367,9 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, b
     rows = []
     for _, r in table.iterrows():
         n_text = _groups_text(r) + (f" {FEW_GROUPS_MARK}" if few_groups(r) else "")
-        cells = [(r["Experiment"], False), (r["Model"], False), (n_text, False)]
+        role = r.get("Role", "") or ""
+        cells = [(f"{r['Experiment']} ({role})" if role else r["Experiment"], False), (r["Model"], False),
+                 (n_text, False)]
         cells += [(_metric_cell(r, base_names[c], c), bool(r.get(f"best_{c}", False))) for c in metric_names]
         cells.append((r.get(OPERATING_POINT, ""), False))
         cells += [(_delta_cell(r, c), False) for c, _, _, _ in DELTA_COLUMNS]
@@ -400,6 +440,9 @@ def _footer(table: pd.DataFrame, data_description: str, compact: bool = False, p
                    f"on validation re-weighted to an assumed prevalence of {prev:.3f}, from the {source}")
             lines.append(f"{r['Experiment']}: probability score; threshold {r['Detection threshold']:.3f} chosen "
                          f"{how}.")
+    if "Role" in table:
+        used = {role for value in table["Role"] for role in str(value or "").split("; ") if role}
+        lines += [ROLE_NOTES[role] + "." for role in ROLE_NOTES if role in used]
     notes = [f"{r['Experiment']}: {r['Notes']}" for _, r in table.iterrows() if r["Notes"]]
     if notes and not compact:
         lines.append("Undefined or special values: " + " | ".join(notes))
@@ -512,6 +555,9 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
         status = str(r.get("Status", "") or "")
         if status not in NORMAL_STATUSES:
             name.notes.append(note(status.removeprefix("trained; ")))  # shared by the rows it applies to
+        for role in str(r.get("Role", "") or "").split("; "):
+            if role:
+                name.notes.append(note(ROLE_NOTES[role]))
         # the baseline's n/a Correlation, Brier and ECE have their own notes on the cells
         special = [n for n in str(r.get("Notes") or "").split("; ")
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]

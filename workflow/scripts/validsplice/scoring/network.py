@@ -137,6 +137,12 @@ class SpliceAINet(nn.Module):
     def forward_valid(self, x: torch.Tensor) -> torch.Tensor:
         """Cone-only pass: (B, 4, L) -> (B, L - context, 3), identical outputs to
         ``forward_same`` but every conv is unpadded and skip taps are cropped to the outputs."""
+        return self.head(self.skip_sum_valid(x))
+
+    @torch.no_grad()
+    def skip_sum_valid(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 4, L) -> (B, channels, L - context): the sum of the skip convolutions, the network's last
+        internal representation (what its 1x1 head turns into probabilities): the base-model embedding."""
         t = self.initial(x)
         n_out = x.shape[-1] - self.context
         taps = dict(zip(self.skip_taps, self.skips))
@@ -154,7 +160,7 @@ class SpliceAINet(nn.Module):
             consumed += 2 * r
             if k in taps:
                 s = s + taps[k](centre(t))
-        return self.head(s)
+        return s
 
 
 def ensemble_mean(probs: list[torch.Tensor]) -> torch.Tensor:

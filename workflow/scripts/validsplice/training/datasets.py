@@ -51,6 +51,13 @@ class SplitData:
     target_seed: np.ndarray
     target_profile: np.ndarray
     base_profile: np.ndarray  # the base model's delta profile (input; zeros if unavailable)
+    # the baseline's score (spliceai_raw: max DS of the chosen gene row, 0.0 where unscored), what the
+    # base-model offset of a classifier reads (models.offset); zeros when not given
+    base_score: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.base_score is None:
+            self.base_score = np.zeros(len(self.label), dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -58,7 +65,7 @@ class SplitData:
     def subset(self, idx: np.ndarray) -> "SplitData":
         return SplitData(self.table.iloc[idx].reset_index(drop=True), self.ref[idx], self.alt[idx],
                          self.indel_length[idx], self.label[idx], self.target_seed[idx], self.target_profile[idx],
-                         self.base_profile[idx])
+                         self.base_profile[idx], self.base_score[idx])
 
     def batch(self, idx, device="cpu") -> dict:
         idx = np.asarray(idx)
@@ -70,6 +77,7 @@ class SplitData:
             "target_seed": torch.from_numpy(self.target_seed[idx]).to(device),
             "target_profile": torch.from_numpy(self.target_profile[idx]).to(device),
             "base_profile": torch.from_numpy(self.base_profile[idx]).to(device),
+            "base_score": torch.from_numpy(self.base_score[idx]).to(device),
         }
 
     def batches(self, batch_size: int, device="cpu", generator: torch.Generator | None = None):
@@ -116,4 +124,12 @@ def make_split_data(table: pd.DataFrame, windows: dict, profiles: np.ndarray, wi
         target_seed=np.nan_to_num(seed, nan=0.0),
         target_profile=target_profile,
         base_profile=base_profile,
+        base_score=base_scores(table),
     )
+
+
+def base_scores(table: pd.DataFrame) -> np.ndarray:
+    """The baseline's score of each row as ``spliceai_raw`` gives it: ``spliceai_max_ds``, 0.0 where unscored."""
+    if "spliceai_max_ds" not in table:
+        return np.zeros(len(table), dtype=np.float64)
+    return np.nan_to_num(table["spliceai_max_ds"].to_numpy(dtype=np.float64), nan=0.0)

@@ -39,6 +39,19 @@ Training choices (recorded in training.json):
 - score = P(Splice-altering) under balanced classes (``score_scale`` probability), called at a
   threshold chosen on validation like every classifier (``training.select_threshold``).
 
+Starting from calibrated SpliceAI (issue 19; ``base_offset``, default true): the trees' initial score is
+the calibrated base-model logit, ``slope * max DS + intercept`` of spliceai_raw's calibrator.json, so with
+no tree the model's probability IS ``spliceai_calibrated``'s and every tree is a correction of it.
+scikit-learn's HistGradientBoostingClassifier has no per-row initial score, so these trees are
+``GradientBoostingClassifier(init=CalibratedBaseScore(...))``, the documented hook for an initial model
+(exact, float64: its logit is taken from the init's probability). Not LightGBM (whose ``init_score`` does
+the same): a compiled dependency for a few thousand rows, where exact trees take seconds. Those trees take
+no NaN: a missing value becomes ``MISSING`` (below every real value, so a split can still set it apart).
+The correction's strength is chosen on validation: a grid of learning rate x min_samples_leaf
+(``offset_grid``), each grown to max_iter trees, the number of trees (0 = the offset alone) and the grid
+point with the lowest validation log loss kept; ``beats_offset`` in training.json says whether any beat 0
+trees. ``base_offset: false`` keeps the HistGradientBoosting trees above, started from the class prior.
+
 ``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
 the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
 """
@@ -78,6 +91,12 @@ FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
 POSITION_FEATURES = [f for f in FEATURES if f not in SCORE_FEATURES]
 FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES}
 # what the features are made from (label and split are not read: a VCF row to predict has neither)
+# the baseline's own score (spliceai_raw: max DS of the variant's gene, 0.0 where unscored), what the
+# calibrated offset reads; a column of feature_matrix's output beside the features, not a tree feature
+BASE_SCORE = "spliceai_max_ds"
+# what the offset trees (exact GradientBoosting, no NaN support) read for a missing value
+MISSING = -1e9
+# what the features are made from (label and split are not read: a VCF row to predict has neither)
 VARIANT_COLUMNS = ["variant_id", "ref", "alt", "strand", "variant_type", "indel_length",
                    "exon_distance", "region", "nearest_site", "gene"]
 
@@ -85,7 +104,7 @@ VARIANT_COLUMNS = ["variant_id", "ref", "alt", "strand", "variant_type", "indel_
 # training keys (schema's training.defaults), these; epochs, batch_size, hidden_dim, ... mean nothing to trees.
 SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_bins", "class_weight",
                 "threshold_rule", "learning_rate", "early_stopping", "patience", "min_delta", "max_train_samples",
-                "seed")
+                "seed", "base_offset", "offset_grid")
 
 
 def features_of(model: str) -> list[str]:
@@ -151,6 +170,10 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
                "region": region, "strand": frame["strand"]}
     for column, categories in CATEGORIES.items():
         out[column] = _codes(sources[column], categories)
+    if BASE_SCORE in frame:  # the offset's input, as spliceai_raw scores it (unscored: 0.0)
+        out[BASE_SCORE] = np.nan_to_num(pd.to_numeric(frame[BASE_SCORE], errors="coerce").to_numpy(dtype=float),
+                                        nan=0.0)
+        return out[FEATURES + [BASE_SCORE]]
     return out[FEATURES]
 
 
@@ -170,6 +193,7 @@ def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, paths: dict |
     row = chosen["score_row"].to_numpy()
     scored = (chosen["score_status"] == "scored").to_numpy() & (row >= 0)
     frame = variants.copy()
+    frame[BASE_SCORE] = chosen["spliceai_max_ds"].to_numpy(dtype=float)
     for column in SCORE_FEATURES:
         values = np.full(len(variants), np.nan)
         values[scored] = pd.to_numeric(scores[column].iloc[row[scored]], errors="coerce").to_numpy(dtype=float)
@@ -209,6 +233,8 @@ def fit_gbm(x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_v
     trees; without it every tree up to ``max_iter`` is grown and kept (patience beyond max_iter).
     """
     settings = gbm_settings(settings)  # both feature models share these keys (registry.FeaturesGbmParams)
+    x_train = x_train.drop(columns=[BASE_SCORE], errors="ignore")  # the offset's input, not a tree feature
+    x_val = x_val.drop(columns=[BASE_SCORE], errors="ignore")
     features = list(x_train.columns)
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     for name, y in (("train", y_train), ("validation", y_val)):
@@ -258,6 +284,108 @@ def base_score_missing(features: pd.DataFrame, columns) -> np.ndarray:
     return features[used].isna().all(axis=1).to_numpy()
 
 
+# ------------------------------------------------------------------ trees started from calibrated SpliceAI
+class CalibratedBaseScore:
+    """The trees' initial model: P = expit(slope * x[:, column] + intercept), calibrated SpliceAI.
+
+    ``GradientBoostingClassifier(init=...)`` starts from ``logit(predict_proba(X)[:, 1])``: exactly this
+    logit. ``fit`` changes nothing: the calibrator was fitted on validation by calibrate_model (spliceai_raw).
+    Also the whole model when no tree beats it on validation (it has ``predict_proba``).
+    """
+
+    def __init__(self, slope: float, intercept: float, column: int):
+        self.slope, self.intercept, self.column = float(slope), float(intercept), int(column)
+        self.classes_ = np.array([0, 1])
+
+    def fit(self, X, y, sample_weight=None):  # noqa: N803 (scikit-learn's signature)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:  # noqa: N803
+        from scipy.special import expit
+
+        p = expit(self.slope * np.asarray(X, dtype=np.float64)[:, self.column] + self.intercept)
+        return np.column_stack([1.0 - p, p])
+
+
+def tree_matrix(features: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The offset trees' input: ``columns`` then the base score (last), NaN -> ``MISSING``."""
+    return np.nan_to_num(features[list(columns) + [BASE_SCORE]].to_numpy(dtype=np.float64), nan=MISSING)
+
+
+def offset_grid(settings: dict) -> list[dict]:
+    """(learning_rate, min_samples_leaf) points tried; from the settings' values, shrunk by ``offset_grid`` factors."""
+    points = []
+    for lr_factor, leaf_factor in ((1, 1), (1, 3), (1 / 3, 1), (1 / 3, 3))[: int(settings["offset_grid"])]:
+        points.append({"learning_rate": float(settings["learning_rate"]) * lr_factor,
+                       "min_samples_leaf": int(settings["min_samples_leaf"]) * leaf_factor})
+    return points
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(-np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p))) / np.sum(w))
+
+
+def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, settings: dict, calibrator):
+    """Trees started from ``calibrator``'s logit of the base score; the grid point and number of trees
+    (0 = the offset alone) with the lowest validation log loss are kept. Returns (estimator, history, info)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from .loop import safe_roc_auc
+
+    settings = gbm_settings(settings)
+    y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
+    w_train = class_weights(y_train, settings["class_weight"])
+    w_val = class_weights(y_val, settings["class_weight"])
+    columns = [c for c in x_train.columns if c != BASE_SCORE]  # the model's features (FEATURE_SETS)
+    a_train, a_val = tree_matrix(x_train, columns), tree_matrix(x_val, columns)
+    offset = CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(columns))
+    p0_val = offset.predict_proba(a_val)[:, 1]
+    offset_loss, offset_auc = _log_loss(y_val, p0_val, w_val), safe_roc_auc(y_val, p0_val)
+    max_iter = int(settings["max_iter"])
+    start = time.perf_counter()
+    best = {"val_loss": offset_loss, "n_trees": 0, "point": None, "estimator": offset}
+    tried, histories = [], []
+    for point in offset_grid(settings):
+        trees = GradientBoostingClassifier(
+            loss="log_loss", init=offset, n_estimators=max_iter, learning_rate=point["learning_rate"],
+            max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=point["min_samples_leaf"],
+            max_depth=None, subsample=1.0, random_state=int(settings["seed"]))
+        trees.fit(a_train, y_train, sample_weight=w_train)
+        staged = [p[:, 1] for p in trees.staged_predict_proba(a_val)]
+        val_losses = np.array([_log_loss(y_val, p, w_val) for p in staged])
+        n = int(np.argmin(val_losses)) + 1
+        tried.append({**point, "best_n_trees": n, "val_loss": float(val_losses[n - 1])})
+        histories.append((point, trees, staged, val_losses))
+        if val_losses[n - 1] < best["val_loss"] - float(settings["min_delta"]):
+            best = {"val_loss": float(val_losses[n - 1]), "n_trees": n, "point": point, "trees": trees}
+    if best["n_trees"]:
+        # keep the first n trees of the grown model (exact: the same trees a refit with n would grow)
+        estimator = best["trees"]
+        estimator.estimators_ = estimator.estimators_[: best["n_trees"]]
+        estimator.train_score_ = estimator.train_score_[: best["n_trees"]]
+        estimator.n_estimators = estimator.n_estimators_ = best["n_trees"]
+    else:
+        estimator = offset
+    seconds = time.perf_counter() - start
+    point, trees, staged, val_losses = next(h for h in histories if h[0] is best["point"]) if best["point"] \
+        else histories[0]
+    train_losses = [_log_loss(y_train, p[:, 1], w_train) for p in trees.staged_predict_proba(a_train)] \
+        if best["point"] is None else list(trees.train_score_)
+    n = min(len(val_losses), len(train_losses))
+    history = pd.DataFrame({"epoch": np.arange(1, n + 1), "train_loss": np.asarray(train_losses[:n], dtype=float),
+                            "val_loss": val_losses[:n], "val_metric": [safe_roc_auc(y_val, p) for p in staged[:n]],
+                            "learning_rate": point["learning_rate"], "seconds": seconds / max(n, 1)})
+    best_auc = safe_roc_auc(y_val, estimator.predict_proba(a_val)[:, 1])
+    info = {"best_iteration": best["n_trees"], "stopped_iteration": max_iter, "max_iter": max_iter,
+            "best_val_loss": best["val_loss"], "best_val_roc_auc": best_auc, "seconds": seconds,
+            "weights": ("the calibrated base-model offset alone (no tree beat it on validation)" if not best["n_trees"]
+                        else f"first {best['n_trees']} trees of the best grid point"),
+            "offset_val_loss": offset_loss, "offset_val_roc_auc": offset_auc, "beats_offset": bool(best["n_trees"]),
+            "grid": tried, "chosen": best["point"]}
+    return estimator, history, info
+
+
 def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
     """P(Splice-altering) of each row from a ``model.joblib`` bundle and ``feature_matrix`` output.
 
@@ -269,7 +397,14 @@ def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
     if missing:
         raise UserError(f"{bundle.get('model', MODEL_NAME)}: features {', '.join(missing)} missing; the model was "
                         f"saved with {bundle['features']}.")
-    p = np.asarray(bundle["estimator"].predict_proba(features[bundle["features"]])[:, 1], dtype=np.float64)
+    if bundle.get("base_offset"):
+        if BASE_SCORE not in features.columns:
+            raise UserError(f"{bundle.get('model', MODEL_NAME)}: this model starts from calibrated SpliceAI and needs "
+                            f"the {BASE_SCORE} column (the base model's max DS of the variant's gene) in its features.")
+        p = bundle["estimator"].predict_proba(tree_matrix(features, bundle["features"]))[:, 1]
+    else:
+        p = bundle["estimator"].predict_proba(features[bundle["features"]])[:, 1]
+    p = np.asarray(p, dtype=np.float64)
     return np.where(base_score_missing(features, bundle["features"]), np.nan, p)
 
 
@@ -329,8 +464,8 @@ def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
 
 def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
-                         experiment: str, target_summary_path=None, settings: dict | None = None,
-                         threads: int | None = None, model_name: str = MODEL_NAME) -> dict:
+                         experiment: str, target_summary_path=None, base_calibrator_path=None,
+                         settings: dict | None = None, threads: int | None = None, model_name: str = MODEL_NAME) -> dict:
     """Train one experiment of feature model ``model_name`` (``FEATURE_SETS``); write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
@@ -338,6 +473,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     with a target (the targets' label-independent exclusions apply), not the balanced sample. The
     threshold is chosen on val_labelled re-weighted to the assumed prevalence of ``target_summary_path``
     (results/targets/summary.json, as every classifier; without it the validation rows' own ratio).
+    With ``base_offset`` the trees start from ``base_calibrator_path`` (spliceai_raw's calibrator.json).
     """
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
@@ -353,7 +489,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         model_path.unlink()  # a stale model must not survive a failed rerun
     variants = pd.read_parquet(variants_path).reset_index(drop=True)
     x = variant_features(variants, pd.read_parquet(scores_path),
-                         paths={"variants": str(variants_path), "scores": str(scores_path)})[features]
+                         paths={"variants": str(variants_path), "scores": str(scores_path)})
+    x = x[features + ([BASE_SCORE] if BASE_SCORE in x.columns else [])]
     tables = {name: pd.read_parquet(path) for name, path in (
         ("train", train_labelled_path), ("val", val_labelled_path), ("val_table", val_path), ("test", test_path))}
     if config["max_train_samples"] is not None:
@@ -366,15 +503,29 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     log.info("%s: %d train rows (%d Splice-altering, %d Normal; all labelled, class weights %s), %d val rows",
              experiment, len(y_train), int(y_train.sum()), int((1 - y_train).sum()), config["class_weight"],
              len(y_val))
+    calibrator = None
+    # the position-only control never starts from the base model: it must not see any base-model score
+    if config["base_offset"] and reads_base_model_scores(features):
+        from .calibration import Calibrator
+
+        if base_calibrator_path is None:
+            raise UserError(f"experiment {experiment!r}: base_offset is true but no base-model calibrator was given "
+                            "(results/models/spliceai_raw/calibrator.json); set base_offset: false to start from "
+                            "the class prior.")
+        calibrator = Calibrator.load(base_calibrator_path)
     with threadpool_limits(limits=int(threads) if threads else None):
-        estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
+        if calibrator is not None:
+            estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val,
+                                                          config, calibrator)
+        else:
+            estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
     log.info("%s: %d trees (best on validation; grown %d of max %d), val loss %.5f, val ROC-AUC %.4f, %.1f s",
              experiment, fit_info["best_iteration"], fit_info["stopped_iteration"], fit_info["max_iter"],
              fit_info["best_val_loss"], fit_info["best_val_roc_auc"], fit_info["seconds"])
 
     bundle = {"model": model_name, "experiment": experiment, "estimator": estimator, "features": features,
               "categories": {k: v for k, v in CATEGORIES.items() if k in features}, "settings": config,
-              "score_scale": SCORE_SCALE}
+              "score_scale": SCORE_SCALE, "base_offset": calibrator is not None}
 
     def scores_of(name):
         return predict_scores(bundle, x.iloc[rows[name]])  # NaN where a row lacks the base-model scores it reads
@@ -391,6 +542,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
                "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
                "weights": fit_info["weights"], "threshold": threshold}
+    offset = {k: fit_info[k] for k in ("offset_val_loss", "offset_val_roc_auc", "beats_offset") if k in fit_info}
+    metrics.update(offset)
     save_model({**bundle, "threshold": threshold, "metrics": metrics, "versions": version}, model_path)
 
     test_scores, val_scores = scores_of("test"), scores_of("val_table")
@@ -413,10 +566,13 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "stopped_epoch": fit_info["stopped_iteration"], "max_epochs": fit_info["max_iter"],
         "best_epoch": fit_info["best_iteration"], "training_seconds": round(fit_info["seconds"], 3),
         "device": "cpu", "n_parameters": None, "n_trainable_parameters": None,
-        "n_trees": int(estimator.n_iter_), "threshold": threshold, "threshold_selection": selection,
+        "n_trees": int(fit_info["best_iteration"]), "threshold": threshold, "threshold_selection": selection,
         "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": reads_scores,
+        "starts_from_base_model": calibrator is not None, "beats_offset": offset.get("beats_offset"),
+        "offset_grid": fit_info.get("grid"), "offset_grid_chosen": fit_info.get("chosen"),
         "class_weighting": weighting, "features": features, "validation_counts": validation_counts(tables["val"]),
-        "test_rows_without_base_model_score": no_score, "note": note,
+        "test_rows_without_base_model_score": no_score,
+        "note": (f"starts from calibrated SpliceAI ({fit_info['weights']}); " if calibrator is not None else "") + note,
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
     }
     Path(training_path).write_text(json.dumps(info, indent=2, default=str) + "\n")

@@ -166,6 +166,17 @@ class FitResult:
     best_val_metric: float = float("nan")
     restored_best: bool = False
     seconds: float = 0.0
+    # a model that starts from the calibrated base model (models.offset): validation loss and ROC-AUC of the
+    # offset alone (epoch 0), and whether any epoch's correction beat it; None for every other model
+    offset_val_loss: float | None = None
+    offset_val_metric: float | None = None
+    beats_offset: bool | None = None
+
+
+def starts_from_base_model(model) -> bool:
+    """True for a model whose untrained output is calibrated SpliceAI (an active ``models.offset``)."""
+    offset = getattr(model, "offset", None)
+    return bool(getattr(offset, "is_active", False))
 
 
 def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
@@ -173,7 +184,11 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
     """Train with AdamW + one-cycle, gradient clipping, early stopping on validation loss.
 
     With early stopping the weights of the best epoch are restored; without it every epoch
-    runs and the final weights are kept (the best epoch is still reported).
+    runs and the final weights are kept (the best epoch is still reported). A model that starts
+    from the calibrated base model (``starts_from_base_model``) is evaluated before training too:
+    that is epoch 0, the offset alone, so early stopping keeps the offset when no epoch's
+    correction beats it on validation (how the correction's strength is chosen on validation), and
+    ``beats_offset`` records whether one did.
     ``settings``: the experiment's settings object (``models.registry.model_settings``).
     ``on_epoch_end(epoch, model, record)`` is a hook for tests and callers.
     """
@@ -189,10 +204,21 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
     trainable = [p for g in groups for p in g["params"]]
     clip = settings.grad_clip
     patience, min_delta = int(settings.patience), float(settings.min_delta)
+    # OneCycle warms the learning rate up over its first 30 % of steps (pct_start): an epoch of the warm-up
+    # that does not beat the best is not held against the model (issue 19: from the offset, the first epochs
+    # at a 25x lower rate cannot beat epoch 0, and a patience of 3 stopped training before it had started)
+    warmup_epochs = math.ceil(0.3 * epochs)
     progress_seconds = float(settings.progress_seconds)
 
     result, best_state, bad_epochs = FitResult(), None, 0
     t_start = time.perf_counter()
+    if starts_from_base_model(model):
+        offset_loss, offset_scores = evaluate(model, val, batch_size, device)
+        result.offset_val_loss, result.offset_val_metric = offset_loss, safe_roc_auc(val.label, offset_scores)
+        result.best_val_loss, result.best_val_metric, result.best_epoch = offset_loss, result.offset_val_metric, 0
+        best_state = copy.deepcopy(model.state_dict())
+        log.info("epoch 0 (the calibrated base-model offset alone): val loss %.5f, val ROC-AUC %.4f",
+                 offset_loss, result.offset_val_metric)
     for epoch in range(1, epochs + 1):
         t_epoch = time.perf_counter()
         model.train()
@@ -226,7 +252,7 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
             result.best_val_loss, result.best_val_metric, result.best_epoch = val_loss, val_metric, epoch
             best_state = copy.deepcopy(model.state_dict())
             bad_epochs = 0
-        else:
+        elif epoch > warmup_epochs:
             bad_epochs += 1
         eta = (time.perf_counter() - t_start) / epoch * (epochs - epoch)
         log.info("epoch %d/%d: train loss %.5f, val loss %.5f, val ROC-AUC %.4f, %.1f s, ETA %.0f s%s",
@@ -243,6 +269,13 @@ def fit(model, train: SplitData, val: SplitData, settings, device: torch.device,
         result.restored_best = True
         log.info("restored the weights of epoch %d (val loss %.5f)", result.best_epoch, result.best_val_loss)
     result.seconds = time.perf_counter() - t_start
+    if result.offset_val_loss is not None:
+        final = result.best_val_loss if result.restored_best else result.history[-1]["val_loss"]
+        result.beats_offset = bool(final < result.offset_val_loss - min_delta)
+        if not result.beats_offset:
+            log.warning("no epoch beat the calibrated base-model offset on validation (val loss %.5f vs %.5f): "
+                        "%s", final, result.offset_val_loss,
+                        "the model IS calibrated SpliceAI" if result.restored_best else "final weights kept")
     return result
 
 
@@ -275,10 +308,29 @@ def validation_counts(table: pd.DataFrame) -> dict:
     return {cls: int((table["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
 
 
+def set_base_offset(model, calibrator_path, experiment: str) -> None:
+    """Switch on the model's base-model offset with the baseline's calibrator (spliceai_raw's calibrator.json)."""
+    from .calibration import Calibrator
+
+    if calibrator_path is None:
+        raise UserError(f"experiment {experiment!r}: base_offset is true but no base-model calibrator was given "
+                        "(results/models/spliceai_raw/calibrator.json, from calibrate_model); set base_offset: false "
+                        "to start from 0.")
+    model.set_base_calibrator(Calibrator.load(calibrator_path))
+
+
+def offset_metrics(result: FitResult) -> dict:
+    """training.json's record of the offset: its validation loss / ROC-AUC and whether training beat it."""
+    if result.offset_val_loss is None:
+        return {}
+    return {"offset_val_loss": result.offset_val_loss, "offset_val_roc_auc": result.offset_val_metric,
+            "beats_offset": result.beats_offset}
+
+
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
                      model_path, history_path, predictions_path, training_path, base_profiles_path=None,
                      train_labelled_path=None, val_labelled_path=None,
-                     val_predictions_path=None, target_summary_path=None,
+                     val_predictions_path=None, target_summary_path=None, base_calibrator_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
                      threads: int | None = None, on_epoch_end=None) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
@@ -288,6 +340,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     the rest take their defaults (``validsplice.config.settings``); an unknown key is a UserError.
     ``target_summary_path`` (results/targets/summary.json) gives the assumed prevalence of a
     probability model's threshold; without it the validation split's own ratio is used.
+    ``base_calibrator_path`` (results/models/spliceai_raw/calibrator.json): the calibrated base model a
+    classifier with ``base_offset`` starts from (``models.offset``); required by such a model.
     """
     if not registry.check_model_name(model_name, where=f"experiment {experiment!r}").trained:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use baseline_predictions.")
@@ -330,6 +384,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
     if hasattr(model, "set_class_balance"):  # class weighting from the training table's class counts
         model.set_class_balance(data["train"].label)
+    if getattr(config, "base_offset", False):
+        set_base_offset(model, base_calibrator_path, experiment)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s (%s): %d parameters (%d trainable), window %d, profile %d, device %s; train %d, val %d, test %d",
@@ -348,7 +404,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
 
     metrics = {"best_val_loss": result.best_val_loss, "best_val_roc_auc": result.best_val_metric,
                "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
-               "weights": "best epoch" if result.restored_best else "final epoch", "threshold": threshold}
+               "weights": "best epoch" if result.restored_best else "final epoch", "threshold": threshold,
+               **offset_metrics(result)}
     version = code_version()
     config = as_dict(config)
     save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
@@ -373,6 +430,7 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         "threshold_selection": threshold_selection, "score_scale": scale, "target_is_own_output": False,
         "reads_base_model_delta": registry.reads_base_model_delta(model), "note": getattr(model, "note", None),
         "validation_counts": validation_counts(tables["val"]),
+        "starts_from_base_model": result.offset_val_loss is not None, "beats_offset": result.beats_offset,
         "metrics": metrics, "config": {**config, "window_length": window_length, "profile_length": profile_length},
         "code_version": version,
     }
