@@ -1,6 +1,8 @@
-"""Small on-disk references for tests: an indexed one-contig FASTA and a SpliceAI-style gene table."""
+"""Small on-disk references for tests: an indexed one-contig FASTA and a SpliceAI-style gene table;
+read-only input folders and their state."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pysam
@@ -17,3 +19,24 @@ def write_reference(folder: Path, sequence: str, annotation: str | None = None,
         genes = folder / "genes.txt"
         genes.write_text(annotation)
     return fasta, genes
+
+
+def folder_state(folder: Path) -> list[tuple]:
+    """Every entry's name, size, mtime and content digest: root ignores permission bits, so a
+    read-only folder is checked by what is in it, not by the error a write would raise."""
+    state = []
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        state.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns, digest))
+    return state
+
+
+def make_read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+
+
+def restore_writable(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
