@@ -24,6 +24,7 @@
 # on 127.0.0.1, ports VALIDSPLICE_SLURM_PORT_BASE..+2 (default 16817-16819), MariaDB on a socket only.
 # --install first apt-get installs the Debian packages (Debian 12 ships SLURM 22.05).
 set -euo pipefail
+{  # the whole script is read before it runs: editing this file during a run cannot change that run
 
 PACKAGES=(slurm-wlm slurmctld slurmd slurm-client slurmdbd munge mariadb-server)
 STATE=${VALIDSPLICE_SLURM_DIR:-/tmp/validsplice-slurm}
@@ -81,6 +82,7 @@ start() {  # start <name> <command...>: in the background, output to its log, pi
     shift
     "$@" >"$STATE/log/$name.out" 2>&1 &
     PIDS+=($!)
+    echo "$! $name" >>"$STATE/run/started.pids"  # for whoever checks that all were stopped
 }
 
 wait_for() {  # wait_for <what> <seconds> <command...>
@@ -118,6 +120,9 @@ SlurmdPidFile=$STATE/run/slurmd.pid
 SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 SlurmdParameters=config_overrides
+# configless slurmd: it fetches this file from slurmctld and points each job's SLURM_CONF at its copy,
+# so that srun inside a job (the plugin runs every rule through srun) finds the cluster without /etc/slurm
+SlurmctldParameters=enable_configless
 # no cgroups inside a container or sandboxed VM
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -184,7 +189,7 @@ sacctmgr -i add user root Account=validsplice,my_account DefaultAccount=validspl
 
 start slurmctld slurmctld -D -i
 wait_for slurmctld 60 scontrol ping
-start slurmd slurmd -D
+start slurmd env -u SLURM_CONF slurmd -D --conf-server "127.0.0.1:$PORT_BASE"
 wait_for "node $HOST" 60 bash -c "sinfo -h -N -o '%T' | grep -qE '^(idle|mixed|allocated)'"
 say "cluster up: $(sinfo -h -o '%P %D %T %G' | tr '\n' ' ')"
 
@@ -194,3 +199,4 @@ set +e
 status=$?
 set -e
 exit "$status"
+}
