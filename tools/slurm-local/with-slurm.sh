@@ -64,6 +64,10 @@ stop_all() {
     local status=$?
     trap - EXIT INT TERM
     local i
+    if [[ -n ${CTLD_STARTED:-} ]]; then  # no job may outlive its cluster: cancel, then wait for their steps to end
+        squeue -h -o %i 2>/dev/null | xargs -r scancel 2>/dev/null || true
+        for _ in $(seq 60); do [[ -z $(squeue -h -o %i 2>/dev/null) ]] && break; sleep 0.5; done
+    fi
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do  # reverse start order: slurmd first, munged last
         kill -TERM "${PIDS[i]}" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "${PIDS[i]}" 2>/dev/null || break; sleep 0.1; done
@@ -138,6 +142,8 @@ AccountingStorageHost=127.0.0.1
 AccountingStoragePort=$((PORT_BASE + 2))
 AccountingStorageEnforce=associations
 AccountingStorageTRES=gres/gpu
+# the plugin names each job's rule in its comment; sacct shows it only when stored
+AccountingStoreFlags=job_comment
 GresTypes=gpu
 MpiDefault=none
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:1 State=UNKNOWN
@@ -188,6 +194,7 @@ sacctmgr -i add account my_account,validsplice Description="local check" Organiz
 sacctmgr -i add user root Account=validsplice,my_account DefaultAccount=validsplice >/dev/null
 
 start slurmctld slurmctld -D -i
+CTLD_STARTED=1
 wait_for slurmctld 60 scontrol ping
 start slurmd env -u SLURM_CONF slurmd -D --conf-server "127.0.0.1:$PORT_BASE"
 wait_for "node $HOST" 60 bash -c "sinfo -h -N -o '%T' | grep -qE '^(idle|mixed|allocated)'"
