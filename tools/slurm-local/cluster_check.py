@@ -51,8 +51,9 @@ LOCAL_OVERRIDES = {
 # Partitions and account of with-slurm.sh are those of profiles/slurm, so none is overridden.
 SLURM_RUN_TIMEOUT = 3600
 # the job cancelled mid-run: a GPU rule in the reduced and the full DAG (the plugin's job comment
-# carries the wildcard values only: rule_score_shard_wildcards_1)
-KILLED_RULE, KILLED_WILDCARDS = "score_shard", "1"
+# carries the wildcard values only: rule_score_shard_wildcards_1), once its rule script has started
+# writing its log (the job's own snakemake has parsed the workflow and runs the rule)
+KILLED_RULE, KILLED_WILDCARDS, KILLED_LOG = "score_shard", "1", "logs/scores/shard_1.log"
 # summary.tsv columns that measure the run, not the results
 TIMING_COLUMNS = {"Training time"}
 
@@ -168,7 +169,7 @@ def slurm_run(work: Path, profile: Path, target_args: list[str], env: dict, log:
         cancelled = None
         try:
             while proc.poll() is None:
-                if kill and cancelled is None:
+                if kill and cancelled is None and (work / KILLED_LOG).exists():
                     cancelled = cancel_when_running(*kill)
                 if time.monotonic() - start > SLURM_RUN_TIMEOUT:
                     os.killpg(proc.pid, signal.SIGTERM)
@@ -181,20 +182,15 @@ def slurm_run(work: Path, profile: Path, target_args: list[str], env: dict, log:
     return proc.returncode, log.read_text(), time.monotonic() - start, cancelled
 
 
-_running_since: dict[str, float] = {}
-
-
 def cancel_when_running(rule: str, wildcards: str) -> str | None:
-    """scancel the job of (rule, wildcards) 3 s after SLURM reports it RUNNING; its id once done."""
+    """scancel the job of (rule, wildcards) while SLURM reports it RUNNING; its id once done."""
     out = subprocess.run(["squeue", "-h", "-o", "%i|%T|%k"], capture_output=True, text=True).stdout
     for line in out.splitlines():
         jobid, state, comment = line.split("|", 2)
         if rule_of(comment) == (rule, wildcards) and state == "RUNNING":
-            first_seen = _running_since.setdefault(jobid, time.monotonic())
-            if time.monotonic() - first_seen >= 3:  # mid-run: its snakemake has started the rule
-                subprocess.run(["scancel", jobid], check=True)
-                say(f"scancel {jobid} ({rule} {wildcards}) while it was RUNNING")
-                return jobid
+            subprocess.run(["scancel", jobid], check=True)
+            say(f"scancel {jobid} ({rule} {wildcards}) while it was RUNNING")
+            return jobid
     return None
 
 

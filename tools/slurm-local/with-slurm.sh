@@ -9,9 +9,9 @@
 # script is interrupted. Its exit status is the command's.
 #
 # Why each piece (see docs/cluster.md):
-#   - slurmdbd + MariaDB: snakemake-executor-plugin-slurm asks `sacct` for job states and checks
-#     `slurm_account` with `sacctmgr`; both need the accounting database. With it the plugin runs
-#     as on a production cluster (no status-command or account overrides).
+#   - slurmdbd + MariaDB: snakemake-executor-plugin-slurm checks `slurm_account` with `sacctmgr`
+#     and asks `sacct` why a job failed, and cluster_check.py reads every job from `sacct`; all
+#     need the accounting database. With it the plugin runs as on a production cluster.
 #   - Partitions `cpu` (default) and `gpu`, the names profiles/slurm uses; the node declares
 #     `Gres=gpu:1` on /dev/null (gres.conf File=/dev/null): SLURM schedules and accounts it; no job can
 #     use a real GPU. Accounts `my_account` (profiles/slurm's placeholder) and `validsplice`.
