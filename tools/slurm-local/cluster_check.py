@@ -285,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     assert (KILLED_RULE, KILLED_WILDCARDS) in run2
     done = collections.Counter(rule for rule, _ in completed1 | run2)
     assert done == planned, f"SLURM jobs per rule {dict(done)} != planned {dict(planned)}"
-    dry = subprocess.run(snakemake_command("-n", *target_args), cwd=slurm, capture_output=True, text=True)
-    assert "Nothing to be done" in dry.stdout + dry.stderr, "after run 2 the workflow still has jobs to run"
+    left = planned_jobs(slurm, target_args)
+    assert not left, f"after run 2 the workflow still has jobs to run: {dict(left)}"
 
     # ---------------------------------------------------------------- GPU rules, and only they, on the GPU
     wanted_gpu = gpu_rules()
