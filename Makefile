@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo vexseq test lint report report-check rulegraph clean
+.PHONY: demo vexseq test lint report report-check rulegraph clean cluster-deps cluster-check
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	# spliceai: only its packaged .h5 weights and gene tables are used (no TensorFlow).
 	$(BIN)/python -m pip install --quiet --no-deps spliceai==1.3.1
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-cluster: $(VENV)/.installed requirements-cluster.txt
+	$(BIN)/python -m pip install --quiet -r requirements-cluster.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -40,6 +44,13 @@ report: $(VENV)/.installed  ## build the self-contained HTML report after a run
 report-check: $(VENV)/.installed  ## run the demo if needed, then check the report in headless Chromium (apt-get install chromium)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/python tools/report_check.py --workdir . --readme-png docs/report_table.png
+
+cluster-deps: $(VENV)/.installed-cluster  ## the SLURM executor plugin (requirements-cluster.txt) in the environment
+
+# As root: apt-get installs SLURM, starts a throw-away single-node cluster, runs the demo through it with
+# profiles/slurm and checks it (docs/cluster.md). CLUSTER_CHECK_ARGS="--until gather_scores": CI's reduced form.
+cluster-check: $(VENV)/.installed-cluster  ## the demo through a local SLURM with profiles/slurm (root; docs/cluster.md)
+	tools/slurm-local/with-slurm.sh --install $(BIN)/python tools/slurm-local/cluster_check.py $(CLUSTER_CHECK_ARGS)
 
 rulegraph: $(VENV)/.installed  ## redraw docs/rulegraph.svg (needs graphviz's dot)
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

@@ -125,3 +125,31 @@ def write_reference():
         return fasta, genes
 
     return write
+
+
+# ------------------------------------------------------------------ read-only input folders
+@pytest.fixture(scope="session")
+def read_only():
+    """``read_only.protect(folder)`` / ``.restore(folder)`` clear / set the write bits of a folder's tree;
+    ``read_only.state(folder)``: every entry's name, size, mtime and content digest. Root ignores permission
+    bits, so a read-only folder is checked by what is in it, not by the error a write would raise."""
+    import hashlib
+    from types import SimpleNamespace
+
+    def state(folder: Path) -> list[tuple]:
+        entries = []
+        for path in sorted(folder.rglob("*")):
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            entries.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns, digest))
+        return entries
+
+    def protect(folder: Path) -> None:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+
+    def restore(folder: Path) -> None:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+
+    return SimpleNamespace(state=state, protect=protect, restore=restore)

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import yaml
 from test_split import synthetic
-from test_workflow import copy_workflow, planned_jobs, snakemake
 
 from validsplice.common.rule_io import UserError
 from validsplice.training.folds import pool_folds, pool_targets
@@ -137,10 +136,10 @@ def kfold_demo_config(work, k: int, keep_apply: bool = False) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path):
+def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path, copy_workflow, planned_jobs, run_snakemake):
     work = copy_workflow(tmp_path)
     kfold_demo_config(work, 3)
-    jobs = planned_jobs(snakemake(work, "-n"))
+    jobs = planned_jobs(run_snakemake(work, "-n"))
     # once: the data stages; per fold: targets, every experiment's training and calibration, the calibrated rows
     for rule in ("ingest_variants", "normalize_variants", "extract_windows", "gather_scores", "pool_targets",
                  "make_report"):
@@ -154,10 +153,10 @@ def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path):
     assert jobs["pool_folds"] == 14 and jobs["evaluate_model"] == 14
 
 
-def test_group_kfold_with_predict_is_a_parse_time_error(tmp_path):
+def test_group_kfold_with_predict_is_a_parse_time_error(tmp_path, copy_workflow, run_snakemake):
     work = copy_workflow(tmp_path)
     kfold_demo_config(work, 3, keep_apply=True)
-    proc = snakemake(work, "-n", check=False)
+    proc = run_snakemake(work, "-n", check=False)
     assert proc.returncode != 0
     assert "no single model folder for `predict` or `external_test`" in proc.stdout + proc.stderr
 

@@ -327,10 +327,9 @@ ANNOTATION = (  # PLUSG (+) spans MINUSG (-); 1-based exons PLUSG 1000-1200, 900
 )
 
 
-def test_one_entry_per_overlapping_gene_says_which_is_the_workflows_gene(workflow, tmp_path):
+def test_one_entry_per_overlapping_gene_says_which_is_the_workflows_gene(workflow, tmp_path, write_reference):
     """Both overlapping genes get an entry; WORKFLOW_GENE marks the one normalize's gene rule picks (the
     nearest exon boundary, or the source's gene from INFO GENE), and its position columns are annotate()'s."""
-    from reference_files import write_reference
 
     from validsplice.apply.predict import gene_rows_position
     from validsplice.io.annotation import GeneAnnotation

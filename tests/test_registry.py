@@ -77,7 +77,7 @@ def test_the_slurm_profile_agrees_with_the_registry():
     resources = profile["set-resources"]
     for name in registry.TRAINED_MODELS:
         rule = resources.get(f"train_{name}", {})
-        on_gpu = rule.get("slurm_partition") == "gpu" and "gpu" in rule.get("slurm_extra", "")
+        on_gpu = rule.get("slurm_partition") == "gpu" and rule.get("gpu") == 1
         assert on_gpu == registry.MODELS[name].gpu, f"profiles/slurm: train_{name}"
     named = {k for section in ("set-resources", "set-threads") for k in profile.get(section, {})}
     assert {k for k in named if k.startswith("train_")} <= {f"train_{n}" for n in registry.TRAINED_MODELS}

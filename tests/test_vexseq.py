@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import yaml
-from test_workflow import copy_workflow, planned_jobs, snakemake
 
 from validsplice.io.labelled_vcf import ingest_variants
 
@@ -39,9 +38,9 @@ def test_label_map_on_the_shipped_vcf_excludes_intermediate_and_counts_it(tmp_pa
     assert (rejected["reason"] == "excluded by variants.label_map: 'Intermediate' -> exclude").all()
 
 
-def test_vexseq_config_plans_the_kfold_workflow(tmp_path):
+def test_vexseq_config_plans_the_kfold_workflow(tmp_path, copy_workflow, planned_jobs, run_snakemake):
     work = copy_workflow(tmp_path)
-    jobs = planned_jobs(snakemake(work, "-n", "--configfile", "config/vexseq.yaml"))
+    jobs = planned_jobs(run_snakemake(work, "-n", "--configfile", "config/vexseq.yaml"))
     k = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())["split"]["k"]
     assert jobs["build_targets"] == k and jobs["pool_targets"] == 1
     assert jobs["train_spliceai_features_gbm"] == k and jobs["train_paired_cnn_classifier"] == k

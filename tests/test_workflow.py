@@ -5,6 +5,7 @@ results/ are never touched. One full demo run (module-scoped) backs several chec
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -97,12 +98,27 @@ def test_hyenadna_model_id_adds_a_download_job(tmp_path, copy_workflow, run_snak
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, copy_workflow, run_snakemake):
-    """The whole demo workflow, run once."""
+def demo_run(tmp_path_factory, copy_workflow, run_snakemake, read_only):
+    """The whole demo workflow, run once, with its inputs (reference, variants, VCFs) in a read-only folder."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
+    inputs = work / "resources" / "demo"
+    read_only.protect(inputs)
+    (work / "inputs_before.json").write_text(json.dumps(read_only.state(inputs)))
     proc = run_snakemake(work)
     (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)  # what the terminal showed
-    return work
+    yield work
+    read_only.restore(inputs)
+
+
+@pytest.mark.slow
+def test_demo_run_never_writes_beside_its_inputs(demo_run, read_only):
+    """Root ignores permission bits, so the read-only folder is compared entry by entry (name, size,
+    mtime, content); the reference the rules read is the workflow's own link under results/."""
+    inputs = demo_run / "resources" / "demo"
+    assert json.loads((demo_run / "inputs_before.json").read_text()) == json.loads(json.dumps(read_only.state(inputs)))
+    staged = demo_run / "results/reference/chr2_1-2333275.fa.gz"
+    assert staged.is_symlink() and staged.resolve() == (inputs / "chr2_1-2333275.fa.gz").resolve()
+    assert "reusing the index beside" in (demo_run / "logs/reference/index.log").read_text()
 
 
 @pytest.mark.slow

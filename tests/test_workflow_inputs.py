@@ -6,6 +6,7 @@ temporary folder; most are dry runs, a few run the cheap ingest rule only.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -171,6 +172,32 @@ def test_end_of_run_table_only_when_this_run_rebuilt_the_report(ingested):
     table.write_text("STALE TABLE from another run\n")
     proc = ok(run_snakemake(ingested, "--force", INGESTED))  # reruns ingest only
     assert "STALE TABLE" not in output(proc) and "Results summary" not in output(proc)
+
+
+# ------------------------------------------------------------------ read-only inputs (issue 22)
+def test_unindexed_reference_in_a_read_only_folder_is_indexed_under_results(tmp_path, copy_workflow, read_only):
+    """A shared, read-only reference folder without an index: the run indexes the workflow's own
+    link under results/reference/ and leaves the folder exactly as it was (root ignores permission
+    bits, so its entries are compared). The demo run (test_workflow) covers the reused-index case."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name in ["chr2_1-2333275.fa.gz", "splicevardb_demo.tsv"]:
+        shutil.copy2(ROOT / "resources" / "demo" / name, shared / name)
+    read_only.protect(shared)
+    before = read_only.state(shared)
+    (tmp_path / "wf").mkdir()
+    work = copy_workflow(tmp_path / "wf")
+    replace_in_config(work, "path: resources/demo/splicevardb_demo.tsv", f"path: {shared}/splicevardb_demo.tsv")
+    replace_in_config(work, "fasta: resources/demo/chr2_1-2333275.fa.gz", f"fasta: {shared}/chr2_1-2333275.fa.gz")
+    try:
+        ok(run_snakemake(work, INGESTED))
+        assert read_only.state(shared) == before
+        staged = work / "results" / "reference" / "chr2_1-2333275.fa.gz"
+        assert staged.is_symlink() and Path(f"{staged}.fai").is_file() and Path(f"{staged}.gzi").is_file()
+        assert "building one for" in (work / "logs" / "reference" / "index.log").read_text()
+        assert "Nothing to be done" in output(ok(run_snakemake(work, "-n", INGESTED)))
+    finally:
+        read_only.restore(shared)
 
 
 # ------------------------------------------------------------------ item 6: typos are errors at parse time

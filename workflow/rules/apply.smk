@@ -28,7 +28,7 @@ ALL_MODEL_MODULES = [model_module(m) for m in registry.MODELS if registry.MODELS
 rule predict_vcf:
     input:
         vcf=lambda wildcards: config["predict"][wildcards.name]["vcf"],
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         annotation=annotation_inputs(),
         weights=openspliceai_checkpoints(),
@@ -61,7 +61,7 @@ rule predict_vcf:
 rule ingest_external:
     input:
         table=lambda wildcards: config["external_test"][wildcards.name]["path"],
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
     output:
         vcf="results/external/{name}/ingested.vcf.gz",
@@ -84,7 +84,7 @@ rule ingest_external:
 rule normalize_external:
     input:
         vcf="results/external/{name}/ingested.vcf.gz",
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         ingest_rejected="results/external/{name}/ingest_rejected.tsv",
         training_variants="results/variants/variants.parquet",
@@ -112,7 +112,7 @@ rule normalize_external:
 rule predict_external:
     input:
         variants="results/external/{name}/variants.parquet",
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         annotation=annotation_inputs(),
         weights=openspliceai_checkpoints(),

@@ -4,7 +4,7 @@
 rule score_shard:
     input:
         table="results/variants/variants.parquet",
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         weights=openspliceai_checkpoints(),
     output:

@@ -16,6 +16,7 @@ sys.path.insert(0, str(SCRIPTS))  # this checkout's package first (rule scripts 
 
 import validsplice  # noqa: E402
 from validsplice.config.code_deps import code_digest  # noqa: E402
+from validsplice.io.reference import index_suffixes  # noqa: E402
 from validsplice.io.sniff import check_source  # noqa: E402
 from validsplice.config import registry  # noqa: E402
 from validsplice.config.download_entries import url_file_name  # noqa: E402
@@ -117,17 +118,20 @@ def model_module(model):
 
 
 # ---------------------------------------------------------------- reference
+STAGED_REFERENCE_DIR = "results/reference"
+
+
 def reference_fasta():
+    """The user's FASTA (config reference.fasta): only ever read, never written beside."""
     return config["reference"]["fasta"]
 
 
 def reference_files():
-    """The FASTA and its samtools index files (+ .gzi when bgzipped)."""
-    fasta = reference_fasta()
-    files = [fasta, f"{fasta}.fai"]
-    if fasta.endswith(".gz"):
-        files.append(f"{fasta}.gzi")
-    return files
+    """The workflow's own indexed reference under results/reference/ (rule stage_reference): the
+    FASTA (a link to the user's, or a bgzipped copy) and its samtools index files (+ .gzi when .gz).
+    Every rule reads the reference through these, so nothing is written next to the user's inputs."""
+    fasta = f"{STAGED_REFERENCE_DIR}/{Path(reference_fasta()).name}"
+    return [fasta] + [fasta + suffix for suffix in index_suffixes(fasta)]
 
 
 # ---------------------------------------------------------------- experiments

@@ -1,4 +1,6 @@
-# Reference genome: optional download (when config sets reference.url) and indexing.
+# Reference genome: optional download (when config sets reference.url), then the workflow's own
+# indexed reference under results/reference/. Nothing is written beside the user's FASTA: on a
+# cluster it sits in a shared, read-only folder that many jobs read at once.
 
 
 if config["reference"].get("url"):
@@ -21,6 +23,8 @@ rule index_reference:
     input:
         fasta=reference_fasta(),
     output:
+        # a link to the user's FASTA (or a bgzipped copy of a plain-gzip one) and its index
+        fasta=reference_files()[0],
         index=reference_files()[1:],
     params:
         code=script_code("index_reference.py"),

@@ -4,7 +4,7 @@
 rule ingest_variants:
     input:
         table=config["variants"]["path"],
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
     output:
         vcf="results/variants/ingested.vcf.gz",
@@ -30,7 +30,7 @@ rule ingest_variants:
 rule normalize_variants:
     input:
         vcf="results/variants/ingested.vcf.gz",
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         ingest_rejected="results/variants/ingest_rejected.tsv",
         annotation=annotation_inputs(),

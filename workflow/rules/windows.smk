@@ -4,7 +4,7 @@
 rule extract_windows:
     input:
         table="results/variants/variants.parquet",
-        fasta=reference_fasta(),
+        fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
     output:
         windows="results/windows/windows.npz",
