@@ -76,8 +76,9 @@ for model_name in registry.FEATURE_MODELS:
             test=f"{STUDY}targets/test.parquet",
             target_summary=f"{STUDY}targets/summary.json",
             # the trees' initial score: calibrated SpliceAI (registry base_offset), of the same study (fold)
-            base_calibrator=(f"{STUDY}models/{BASELINE}/calibrator.json" if registry.MODELS[model_name].base_offset
-                             else []),
+            base_calibrator=(
+                f"{STUDY}models/{BASELINE}/calibrator.json" if registry.MODELS[model_name].base_offset else []
+            ),
         output:
             model=f"{STUDY}models/{{experiment}}/model.joblib",
             history=f"{STUDY}models/{{experiment}}/history.tsv",
