@@ -24,9 +24,8 @@ import os
 import sys
 import time
 
-import torch
-
 import pangolin.pangolin as original
+import torch
 import vcf.parser
 
 # PyVCF3 (the Python 3 PyVCF that installs today) added a seventh field, ``type_code``, to the
