@@ -34,6 +34,7 @@ INPUTS = {"parity": ROOT / "tests" / "data" / "spliceai" / "spliceai_cli_input.v
 SETTINGS = [("parity", 50, True), ("parity", 50, False), ("long_indels", 50, True), ("long_indels", 50, False),
             ("parity", 500, True), ("parity", 500, False), ("long_indels", 500, True), ("long_indels", 500, False),
             ("parity_softmasked", 50, True), ("parity_softmasked", 50, False)]
+SLOW = {("parity", 500), ("long_indels", 500)}  # as much network work again as the default run
 
 
 def read_vcf(path: Path) -> list[tuple[int, str, str, str]]:
@@ -130,7 +131,8 @@ def score_file(library, name, distance, mask, **extra):
     return [(p, ref, alt, ",".join(res.entries)) for (p, ref, alt), res in zip(records, results)], results
 
 
-@pytest.mark.parametrize("name,distance,mask", SETTINGS)
+@pytest.mark.parametrize("name,distance,mask", [
+    pytest.param(*s, marks=pytest.mark.slow) if s[:2] in SLOW else s for s in SETTINGS])
 def test_library_matches_original(library, name, distance, mask):
     got, _ = score_file(library, name, distance, mask)
     diff = mismatches(got, read_vcf(reference_name(name, distance, mask)))

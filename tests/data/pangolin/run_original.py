@@ -4,7 +4,8 @@ Run it with the Python that has the original installed (a scratch environment, s
 
     python run_original.py MODELS_DIR OUT_DIR FASTA DB NAME=VCF[@FASTA]... -- SETTING...
 
-where SETTING is ``D50.mTrue`` style (distance, mask). For every VCF and setting it calls the
+or ``python run_original.py --command ARGS...``: the plain ``pangolin ARGS...`` command (with only the
+PyVCF3 default below; bench/bench_base_models.py times it this way). SETTING is ``D50.mTrue`` style (distance, mask). For every VCF and setting it calls the
 original entry point ``pangolin.pangolin.main()`` with the command line
 ``pangolin VCF FASTA DB OUT_DIR/NAME.SETTING -d D -m M`` and saves what it prints (its warnings) to
 ``OUT_DIR/NAME.SETTING.log``.
@@ -54,6 +55,10 @@ class MemoPangolin(original.Pangolin):
 
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["--command"]:  # exactly the pangolin command (no memo, the package's models)
+        sys.argv = ["pangolin"] + args[1:]
+        original.main()
+        return
     split = args.index("--")
     (models_dir, out_dir, fasta, db, *vcfs), settings = args[:split], args[split + 1:]
     original.Pangolin = MemoPangolin
