@@ -9,6 +9,9 @@ with pyfaidx) and gene table; ``OpenSpliceAI=`` strings compared record by recor
 ours right after, so both see similar load; under a load above the core count the CPU-time ratio is the
 measure of the work each needed.
 
+Pangolin (``bench_pangolin``): the original ``pangolin`` (tkzeng/Pangolin in a scratch environment; driver
+tests/data/pangolin/run_original.py) against ``validsplice score --model pangolin``, ``Pangolin=`` strings compared.
+
 SpliceAI (``bench_spliceai``): the original ``spliceai`` (PyPI spliceai 1.3.1, TensorFlow) against
 ``validsplice score``; bench_scoring.py also times the engine in-process against the plain exact path.
 
@@ -117,6 +120,64 @@ def bench_spliceai(original: str, fasta: str, vcf: Path = PARITY_VCF, limit: int
                           "--threads", str(threads)], vcf, limit, threads, keep)
 
 
+def pangolin_values(path: Path) -> list[tuple[str, str, str, str]]:
+    """(pos, ref, alt, Pangolin value) per record, from the VCF text."""
+    out = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        value = next((x[len("Pangolin="):] for x in f[7].split(";") if x.startswith("Pangolin=")), "")
+        out.append((f[1], f[3], f[4], value))
+    return out
+
+
+def bench_pangolin(pangolin: str, model_dir: str, db: str, fasta: str, vcf: Path = PARITY_VCF, limit: int = 0,
+                   distance: int = 50, threads: int = 2, gene_table: str = "grch38", repeat: int = 4,
+                   chunk_size: int = 10) -> dict:
+    """Time the original ``pangolin`` and ours on the same records; identical strings required."""
+    import pysam
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               PYTHONPATH=str(ROOT / "workflow" / "scripts"))
+    if not Path(fasta + ".fai").exists():
+        pysam.faidx(fasta)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        n = subset_vcf(vcf, tmp / "in.vcf", limit)  # the original wants a name ending in .vcf
+        t_orig, rss_orig, cpu_orig = run_measured(shlex.split(pangolin) + [str(tmp / "in.vcf"), fasta, db, str(tmp / "orig"),
+                                         "-d", str(distance)], env)
+        ours_cmd = [sys.executable, "-m", "validsplice", "score", "--model", "pangolin", "--model-dir", model_dir,
+                    "-R", fasta, "-A", gene_table, "-d", str(distance), "--threads", str(threads),
+                    "--device", "cpu", "--case-sensitive-ref"]
+        t_ours, rss_ours, cpu_ours = run_measured(ours_cmd + ["-I", str(tmp / "in.vcf"), "-O", str(tmp / "ours.vcf")], env)
+        want, got = pangolin_values(tmp / "orig.vcf"), pangolin_values(tmp / "ours.vcf")
+        if [w[:3] for w in want] != [g[:3] for g in got]:
+            raise SystemExit("the two outputs hold different records")
+        identical = sum(w == g for w, g in zip(want, got))
+        scored = sum(1 for w in want if w[3])
+        # memory: the same records once and ``repeat`` times, streamed ``chunk_size`` at a time
+        rss = []
+        for times in (1, repeat):
+            m = subset_vcf(vcf, tmp / f"mem{times}.vcf", min(limit or 10**9, 3 * chunk_size), times)
+            _, peak, _ = run_measured(ours_cmd + ["--chunk-size", str(chunk_size), "-I", str(tmp / f"mem{times}.vcf"),
+                                               "-O", str(tmp / f"mem{times}.out.vcf")], env)
+            rss.append((m, peak))
+    result = dict(records=n, scored=scored, identical=identical, original_s=t_orig, ours_s=t_ours,
+                  ratio=t_orig / t_ours, original_cpu_s=cpu_orig, ours_cpu_s=cpu_ours,
+                  cpu_ratio=cpu_orig / cpu_ours, original_rss_mb=rss_orig, ours_rss_mb=rss_ours, ours_rss_by_records=rss)
+    print(f"pangolin: {n} records ({scored} scored by the original), -d {distance}, {threads} threads")
+    print(f"  identical Pangolin= strings: {identical}/{n}")
+    print(f"  original pangolin: {t_orig:.1f} s wall, {cpu_orig:.1f} s CPU, peak RSS {rss_orig:.0f} MB")
+    print(f"  validsplice score --model pangolin: {t_ours:.1f} s wall, {cpu_ours:.1f} s CPU, peak RSS {rss_ours:.0f} MB")
+    print(f"  ratio (original / ours): {t_orig / t_ours:.1f}x wall, {cpu_orig / cpu_ours:.1f}x CPU")
+    print("  ours, peak RSS by records streamed (--chunk-size %d): %s" % (
+        chunk_size, ", ".join(f"{m} records {p:.0f} MB" for m, p in rss)))
+    if identical != n:
+        raise SystemExit("Pangolin= strings differ")
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="model", required=True)
@@ -133,8 +194,23 @@ def main() -> None:
         p.add_argument("-M", type=int, default=0, choices=[0, 1])
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--keep", default="", help="copy the original's output VCF into this folder")
+    p = sub.add_parser("pangolin", help="original pangolin vs score --model pangolin")
+    p.add_argument("--pangolin", required=True,
+                   help="the original's pangolin command (scratch environment), e.g. '/tmp/pang/bin/python "
+                        "tests/data/pangolin/run_original.py --command' with PyVCF3")
+    p.add_argument("--model-dir", required=True, help="Pangolin's pangolin/models folder (all twelve files)")
+    p.add_argument("--db", required=True, help="the original's gffutils annotation db")
+    p.add_argument("--fasta", required=True, help="reference FASTA (both tools)")
+    p.add_argument("--gene-table", default="grch38", help="ours: the gene table the db was built from")
+    p.add_argument("--vcf", type=Path, default=PARITY_VCF)
+    p.add_argument("--limit", type=int, default=0, help="first N records only (0: all)")
+    p.add_argument("-d", type=int, default=50)
+    p.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    if args.model == "openspliceai":
+    if args.model == "pangolin":
+        bench_pangolin(args.pangolin, args.model_dir, args.db, args.fasta, args.vcf, args.limit, args.d,
+                       args.threads, args.gene_table)
+    elif args.model == "openspliceai":
         bench_openspliceai(args.original, args.model_dir, args.fasta, args.vcf, args.limit, args.D, args.M,
                            args.threads, args.annotation, args.keep)
     elif args.model == "spliceai":

@@ -77,14 +77,15 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-R", metavar="reference", required=True, help="reference FASTA (indexed)")
     parser.add_argument("-A", metavar="annotation", required=True,
                         help='"grch37", "grch38" (tables of PyPI spliceai) or a gene table file')
-    parser.add_argument("-D", metavar="distance", default=50, type=distance_arg,
+    parser.add_argument("-D", "-d", metavar="distance", dest="D", default=50, type=distance_arg,
                         help=f"maximum distance between the variant and gained/lost splice site, "
                              f"0 to {MAX_DISTANCE} (50)")
-    parser.add_argument("-M", metavar="mask", default=0, type=int, choices=[0, 1],
-                        help="mask scores of annotated gains and unannotated losses: 0 or 1 (0)")
-    parser.add_argument("--model", choices=["spliceai", "openspliceai"], default=None,
+    parser.add_argument("-M", metavar="mask", default=None, type=int, choices=[0, 1],
+                        help="mask scores of annotated gains and unannotated losses: 0 or 1 (0; "
+                             "pangolin: 1)")
+    parser.add_argument("--model", choices=["spliceai", "openspliceai", "pangolin"], default=None,
                         help="base model (default: openspliceai when --model-dir holds .pt "
-                             "checkpoints, else spliceai)")
+                             "checkpoints, pangolin when it holds final.*.3.v2 files, else spliceai)")
     parser.add_argument("--model-dir", metavar="DIR", default="",
                         help="folder of OpenSpliceAI .pt checkpoints, or of spliceai1..5.h5 "
                              "(default: the models of the installed PyPI spliceai)")
@@ -98,6 +99,9 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="alternates per forward pass (default: 8 on CPU, 64 on a GPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    from .pangolin.cli import add_pangolin_arguments  # the pangolin command's own flags
+
+    add_pangolin_arguments(parser)
 
 
 def resolve_model(model: str | None, model_dir: str) -> str:
@@ -109,7 +113,9 @@ def resolve_model(model: str | None, model_dir: str) -> str:
         has_pt = any(folder.glob("*.pt"))
         has_h5 = any(folder.glob("spliceai*.h5"))
         if model is None:
-            if has_pt:
+            if any(folder.glob("final.*.3.v2")):
+                model = "pangolin"
+            elif has_pt:
                 model = "openspliceai"
             elif has_h5:
                 model = "spliceai"
@@ -118,6 +124,8 @@ def resolve_model(model: str | None, model_dir: str) -> str:
                                 "SpliceAI spliceai1..5.h5 files.")
         if model == "openspliceai" and not has_pt:
             raise UserError(f"--model openspliceai: no .pt checkpoints in {model_dir}.")
+    elif model == "pangolin":
+        raise UserError("--model pangolin needs --model-dir, the folder pangolin/models of tkzeng/Pangolin.")
     elif model == "openspliceai":
         raise UserError("--model openspliceai needs --model-dir, a folder of OpenSpliceAI .pt checkpoints.")
     return model or "spliceai"
@@ -125,7 +133,7 @@ def resolve_model(model: str | None, model_dir: str) -> str:
 
 def settings_line(args, model: str) -> str:
     model_dir = os.path.abspath(args.model_dir) if args.model_dir else "PyPI spliceai package models"
-    return (f"##validsplice_score=version {__version__}; -D {args.D}; -M {args.M}; -A {args.A}; "
+    return (f"##validsplice_score=version {__version__}; -D {args.D}; -M {args.M or 0}; -A {args.A}; "
             f"model {model}; model dir {model_dir}")
 
 
@@ -136,6 +144,10 @@ def run_score(args: argparse.Namespace) -> int:
     with htslib_quiet(1):  # errors only; the problems htslib would warn about are checked here
         check_writable(args.O)
         model = resolve_model(args.model, args.model_dir)
+        if model == "pangolin":
+            from .pangolin.cli import run_pangolin
+
+            return run_pangolin(args)
         if args.threads:
             torch.set_num_threads(args.threads)
         device = resolve_device(args.device, where="--device")

@@ -157,7 +157,8 @@ def incremental_snv(net: SpliceAINet, cache: RefCache, cluster: np.ndarray, cent
 
 @torch.inference_mode()
 def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_codes: np.ndarray,
-                    v: int, ref_len: int, distance: int, cluster: np.ndarray | None = None) -> torch.Tensor:
+                    v: int, ref_len: int, distance: int, cluster: np.ndarray | None = None,
+                    n_out: int | None = None) -> torch.Tensor:
     """Alt probabilities (B, 2D+1-ref_len+alt_len, 3) of variants that replace ``ref_len`` bases by
     the ``alt_codes`` (B, alt_len) (SNVs, deletions, insertions), in network orientation.
 
@@ -168,13 +169,17 @@ def incremental_alt(net: SpliceAINet, cache: RefCache, base: np.ndarray, alt_cod
     recomputes only the span whose receptive field holds the allele, intersected with the output
     cone, on top of the gathered reference activations. Exact: no zero padding is ever involved.
     ``base`` (B,) is each variant's local 0 in its cluster's sequence; ``cluster`` (B,) which of the
-    cache's clusters it belongs to (default: the first).
+    cache's clusters it belongs to (default: the first). ``n_out``: the number of outputs when the
+    alt window is not SpliceAI's (Pangolin's windows run from pos - D to pos + len(ref) - 1 + D, so
+    its alt has 2D + alt_len outputs); the window is then context + n_out long.
     """
     hc, D = net.half_context, distance
     a = alt_codes.shape[1]
     d = ref_len - a
-    wlen = net.context + 2 * D + 1 - d
-    out_lo, out_hi = hc, hc + 2 * D - d  # local positions of the outputs
+    if n_out is None:
+        n_out = 2 * D + 1 - d
+    wlen = net.context + n_out
+    out_lo, out_hi = hc, hc + n_out - 1  # local positions of the outputs
     device = cache.trunks[0].device
     base_t = torch.from_numpy(np.asarray(base, dtype=np.int64)).to(device)
 
