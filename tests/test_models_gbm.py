@@ -321,3 +321,33 @@ def test_offset_trees_correct_what_spliceai_misses():
     scored = np.isfinite(p)  # a row without a base-model score gets no P_SA (issue 18)
     assert scored.mean() > 0.95
     assert roc_auc_score(y_test[scored], p[scored]) > roc_auc_score(y_test[scored], x_test[gbm.BASE_SCORE][scored]) + 0.1
+
+
+def test_rule_starts_from_the_baseline_calibrator_and_records_the_flag(tmp_path):
+    variants, scores, profiles = synthetic(n=600)
+    tables = labelled(variants, scores, profiles)
+    paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet"}
+    variants.to_parquet(paths["variants"])
+    scores.to_parquet(paths["scores"])
+    for name in ("train_labelled", "val_labelled", "val", "test"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        tables[name].to_parquet(paths[name])
+    feats = features_of(variants, scores)
+    calibrator = calibrated_spliceai(feats, tables["val_labelled"])
+    calibrator.save(tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
+    out = tmp_path / "models" / "gbm"
+    kwargs = dict(variants_path=paths["variants"], scores_path=paths["scores"],
+                  train_labelled_path=paths["train_labelled"], val_labelled_path=paths["val_labelled"],
+                  val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
+                  history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
+                  val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
+                  experiment="gbm", settings={**OFFSET_SETTINGS, "max_iter": 20, "offset_grid": 1}, threads=1)
+    with pytest.raises(UserError, match="base_offset"):
+        gbm.train_gbm_experiment(**kwargs)
+    gbm.train_gbm_experiment(**kwargs, base_calibrator_path=tmp_path / "calibrator.json")
+    training = json.loads((out / "training.json").read_text())
+    assert training["starts_from_base_model"] is True and isinstance(training["beats_offset"], bool)
+    assert training["metrics"]["offset_val_loss"] > 0 and "calibrated SpliceAI" in training["note"]
+    bundle = gbm.load_model(out / "model.joblib")
+    again = gbm.predict_scores(bundle, feats.iloc[tables["test"]["window_row"].to_numpy()])
+    np.testing.assert_allclose(again, pd.read_parquet(out / "predictions.parquet")["score"].to_numpy())

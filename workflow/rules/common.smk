@@ -440,3 +440,8 @@ def external_combined_rows():
 
 def external_targets():
     return [f"results/external/{name}/summary.tsv" for name in config.get("external_test", {})]
+
+
+def base_calibrator_inputs(entry):
+    """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
+    return [f"{STUDY}models/{BASELINE}/calibrator.json"] if entry.base_offset else []

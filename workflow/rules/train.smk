@@ -3,11 +3,6 @@
 # Experiments are rows of config "experiments": a model name plus overrides.
 
 
-def base_calibrator_inputs(entry):
-    """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
-    return [f"{STUDY}models/{BASELINE}/calibrator.json"] if entry.base_offset else []
-
-
 for model_name, model_entry in registry.MODELS.items():
     if model_entry.builder is None:  # untrained, or a feature model with its own rule below
         continue

@@ -6,6 +6,9 @@ from validsplice.common.rule_io import run_rule, setup_logging
 from validsplice.training.loop import train_experiment
 
 log = setup_logging(snakemake.log[0])
+# the baseline's calibrator, an input only of models that start from calibrated SpliceAI (registry base_offset)
+calibrator = getattr(snakemake.input, "base_calibrator", None)
+calibrator = calibrator if isinstance(calibrator, str) else (calibrator[0] if calibrator else None)
 run_rule(
     train_experiment,
     train_path=snakemake.input.train,
@@ -21,7 +24,7 @@ run_rule(
     predictions_path=snakemake.output.predictions,
     val_predictions_path=snakemake.output.val_predictions,
     target_summary_path=snakemake.input.target_summary,
-    base_calibrator_path=(snakemake.input.base_calibrator or [None])[0],
+    base_calibrator_path=calibrator,
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
     model_name=snakemake.params.model,
