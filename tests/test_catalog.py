@@ -222,7 +222,7 @@ def test_lint_tools_are_pinned_and_wired_into_ci():
     lint = makefile[makefile.index("\nlint:"):].split("\n\n")[0]
     for command in ["snakefmt --check workflow", "ruff check .", "snakemake --lint"]:
         assert command in lint, command
-    assert re.search(r"^make -k lint test ", (ROOT / ".ci" / "run").read_text(), re.M)
+    assert re.search(r"^make -k lint (cluster-deps )?test ", (ROOT / ".ci" / "run").read_text(), re.M)
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'builtins = ["snakemake"]' in pyproject  # the object Snakemake injects into rule scripts
     noqa = [p.name for p in (ROOT / "workflow" / "scripts").glob("*.py") if "noqa: F821" in p.read_text()]
