@@ -127,7 +127,7 @@ def reference_fasta():
 
 
 def reference_files():
-    """The workflow's own indexed reference under results/reference/ (rule stage_reference): the
+    """The workflow's own indexed reference under results/reference/ (made by index_reference): the
     FASTA (a link to the user's, or a bgzipped copy) and its samtools index files (+ .gzi when .gz).
     Every rule reads the reference through these, so nothing is written next to the user's inputs."""
     fasta = f"{STAGED_REFERENCE_DIR}/{Path(reference_fasta()).name}"
