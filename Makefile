@@ -36,7 +36,7 @@ report: $(VENV)/.installed  ## build the self-contained HTML report after a run
 
 report-check: $(VENV)/.installed  ## run the demo if needed, then check the report in headless Chromium (apt-get install chromium)
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/python tests/report_check.py --workdir . --readme-png docs/report_table.png
+	$(BIN)/python tools/report_check.py --workdir . --readme-png docs/report_table.png
 
 rulegraph: $(VENV)/.installed  ## redraw docs/rulegraph.svg (needs graphviz's dot)
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

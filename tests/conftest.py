@@ -1,6 +1,12 @@
-"""Shared pytest set-up: make the library importable without installing it."""
+"""Shared pytest set-up: the library importable without installing it, and the helpers several test
+modules use, as fixtures (test modules never import each other)."""
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
@@ -23,3 +29,99 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "exhaustive" in item.keywords:
             item.add_marker(skip)
+
+
+# ------------------------------------------------------------------ running the workflow in a copy
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+COPIED = ["workflow", "config", "profiles", "resources", ".test"]
+
+
+def _copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow (rules, configs, profiles, resources) in ``dest``: runs never touch the checkout."""
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def _run_snakemake(workdir: Path, *args: str, check: bool = True, cores: int = 2) -> subprocess.CompletedProcess:
+    """``snakemake --cores N ARGS`` in ``workdir``; with ``check``, a failure raises with the output's tail."""
+    proc = subprocess.run([*SNAKEMAKE, "--cores", str(cores), *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+def _planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    jobs: dict[str, int] = {}
+    in_table = False
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            m = re.match(r"^(\S+)\s+(\d+)\s*$", line)
+            if m and m.group(1) != "total" and not set(m.group(1)) <= {"-"}:
+                jobs[m.group(1)] = int(m.group(2))
+            elif line.strip() == "" and jobs:
+                break
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def copy_workflow():
+    return _copy_workflow
+
+
+@pytest.fixture(scope="session")
+def run_snakemake():
+    return _run_snakemake
+
+
+@pytest.fixture(scope="session")
+def planned_jobs():
+    return _planned_jobs
+
+
+@pytest.fixture(scope="session")
+def edit_config():
+    """``edit_config(work, old, new, *args, check=True)``: replace ``old`` (which must occur) by ``new`` in
+    ``work/config/config.yaml``, dry-run, restore the file; returns (process, planned jobs)."""
+
+    def edit(work: Path, old: str, new: str, *args: str, check: bool = True):
+        path = work / "config" / "config.yaml"
+        original = path.read_text()
+        assert old in original, f"{old!r} is not in {path}"
+        try:
+            path.write_text(original.replace(old, new, 1))
+            proc = _run_snakemake(work, "-n", *args, check=check)
+            return proc, _planned_jobs(proc)
+        finally:
+            path.write_text(original)
+
+    return edit
+
+
+# ------------------------------------------------------------------ small on-disk references
+@pytest.fixture(scope="session")
+def write_reference():
+    """``write_reference(folder, sequence, annotation=None, contig="chr1")``: ``folder/ref.fa`` (60 bases a
+    line, faidx-indexed) and, given its text, ``folder/genes.txt`` (a SpliceAI-style gene table)."""
+    import pysam
+
+    def write(folder: Path, sequence: str, annotation: str | None = None, contig: str = "chr1"):
+        fasta = folder / "ref.fa"
+        fasta.write_text(f">{contig}\n" + "\n".join(sequence[i:i + 60] for i in range(0, len(sequence), 60)) + "\n")
+        pysam.faidx(str(fasta))
+        genes = None
+        if annotation is not None:
+            genes = folder / "genes.txt"
+            genes.write_text(annotation)
+        return fasta, genes
+
+    return write

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from reference_files import write_reference
 
 from validsplice.evaluation.evaluate import evaluate_model
 from validsplice.io.labelled_vcf import ingest_variants
@@ -38,7 +37,7 @@ def vcf_line(vid, pos, alts, label):
 
 
 @pytest.fixture
-def inputs(tmp_path):
+def inputs(tmp_path, write_reference):
     fasta, ann = write_reference(tmp_path, SEQ, ANNOTATION)
     lines = []
     for k, start in enumerate((2000, 10000)):  # TRAING and VALG: both classes each

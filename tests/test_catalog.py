@@ -11,13 +11,16 @@ import ast
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import ROOT, SNAKEMAKE, copy_workflow, planned_jobs
 
 from validsplice.config.workflow_config import resolve_from_checkout
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 ENVS = ROOT / "workflow" / "envs"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -111,7 +114,7 @@ def test_paths_outside_the_rule_are_left_alone(tmp_path):
 
 # ------------------------------------------------------------------ running from another directory
 @pytest.mark.slow
-def test_the_demo_runs_from_another_directory(tmp_path):
+def test_the_demo_runs_from_another_directory(tmp_path, copy_workflow):
     """`snakemake -s <checkout>/workflow/Snakefile` from an empty folder: the checkout's demo
     config, its resources, results in the working folder (a real run of the first rules)."""
     checkout = copy_workflow(tmp_path / "checkout")
@@ -125,7 +128,7 @@ def test_the_demo_runs_from_another_directory(tmp_path):
 
 
 @pytest.mark.slow
-def test_directory_option_and_a_configfile_of_the_working_directory(tmp_path):
+def test_directory_option_and_a_configfile_of_the_working_directory(tmp_path, copy_workflow, planned_jobs):
     """--directory from a third folder; the working directory's config/config.yaml is used, and its
     relative paths are the working directory's."""
     checkout = copy_workflow(tmp_path / "checkout")
@@ -144,7 +147,7 @@ def test_directory_option_and_a_configfile_of_the_working_directory(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_configfile_replaces_the_demo_config_instead_of_merging_over_it(tmp_path):
+def test_a_configfile_replaces_the_demo_config_instead_of_merging_over_it(tmp_path, copy_workflow, planned_jobs):
     """A real-data config that drops experiments must not inherit the demo's (nor its
     allow_random_init HyenaDNA defaults)."""
     work = copy_workflow(tmp_path)

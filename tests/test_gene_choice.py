@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from reference_files import write_reference
 
 from validsplice.common.sequence import encode, reverse_complement_codes
 from validsplice.io.annotation import GeneAnnotation
@@ -30,7 +29,7 @@ ANNOTATION = (
 
 
 @pytest.fixture
-def ref(tmp_path):
+def ref(tmp_path, write_reference):
     fasta, ann = write_reference(tmp_path, SEQ, ANNOTATION)
     return fasta, GeneAnnotation.load(ann)
 

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from reference_files import write_reference
 
 from validsplice.common.rule_io import UserError
 from validsplice.io.labelled_vcf import ingest_variants, read_ingested_vcf
@@ -29,7 +28,7 @@ UP = SEQ.upper()
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, write_reference):
     fasta, ann = write_reference(tmp_path, SEQ, (
         "#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
         "PLUS\t1\t+\t999\t9000\t999,2999,8799,\t1200,3100,9000,\n"
@@ -199,7 +198,7 @@ def test_row_accounting_balances_on_random_inputs(setup):
     assert ran >= 4
 
 
-def test_one_gene_per_variant_source_gene_else_nearest_exon_boundary(tmp_path):
+def test_one_gene_per_variant_source_gene_else_nearest_exon_boundary(tmp_path, write_reference):
     """Overlapping + and - genes: the source's gene wins when it overlaps, else the gene with
     the nearest exon boundary (ties: annotation order); the strand is that gene's."""
     fasta, ann = write_reference(tmp_path, SEQ, (

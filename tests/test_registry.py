@@ -10,18 +10,20 @@ import dataclasses
 import importlib
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import ROOT, SNAKEMAKE, copy_workflow, planned_jobs
 
 import validsplice.config.registry as registry
 from validsplice.common.errors import UserError
 from validsplice.config.settings import general_settings, settings_class
 from validsplice.config.workflow_config import check_config_keys
 
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
 
@@ -159,7 +161,7 @@ def test_a_toy_model_in_process(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_adding_a_toy_model_touches_only_its_module_and_the_registry(tmp_path):
+def test_adding_a_toy_model_touches_only_its_module_and_the_registry(tmp_path, copy_workflow, planned_jobs):
     """In a copy of the workflow, the module plus a registry entry give a training rule
     (train_toy, on the CPU: no gpu resource) that an experiment in the config uses."""
     work = copy_workflow(tmp_path)

@@ -5,7 +5,6 @@ results/ are never touched. One full demo run (module-scoped) backs several chec
 """
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -15,59 +14,16 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-COPIED = ["workflow", "config", "profiles", "resources"]
-
-
-def copy_workflow(dest: Path) -> Path:
-    for name in COPIED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
-    return proc
-
-
-def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    text = proc.stdout + proc.stderr
-    jobs: dict[str, int] = {}
-    in_table = False
-    for line in text.splitlines():
-        if line.startswith("job ") and "count" in line:
-            in_table = True
-            continue
-        if in_table:
-            m = re.match(r"^(\S+)\s+(\d+)\s*$", line)
-            if m and m.group(1) != "total" and not set(m.group(1)) <= {"-"}:
-                jobs[m.group(1)] = int(m.group(2))
-            elif line.strip() == "" and jobs:
-                break
-    return jobs
 
 
 def test_lint_is_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
-def test_dry_run_shows_the_demo_dag(tmp_path):
+def test_dry_run_shows_the_demo_dag(tmp_path, copy_workflow, run_snakemake, planned_jobs):
     work = copy_workflow(tmp_path)
-    jobs = planned_jobs(snakemake(work, "-n"))
+    jobs = planned_jobs(run_snakemake(work, "-n"))
     for rule in [
         "ingest_variants",
         "normalize_variants",
@@ -105,52 +61,40 @@ def test_dry_run_shows_the_demo_dag(tmp_path):
     assert jobs["train_paired_cnn_classifier"] == 2 and jobs["train_spliceai_features_gbm"] == 1
 
 
-def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path):
-    work = copy_workflow(tmp_path)
-    cfg = (work / "config" / "config.yaml").read_text()
-    (work / "config" / "config.yaml").write_text(cfg.replace("    - hyenadna_finetune\n", "    - hyenadna_typo\n"))
-    proc = snakemake(work, "-n", check=False)
+def test_unknown_ensemble_member_is_a_parse_time_error(tmp_path, copy_workflow, edit_config):
+    proc, _ = edit_config(copy_workflow(tmp_path), "    - hyenadna_finetune\n", "    - hyenadna_typo\n", check=False)
     assert proc.returncode != 0
     assert "config ensembles: 'cnn_hyenadna' lists unknown experiment(s) 'hyenadna_typo'" in proc.stderr + proc.stdout
 
 
-def test_unknown_model_in_config_is_a_clear_error(tmp_path):
-    work = copy_workflow(tmp_path)
-    cfg = (work / "config" / "config.yaml").read_text()
-    cfg = cfg.replace("model: binary_cnn", "model: transformer_xl")
-    (work / "config" / "config.yaml").write_text(cfg)
-    proc = snakemake(work, "-n", check=False)
+def test_unknown_model_in_config_is_a_clear_error(tmp_path, copy_workflow, edit_config):
+    proc, _ = edit_config(copy_workflow(tmp_path), "model: binary_cnn", "model: transformer_xl", check=False)
     assert proc.returncode != 0
     assert "transformer_xl" in proc.stderr + proc.stdout
 
 
-def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path):
-    work = copy_workflow(tmp_path)
-    cfg = (work / "config" / "config.yaml").read_text()
-    cfg = cfg.replace("experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]", "experiments: [no_such_model, features_gbm]")
-    (work / "config" / "config.yaml").write_text(cfg)
-    proc = snakemake(work, "-n", check=False)
+def test_predict_naming_an_unknown_experiment_is_a_clear_error(tmp_path, copy_workflow, edit_config):
+    proc, _ = edit_config(copy_workflow(tmp_path), "experiments: [spliceai_raw, paired_cnn_spliceai, binary_cnn]",
+                          "experiments: [no_such_model, features_gbm]", check=False)
     assert proc.returncode != 0
     # the GBM is trained but has no model folder (trees, no builder): predict cannot run it
     assert "['no_such_model', 'features_gbm'] have no model folder" in proc.stderr + proc.stdout
 
 
-def test_hyenadna_model_id_adds_a_download_job(tmp_path):
+def test_hyenadna_model_id_adds_a_download_job(tmp_path, copy_workflow, run_snakemake, planned_jobs):
+    """The branch with a HuggingFace model id: its test config (.test/config_hyenadna_download/) adds the download."""
     work = copy_workflow(tmp_path)
-    cfg = (work / "config" / "config.yaml").read_text()
-    cfg = cfg.replace("    model: hyenadna_frozen\n", "    model: hyenadna_frozen\n    model_id: LongSafari/hyenadna-small-32k-seqlen-hf\n")
-    (work / "config" / "config.yaml").write_text(cfg)
-    proc = snakemake(work, "-n", "-p")
+    proc = run_snakemake(work, "-n", "-p", "--configfile", ".test/config_hyenadna_download/config.yaml")
     jobs = planned_jobs(proc)
     assert jobs.get("download_hyenadna") == 1, jobs
     assert "resources/hyenadna/LongSafari--hyenadna-small-32k-seqlen-hf" in proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def demo_run(tmp_path_factory, copy_workflow, run_snakemake):
     """The whole demo workflow, run once."""
     work = copy_workflow(tmp_path_factory.mktemp("demo"))
-    proc = snakemake(work)
+    proc = run_snakemake(work)
     (work / "demo_run_output.txt").write_text(proc.stdout + proc.stderr)  # what the terminal showed
     return work
 
@@ -235,34 +179,22 @@ def test_demo_predict_and_external_outputs(demo_run):
 
 
 @pytest.mark.slow
-def test_second_run_does_nothing(demo_run):
-    proc = snakemake(demo_run, "-n")
+def test_second_run_does_nothing(demo_run, run_snakemake):
+    proc = run_snakemake(demo_run, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def edited_config_dry_run(work: Path, old: str, new: str) -> dict[str, int]:
-    """Jobs a dry run plans after replacing ``old`` by ``new`` in config.yaml (restored after)."""
-    cfg_path = work / "config" / "config.yaml"
-    original = cfg_path.read_text()
-    assert old in original, old
-    try:
-        cfg_path.write_text(original.replace(old, new, 1))
-        return planned_jobs(snakemake(work, "-n"))
-    finally:
-        cfg_path.write_text(original)
-
-
 @pytest.mark.slow
-def test_changing_window_length_reruns_windows_and_what_follows_only(demo_run):
-    jobs = edited_config_dry_run(demo_run, "windows:\n  length: 501", "windows:\n  length: 401")
+def test_changing_window_length_reruns_windows_and_what_follows_only(demo_run, edit_config):
+    _, jobs = edit_config(demo_run, "windows:\n  length: 501", "windows:\n  length: 401")
     assert "extract_windows" in jobs
     for upstream in ["ingest_variants", "normalize_variants", "score_shard", "gather_scores"]:
         assert upstream not in jobs, jobs
 
 
 @pytest.mark.slow
-def test_changing_one_hyperparameter_reruns_that_model_only(demo_run):
-    jobs = edited_config_dry_run(demo_run, "    model: binary_cnn\n", "    model: binary_cnn\n    dropout: 0.3\n")
+def test_changing_one_hyperparameter_reruns_that_model_only(demo_run, edit_config):
+    _, jobs = edit_config(demo_run, "    model: binary_cnn\n", "    model: binary_cnn\n    dropout: 0.3\n")
     assert jobs.get("train_binary_cnn") == 1, jobs
     assert jobs.get("evaluate_model") == 1, jobs
     assert "make_report" in jobs
@@ -270,18 +202,23 @@ def test_changing_one_hyperparameter_reruns_that_model_only(demo_run):
 
 
 @pytest.mark.slow
-def test_report_page_builds(demo_run):
-    snakemake(demo_run, "--report", "results/report.html")
+def test_report_page_builds(demo_run, run_snakemake):
+    run_snakemake(demo_run, "--report", "results/report.html")
     page = demo_run / "results" / "report.html"
     assert page.exists() and page.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "splicevardb.yaml"])
+SHIPPED_CONFIGS = ["config/config.yaml", "config/splicevardb.yaml",
+                   *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob(".test/config_*/config.yaml"))]
+
+
+@pytest.mark.parametrize("name", SHIPPED_CONFIGS)
 def test_shipped_configs_validate_against_the_schema(name):
+    """The shipped configs and the test configs of the workflow's branches (.test/config_*/)."""
     import yaml
     from snakemake.utils import validate
 
-    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    config = yaml.safe_load((ROOT / name).read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     assert config["training"]["defaults"]["epochs"] >= 1
 
@@ -291,7 +228,7 @@ def test_report_in_a_real_browser(demo_run, tmp_path):
     """The demo's report opened in headless Chromium: landing text, every table and figure, width, no JS errors."""
     if not shutil.which("chromium") and not shutil.which("chromium-browser"):
         pytest.skip("Chromium is not installed (apt-get install -y chromium); `make report-check` runs this check")
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "report_check.py"), "--workdir", str(demo_run),
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "report_check.py"), "--workdir", str(demo_run),
                            "--screenshots", str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert (tmp_path / "summary.png").stat().st_size > 1000

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from test_workflow import ROOT, SNAKEMAKE, copy_workflow, planned_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 SCRIPTS = ROOT / "workflow" / "scripts"
 INGESTED = "results/variants/ingested.vcf.gz"
@@ -32,7 +35,7 @@ def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return proc
 
 
-def edit_config(work: Path, old: str, new: str, name: str = "config.yaml") -> None:
+def replace_in_config(work: Path, old: str, new: str, name: str = "config.yaml") -> None:
     path = work / "config" / name
     text = path.read_text()
     assert old in text, old
@@ -49,7 +52,7 @@ def test_every_rule_script_puts_its_checkout_first_on_sys_path():
         assert 0 <= bootstrap < first_import, f"{script.name}: no bootstrap before its validsplice import"
 
 
-def test_rule_scripts_import_this_checkout_not_an_installed_copy(tmp_path):
+def test_rule_scripts_import_this_checkout_not_an_installed_copy(tmp_path, copy_workflow):
     """Another checkout's ``validsplice`` ahead on the path (PYTHONPATH comes before
     site-packages, so this is the strongest form of "installed from another checkout") must not
     be what a rule script imports."""
@@ -75,10 +78,10 @@ def fake_stale_ingest(work: Path) -> None:
         (work / name).write_text("stale\n")
 
 
-def test_missing_variant_file_is_a_parse_time_error_not_stale_results(tmp_path):
+def test_missing_variant_file_is_a_parse_time_error_not_stale_results(tmp_path, copy_workflow):
     work = copy_workflow(tmp_path)
     fake_stale_ingest(work)
-    edit_config(work, "path: resources/demo/splicevardb_demo.tsv", "path: data/moved_export.tsv")
+    replace_in_config(work, "path: resources/demo/splicevardb_demo.tsv", "path: data/moved_export.tsv")
     proc = run_snakemake(work, "-n")
     assert proc.returncode != 0, output(proc)[-3000:]
     text = output(proc)
@@ -86,7 +89,7 @@ def test_missing_variant_file_is_a_parse_time_error_not_stale_results(tmp_path):
     assert "normalize_variants" not in text
 
 
-def test_real_data_template_with_missing_export_is_a_parse_time_error(tmp_path):
+def test_real_data_template_with_missing_export_is_a_parse_time_error(tmp_path, copy_workflow):
     work = copy_workflow(tmp_path)
     fake_stale_ingest(work)
     proc = run_snakemake(work, "-n", "--configfile", "config/splicevardb.yaml")
@@ -102,29 +105,29 @@ def test_real_data_template_with_missing_export_is_a_parse_time_error(tmp_path):
      "    model: hyenadna_frozen\n    epochs: 6\n    checkpoint: resources/hyena_missing\n",
      "experiments.hyenadna_frozen.checkpoint"),
 ])
-def test_other_missing_inputs_are_parse_time_errors(tmp_path, old, new, key):
+def test_other_missing_inputs_are_parse_time_errors(tmp_path, old, new, key, copy_workflow):
     work = copy_workflow(tmp_path)
-    edit_config(work, old, new)
+    replace_in_config(work, old, new)
     if key == "base_model.openspliceai_dir":
-        edit_config(work, "name: spliceai ", "name: openspliceai ")
+        replace_in_config(work, "name: spliceai ", "name: openspliceai ")
     proc = run_snakemake(work, "-n")
     assert proc.returncode != 0
     assert f"config {key}: " in output(proc) and "does not exist" in output(proc), output(proc)[-3000:]
 
 
-def test_variant_file_of_the_wrong_kind_is_a_parse_time_error(tmp_path):
+def test_variant_file_of_the_wrong_kind_is_a_parse_time_error(tmp_path, copy_workflow):
     work = copy_workflow(tmp_path)
     (work / "resources" / "demo" / "labelled.vcf").write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
     )
-    edit_config(work, "path: resources/demo/splicevardb_demo.tsv", "path: resources/demo/labelled.vcf")
+    replace_in_config(work, "path: resources/demo/splicevardb_demo.tsv", "path: resources/demo/labelled.vcf")
     proc = run_snakemake(work, "-n")
     assert proc.returncode != 0 and "variants.source: vcf" in output(proc)
 
 
 # ------------------------------------------------------------------ item 5b/5c: input changes rerun; the table
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory):
+def ingested(tmp_path_factory, copy_workflow):
     """A workflow copy whose ingest rule has run once (seconds)."""
     work = copy_workflow(tmp_path_factory.mktemp("ingested"))
     ok(run_snakemake(work, INGESTED))
@@ -135,7 +138,7 @@ def make_old(path: Path) -> None:
     os.utime(path, (1_000_000_000, 1_000_000_000))  # 2001: older than every result
 
 
-def test_edited_variant_file_reruns_ingest_even_with_an_old_timestamp(ingested):
+def test_edited_variant_file_reruns_ingest_even_with_an_old_timestamp(ingested, planned_jobs):
     table = ingested / "resources" / "demo" / "splicevardb_demo.tsv"
     original = table.read_text()
     try:
@@ -148,14 +151,14 @@ def test_edited_variant_file_reruns_ingest_even_with_an_old_timestamp(ingested):
     assert "ingest_variants" not in planned_jobs(ok(run_snakemake(ingested, "-n", INGESTED)))
 
 
-def test_another_variant_file_path_reruns_ingest(ingested):
+def test_another_variant_file_path_reruns_ingest(ingested, planned_jobs):
     moved = ingested / "resources" / "demo" / "other_export.tsv"
     moved.write_text((ingested / "resources" / "demo" / "splicevardb_demo.tsv").read_text())
     make_old(moved)
     cfg = ingested / "config" / "config.yaml"
     original = cfg.read_text()
     try:
-        edit_config(ingested, "path: resources/demo/splicevardb_demo.tsv", "path: resources/demo/other_export.tsv")
+        replace_in_config(ingested, "path: resources/demo/splicevardb_demo.tsv", "path: resources/demo/other_export.tsv")
         jobs = planned_jobs(ok(run_snakemake(ingested, "-n", INGESTED)))
         assert jobs.get("ingest_variants") == 1, jobs
     finally:
@@ -179,8 +182,8 @@ def test_end_of_run_table_only_when_this_run_rebuilt_the_report(ingested):
     ("      trainable_blocks: 2\n", "      trainable_block: 2\n",
      "config training.model_defaults.hyenadna_finetune: unknown key 'trainable_block'; did you mean 'trainable_blocks'?"),
 ])
-def test_config_typos_fail_the_dry_run(tmp_path, old, new, expected):
+def test_config_typos_fail_the_dry_run(tmp_path, old, new, expected, copy_workflow):
     work = copy_workflow(tmp_path)
-    edit_config(work, old, new)
+    replace_in_config(work, old, new)
     proc = run_snakemake(work, "-n")
     assert proc.returncode != 0 and expected in output(proc), output(proc)[-3000:]

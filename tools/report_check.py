@@ -2,7 +2,7 @@
 
 Usage (after a demo run in WORKDIR; `make report-check` runs the demo first when needed):
 
-    python tests/report_check.py --workdir . [--screenshots results/report_check] [--readme-png docs/report_table.png]
+    python tools/report_check.py --workdir . [--screenshots results/report_check] [--readme-png docs/report_table.png]
 
 Steps: ``snakemake --report`` builds the self-contained HTML; Chromium (Debian package
 ``chromium``) opens it at a 1280 px wide window; the script drives the page over the DevTools
