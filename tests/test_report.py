@@ -605,8 +605,9 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
     table = R.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
     assert table["Gene groups"].tolist() == [7, 7] and table["n"].tolist() == [100, 100]
     html = R.format_html(table, "synthetic")
-    assert "n = 100 (7 groups)" in html and "test prevalence 0.300 vs assumed π 0.450" in html
-    assert R.FEW_GROUPS_NOTE in html
+    assert "Test: 100 Splice-altering + Normal variants in 7 gene groups" in html
+    assert "test prevalence 0.300 vs assumed π 0.450" in html
+    assert R.FEW_GROUPS_NOTE[1:] in html and html.count(R.FEW_GROUPS_NOTE[1:]) == 1  # said once, above the table
     md = R.format_markdown(table, "synthetic")
     assert "100 (7 groups) ‡" in md and f"‡ {R.FEW_GROUPS_NOTE}" in md
     assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md

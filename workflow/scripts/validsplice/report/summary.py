@@ -563,10 +563,10 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
         if special:
             name.notes.append(note(f"{r['Experiment']}: {'; '.join(_columns_per_reason(special))}"))
-        if _groups_text(r) != reference:  # n and gene groups are said once above the table, where they agree
+        if _groups_text(r) != reference:  # n, gene groups (and too few of them) said once above the table
             name.notes.append(note(f"{r['Experiment']}: n = {_groups_text(r)}"))
-        if few_groups(r):
-            name.notes.append(note(FEW_GROUPS_NOTE))
+            if few_groups(r):
+                name.notes.append(note(FEW_GROUPS_NOTE))
         cells = [name]
         for col in metrics:
             cells.append(_compact_metric_cell(r, col, note))
@@ -618,16 +618,24 @@ def _reference_counts(table: pd.DataFrame) -> str:
 
 
 def test_set_line(table: pd.DataFrame) -> str:
-    """"Test: n = 1,234 … in 37 gene groups; test prevalence 0.344, assumed π 0.300" (above the compact table)."""
+    """"Test: 1,234 Splice-altering + Normal variants in 37 gene groups …; test prevalence 0.344 vs assumed π 0.300"
+    (above the compact table; the baseline row's counts, with the few-groups warning where it applies)."""
     if not len(table) or "n" not in table:
         return ""
-    counts = _reference_counts(table)
+    base = table[table["Experiment"] == BASELINE]
+    ref = (base if len(base) else table).iloc[0]
+    n, groups = ref.get("n", math.nan), ref.get("Gene groups", math.nan)
+    if n is None or math.isnan(n):
+        return ""
+    counts = f"{int(n):,} Splice-altering + Normal variants" + (
+        "" if groups is None or math.isnan(groups) else
+        f" in {int(groups):,} gene group{'s' if groups != 1 else ''} (the bootstrap's units)")
     assumed = table["Assumed prevalence"].dropna() if "Assumed prevalence" in table else pd.Series(dtype=float)
     test = table["Test prevalence"].dropna() if "Test prevalence" in table else pd.Series(dtype=float)
     prevalence = "" if not len(test) else f"; test prevalence {test.iloc[0]:.3f}" + (
         f" vs assumed π {assumed.iloc[0]:.3f}" if len(assumed) else "")
-    return (f"Test: n = {counts} (Splice-altering + Normal variants and their gene groups, the bootstrap's "
-            f"units){prevalence}.")
+    warning = f" {FEW_GROUPS_MARK} {FEW_GROUPS_NOTE[0].upper()}{FEW_GROUPS_NOTE[1:]}." if few_groups(ref) else ""
+    return f"Test: {counts}{prevalence}.{warning}"
 
 
 def _operating_point_short(r) -> str:
