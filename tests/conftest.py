@@ -153,3 +153,28 @@ def read_only():
             path.chmod(path.stat().st_mode | 0o200)
 
     return SimpleNamespace(state=state, protect=protect, restore=restore)
+
+
+# ------------------------------------------------------------------ Pangolin weights fixture
+PANGOLIN_WEIGHTS = ROOT / "tests" / "data" / "pangolin" / "weights"
+
+
+@pytest.fixture(scope="session")
+def pangolin_model_dir():
+    """``pangolin_model_dir(folder, source=None)``: ``folder`` holding the twelve file names the
+    ``pangolin`` command loads, as links to the committed fixture (tests/data/pangolin/weights: replicate
+    1 of each tissue model, GPL-3.0) standing in for all three replicates, how the reference outputs in
+    tests/data/pangolin/original_fixture/ were made; ``source`` (a file name there) links every name to
+    that one file instead."""
+    import os
+
+    def make(folder: Path, source: str | None = None) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for model in (0, 2, 4, 6):
+            for rep in (1, 2, 3):
+                link = folder / f"final.{rep}.{model}.3.v2"
+                if not link.exists():
+                    os.symlink(PANGOLIN_WEIGHTS / (source or f"final.1.{model}.3.v2"), link)
+        return folder
+
+    return make

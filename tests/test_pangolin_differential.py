@@ -2,17 +2,18 @@
 plain path (full zero-padded passes per window, the original's computation): same tracks to float
 rounding and the same Pangolin= strings, for SNVs, insertions, deletions (anchored or not) and MNVs
 on both strands, windows that share a reference, two distances, and no fallbacks."""
-import os
+from pathlib import Path
 
 import numpy as np
 import pytest
-from pangolin_fixture import FASTA, WEIGHTS
 
 from validsplice.io.annotation import GeneAnnotation
 from validsplice.scoring.delta import Reference
 from validsplice.scoring.pangolin.engine import PangolinEngine
 from validsplice.scoring.pangolin.network import load_pangolin_folder
 from validsplice.scoring.pangolin.score import PangolinSettings, PlainPangolinEngine, score_records
+
+FASTA = Path(__file__).resolve().parents[1] / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 
 
 def _cases(reference: Reference):
@@ -38,11 +39,9 @@ def _cases(reference: Reference):
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("one_net")
-    for name in [f"final.{r}.{m}.3.v2" for m in (0, 2, 4, 6) for r in (1, 2, 3)]:
-        os.symlink(WEIGHTS / "final.1.0.3.v2", folder / name)  # one distinct network keeps the plain path cheap
-    nets = load_pangolin_folder(folder)
+def setup(tmp_path_factory, pangolin_model_dir):
+    # one distinct network under all twelve names keeps the plain path cheap
+    nets = load_pangolin_folder(pangolin_model_dir(tmp_path_factory.mktemp("one_net"), "final.1.0.3.v2"))
     reference = Reference(str(FASTA))
     annotation = GeneAnnotation(
         names=np.array(["ACP1", "SH3YL1", "PXDN"]), chroms=np.array(["2"] * 3), strands=np.array(["+", "-", "-"]),

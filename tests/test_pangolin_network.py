@@ -1,14 +1,17 @@
 """Our Pangolin network (``scoring/pangolin/network.py``) against a direct, unfolded evaluation of the
 original architecture from the same state dict (written here from the architecture description in
 the module docstring: BatchNorm kept separate, zero 'same' padding, 5,000-base crop, softmax head)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from pangolin_fixture import WEIGHTS, fixture_model_dir
 
 from validsplice.common.errors import UserError
 from validsplice.scoring.pangolin.network import expected_files, from_state_dict, head_for, load_pangolin_folder
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pangolin" / "weights"
 
 UNITS = [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4
 
@@ -56,17 +59,17 @@ def test_folded_network_matches_unfolded_evaluation(model):
     assert np.abs(other_head.numpy() - want).max() > 1e-3  # the head choice matters
 
 
-def test_loader_order_heads_and_shared_copies(tmp_path):
+def test_loader_order_heads_and_shared_copies(tmp_path, pangolin_model_dir):
     assert expected_files()[:4] == ["final.1.0.3.v2", "final.2.0.3.v2", "final.3.0.3.v2", "final.1.2.3.v2"]
     assert [head_for(m) for m in (0, 2, 4, 6)] == ["conv_last1", "conv_last3", "conv_last5", "conv_last7"]
-    nets = load_pangolin_folder(fixture_model_dir(tmp_path / "m"))
+    nets = load_pangolin_folder(pangolin_model_dir(tmp_path / "m"))
     assert len(nets) == 12
     assert len({id(n) for n in nets}) == 4  # replicate copies share one network
     assert nets[0] is nets[2] and nets[0] is not nets[3]
 
 
-def test_loader_names_missing_files(tmp_path):
-    folder = fixture_model_dir(tmp_path / "m")
+def test_loader_names_missing_files(tmp_path, pangolin_model_dir):
+    folder = pangolin_model_dir(tmp_path / "m")
     (folder / "final.3.6.3.v2").unlink()
     with pytest.raises(UserError, match=r"final\.3\.6\.3\.v2"):
         load_pangolin_folder(folder)

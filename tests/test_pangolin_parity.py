@@ -4,7 +4,7 @@ tests/data/pangolin/README.md), on the committed weights fixture.
 ``tests/data/pangolin/original_fixture/`` holds the original's outputs for the SpliceAI parity VCF
 (77 records: SNVs, insertions, deletions, both strands, some outside genes) and the long-indel VCF
 (47 records), at ``-d 50`` and ``-d 500``, ``-m True`` and ``-m False``, run with a models folder in which
-replicate 1 of each tissue model stands in for replicates 2 and 3 (``pangolin_fixture.py``), against
+replicate 1 of each tissue model stands in for replicates 2 and 3 (conftest's ``pangolin_model_dir``), against
 the upper-cased demo FASTA and the annotation db built from ``grch38_chr2_fragment.gtf``; and
 ``parity_softmasked.*``: the same VCF against the soft-masked FASTA as stored, where the original skips
 variants in lower-case sequence. Ours must write identical ``Pangolin=`` strings, record by record, and
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pangolin_fixture import DATA, FASTA, fixture_model_dir
 
 from validsplice.__main__ import main
 from validsplice.io.annotation import GeneAnnotation
@@ -27,6 +26,8 @@ from validsplice.scoring.pangolin.network import load_pangolin_folder
 from validsplice.scoring.pangolin.score import PangolinSettings, score_records
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "pangolin"
+FASTA = ROOT / "resources" / "demo" / "chr2_1-2333275.fa.gz"
 ORIGINAL = DATA / "original_fixture"
 INPUTS = {"parity": ROOT / "tests" / "data" / "spliceai" / "spliceai_cli_input.vcf",
           "long_indels": ROOT / "tests" / "data" / "spliceai" / "long_indels_input.vcf",
@@ -85,10 +86,10 @@ def test_reference_outputs_cover_the_shapes():
 
 
 @pytest.mark.parametrize("name", ["parity", "long_indels"])
-def test_cli_matches_original(tmp_path, caplog, name):
+def test_cli_matches_original(tmp_path, caplog, pangolin_model_dir, name):
     """``python -m validsplice score --model pangolin`` with the original's default flags: identical
     ``Pangolin=`` strings and the same skip warnings, line numbers included."""
-    models = fixture_model_dir(tmp_path / "models")
+    models = pangolin_model_dir(tmp_path / "models")
     out = tmp_path / "out.vcf"
     with caplog.at_level(logging.WARNING):
         rc = main(["score", "--model", "pangolin", "--model-dir", str(models), "-I", str(INPUTS[name]), "-O", str(out),
@@ -116,8 +117,8 @@ class MemoEngine:
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    nets = load_pangolin_folder(fixture_model_dir(tmp_path_factory.mktemp("models")))
+def library(tmp_path_factory, pangolin_model_dir):
+    nets = load_pangolin_folder(pangolin_model_dir(tmp_path_factory.mktemp("models")))
     reference = Reference(str(FASTA))
     return reference, GeneAnnotation.load("grch38"), MemoEngine(PangolinEngine(nets, reference))
 
