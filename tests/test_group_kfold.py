@@ -148,9 +148,10 @@ def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path, copy_workflow, planne
     assert jobs["build_targets"] == 3 and jobs["baseline_predictions"] == 3
     assert jobs["train_gated_cnn"] == 9 and jobs["train_gated_cnn_paired"] == 6 and jobs["train_binary_cnn"] == 3
     assert jobs["train_paired_cnn_classifier"] == 6 and jobs["train_spliceai_features_gbm"] == 3
-    assert jobs["calibrate_model"] == 12 * 3 and jobs["combine_calibrated"] == 2 * 3
-    # pooled: the 12 experiments, spliceai_calibrated and the ensemble; each evaluated once, out of fold
-    assert jobs["pool_folds"] == 14 and jobs["evaluate_model"] == 14
+    assert jobs["train_position_only_gbm"] == 3
+    assert jobs["calibrate_model"] == 13 * 3 and jobs["combine_calibrated"] == 2 * 3
+    # pooled: the 13 experiments, spliceai_calibrated and the ensemble; each evaluated once, out of fold
+    assert jobs["pool_folds"] == 15 and jobs["evaluate_model"] == 15
 
 
 def test_group_kfold_with_predict_is_a_parse_time_error(tmp_path, copy_workflow, run_snakemake):

@@ -366,7 +366,7 @@ def test_html_table_fits_the_panel_at_1280_px():
     # the report's panel beside the menu is about 950 px wide at a 1280 px window
     compact = R.compact_table(_many_experiments())
     assert [t for t, _ in compact.header][-5:] == ["Brier", "ECE", "ΔAUC", "ΔPR", "Training"]
-    assert _estimated_width_px(compact) <= 930
+    assert _estimated_width_px(compact) <= 950  # the panel (a row's role mark makes the name column wider)
     for row in compact.rows:  # intervals on their own line, never broken: "0.100–0.150"
         assert all(len(c.sub) <= 14 for c in row)
 
