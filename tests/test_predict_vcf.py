@@ -120,6 +120,14 @@ def workflow(tmp_path_factory):
     baseline_predictions(test_path=t["test"], predictions_path=raw / "predictions.parquet",
                          history_path=raw / "history.tsv", training_path=raw / "training.json",
                          experiment="spliceai_raw")
+    val = pd.read_parquet(t["val"])  # any calibrator fitted off the test split will do for equality
+
+    def fit_calibrator(folder):
+        calibrator = Calibrator.fit(val["spliceai_max_ds"].fillna(0.0).to_numpy() + np.linspace(0, 0.1, len(val)),
+                                    (val["label"] == "Splice-altering").to_numpy(), 0.3)
+        calibrator.save(folder / "calibrator.json")
+
+    fit_calibrator(raw)  # spliceai_raw's: the offset the trees of spliceai_features_gbm start from
     # the feature models, trained by their rule's function (tiny trees: a few demo variants)
     trees = {}
     for name, model in (("features_gbm", "spliceai_features_gbm"), ("position_only_gbm", "position_only_gbm")):
@@ -130,14 +138,12 @@ def workflow(tmp_path_factory):
             test_path=t["test"], target_summary_path=d / "targets_summary.json", model_path=folder / "model.joblib",
             history_path=folder / "history.tsv", predictions_path=folder / "predictions.parquet",
             val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json",
-            experiment=name, model_name=model, threads=1,
+            experiment=name, model_name=model, threads=1, base_calibrator_path=raw / "calibrator.json",
             settings={"max_iter": 15, "learning_rate": 0.3, "min_samples_leaf": 1, "max_leaf_nodes": 4,
                       "early_stopping": False, "seed": 0})
-    val = pd.read_parquet(t["val"])  # any calibrator fitted off the test split will do for equality
     for folder in (exp, raw, *trees.values()):
-        calibrator = Calibrator.fit(val["spliceai_max_ds"].fillna(0.0).to_numpy() + np.linspace(0, 0.1, len(val)),
-                                    (val["label"] == "Splice-altering").to_numpy(), 0.3)
-        calibrator.save(folder / "calibrator.json")
+        if folder is not raw:
+            fit_calibrator(folder)
         write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json",
                        base_model=BASE, annotation="grch38")
     return {"dir": d, "models": {"paired_spliceai": exp, "spliceai_raw": raw}, "trees": trees,
