@@ -1,6 +1,5 @@
 """Shared pytest set-up: the library importable without installing it, and the helpers several test
 modules use, as fixtures (test modules never import each other)."""
-import re
 import shutil
 import subprocess
 import sys
@@ -57,20 +56,11 @@ def _run_snakemake(workdir: Path, *args: str, check: bool = True, cores: int = 2
 
 
 def _planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    jobs: dict[str, int] = {}
-    in_table = False
-    for line in (proc.stdout + proc.stderr).splitlines():
-        if line.startswith("job ") and "count" in line:
-            in_table = True
-            continue
-        if in_table:
-            m = re.match(r"^(\S+)\s+(\d+)\s*$", line)
-            if m and m.group(1) != "total" and not set(m.group(1)) <= {"-"}:
-                jobs[m.group(1)] = int(m.group(2))
-            elif line.strip() == "" and jobs:
-                break
-    return jobs
+    """Rule -> job count from a dry run's 'Job stats' table (the one parser: tools/slurm-local/cluster_check.py)."""
+    sys.path.insert(0, str(ROOT / "tools" / "slurm-local"))
+    from cluster_check import job_counts
+
+    return dict(job_counts(proc.stdout + proc.stderr))
 
 
 @pytest.fixture(scope="session")

@@ -116,13 +116,11 @@ def snakemake_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "snakemake", *args]
 
 
-def planned_jobs(work: Path, target_args: list[str]) -> collections.Counter:
-    """Rule -> job count of a dry run (the 'Job stats' table)."""
-    proc = subprocess.run(snakemake_command("-n", "--cores", "2", *target_args), cwd=work,
-                          capture_output=True, text=True, check=True)
+def job_counts(text: str) -> collections.Counter:
+    """Rule -> job count from a Snakemake run's or dry run's 'Job stats' table (also used by tests/conftest.py)."""
     jobs: collections.Counter = collections.Counter()
     in_table = False
-    for line in (proc.stdout + proc.stderr).splitlines():
+    for line in text.splitlines():
         if line.startswith("job ") and "count" in line:
             in_table = True
             continue
@@ -133,6 +131,13 @@ def planned_jobs(work: Path, target_args: list[str]) -> collections.Counter:
             elif line.strip() == "" and jobs:
                 break
     return jobs
+
+
+def planned_jobs(work: Path, target_args: list[str]) -> collections.Counter:
+    """Rule -> job count of a dry run (the 'Job stats' table)."""
+    proc = subprocess.run(snakemake_command("-n", "--cores", "2", *target_args), cwd=work,
+                          capture_output=True, text=True, check=True)
+    return job_counts(proc.stdout + proc.stderr)
 
 
 def sacct_jobs() -> list[dict]:
