@@ -88,7 +88,7 @@ def describe_pooling(settings: dict | None) -> str:
     k = settings.get("k", 5)
     return (f"Out-of-fold metrics: every value pools the {k} folds' test predictions (group {k}-fold "
             "cross-validation): each variant is scored once, by the models trained and calibrated without its "
-            "fold; intervals resample the pooled variants. Thresholds of probability scores: the median of the "
+            "fold; intervals resample the pooled test gene groups (cluster bootstrap). Thresholds of probability scores: the median of the "
             f"{k} folds' validation-chosen thresholds.")
 
 
