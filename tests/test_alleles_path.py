@@ -135,7 +135,7 @@ def test_multiallelic_vcf_to_evaluation_scores_each_allele_with_unique_ids(input
     assert metrics["vs_baseline"]["n_matched"] == n_test
 
     # the report's data summary states the row accounting
-    from validsplice.report.summary import data_summary_html
+    from validsplice.report.data_summary import data_summary_html
 
     page = data_summary_html(summary, {}, json.loads((tmp / "targets" / "summary.json").read_text()), rej)
     assert (f"{n_records} input rows + 3 rows added by splitting multiallelic records = {len(variants)} variants "

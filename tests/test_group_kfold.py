@@ -165,12 +165,12 @@ def test_group_kfold_with_predict_is_a_parse_time_error(tmp_path, copy_workflow,
 def test_the_table_says_its_metrics_are_pooled_out_of_fold():
     from test_report import _honest_table
 
-    import validsplice.report.summary as R
+    from validsplice.report.table_formats import format_html, format_markdown
 
     table = _honest_table()
     line = describe_pooling({"mode": "group_kfold", "k": 5})
-    md = R.format_markdown(table, "synthetic", "split line", pooling=line)
+    md = format_markdown(table, "synthetic", "split line", pooling=line)
     under = md.split("\n\n", 2)[2]  # after the split line and the table
     assert under.startswith("Data: synthetic\n\nOut-of-fold metrics: every value pools the 5 folds' test predictions")
-    assert "Out-of-fold metrics" in R.format_html(table, "synthetic", "split line", pooling=line)
-    assert "Out-of-fold" not in R.format_markdown(table, "synthetic", "split line")
+    assert "Out-of-fold metrics" in format_html(table, "synthetic", "split line", pooling=line)
+    assert "Out-of-fold" not in format_markdown(table, "synthetic", "split line")

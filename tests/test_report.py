@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import validsplice.evaluation.evaluate as E
-import validsplice.report.summary as R
+from validsplice.report import data_summary, results_table, summary, table_formats, table_text
 
 CLASSES = ["Splice-altering", "Normal", "Low-frequency", "Conflicting"]
 
@@ -116,7 +116,7 @@ def run_dir(tmp_path_factory):
         "predictions_tsv": "predictions.tsv", "data_summary": "data_summary.html",
         "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
         "distributions": "score_distributions.svg", "reliability": "reliability.svg"}.items()}
-    table = R.make_report(calibrated_experiments=calibrated_experiments,
+    table = summary.make_report(calibrated_experiments=calibrated_experiments,
                           split_description="Split: test chromosomes 21, 22 (preset research_log). Caveat: SpliceAI "
                                             "saw them.", **paths, variant_summary=str(d / "variants.json"),
                           score_summary=str(d / "scores.json"), target_summary=str(d / "targets.json"),
@@ -226,7 +226,7 @@ def test_mismatched_input_lists_are_user_errors(tmp_path):
                              "predictions_tsv", "data_summary", "roc", "pr", "scatter", "training_curves",
                              "distributions"], "")
     with pytest.raises(UserError, match="must follow params.experiments"):
-        R.make_report(["a.json"], [], [], [], "v", "s", "t", "r", "variants", "scores", **outputs,
+        summary.make_report(["a.json"], [], [], [], "v", "s", "t", "r", "variants", "scores", **outputs,
                       experiments=["x"])
 
 
@@ -263,7 +263,7 @@ def _separated(key, a, b):
 
 def _honest_table(compare=_separated):
     names = list(HONEST)
-    return R.summary_table(names, [HONEST[n] for n in names], [{} for _ in names], compare=compare)
+    return results_table.summary_table(names, [HONEST[n] for n in names], [{} for _ in names], compare=compare)
 
 
 def test_bold_only_where_it_means_best():
@@ -280,10 +280,10 @@ def test_bold_only_where_it_means_best():
 
 def test_cells_say_what_the_number_is():
     table = _honest_table()
-    header, rows = R.display_rows(table)
+    header, rows = table_text.display_rows(table)
     cells = {r[0][0]: dict(zip(header, (c for c, _ in r))) for r in rows}
     assert cells["spliceai_raw"]["Correlation"] == "n/a (target is this model's output)"
-    assert cells["gated_on_spliceai"]["Correlation"].endswith(R.READS_TARGET_MARK)
+    assert cells["gated_on_spliceai"]["Correlation"].endswith(results_table.READS_TARGET_MARK)
     # the operating point is named per row, never "@0.1" in a header over a validation-chosen threshold
     assert not [h for h in header if "@" in h]
     assert cells["classifier"]["Called at"] == "score ≥ 0.370 (val.)"
@@ -291,10 +291,10 @@ def test_cells_say_what_the_number_is():
     t = table.set_index("Experiment")
     assert t.loc["classifier", "Score scale"] == "probability" and t.loc["classifier", "Detection threshold"] == 0.37
     assert t.loc["classifier", "Assumed prevalence"] == 0.3 and t.loc["balanced", "Detection threshold"] == 0.1
-    md = R.format_markdown(table, "synthetic")
+    md = table_formats.format_markdown(table, "synthetic")
     assert "agreement with the base model's delta, not with validated effects" in md
-    assert f"FP <= {R.MAX_FP_FOR_BEST_DETECTION:g}" in md and f"Detection >= {R.MIN_DETECTION_FOR_BEST_FP:g}" in md
-    assert "assumed prevalence of 0.300" in md and R.READS_TARGET_NOTE in md
+    assert f"FP <= {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in md and f"Detection >= {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in md
+    assert "assumed prevalence of 0.300" in md and results_table.READS_TARGET_NOTE in md
 
 
 def test_caption_and_readme_state_the_rules():
@@ -306,7 +306,7 @@ def test_caption_and_readme_state_the_rules():
     for text in (caption, readme):
         assert "agreement with the base model's delta, not with validated effects" in text
         assert "n/a (target is this model's output)" in text
-        assert f"FP ≤ {R.MAX_FP_FOR_BEST_DETECTION:g}" in text and f"Detection ≥ {R.MIN_DETECTION_FOR_BEST_FP:g}" in text
+        assert f"FP ≤ {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in text and f"Detection ≥ {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in text
         assert "threshold chosen on validation" in text
     assert "over- or under-calls" not in readme
     assert "cannot learn a splice-altering variant that SpliceAI misses" in readme
@@ -339,7 +339,7 @@ def _many_experiments(n=14, extra_columns=True):
         m["vs_baseline"] = {"roc_auc": d, "pr_auc": d, "delong": {"p_value": 0.001}}
     trainings = [{}] + [{"status": "trained", "note": "random init (no pretrained weights)" if i % 2 else None,
                          "stopped_epoch": 12, "max_epochs": 30, "training_seconds": 5000.0} for i in range(1, n)]
-    table = R.summary_table(names, metrics, trainings, compare=_separated)
+    table = results_table.summary_table(names, metrics, trainings, compare=_separated)
     if extra_columns:  # columns another change adds (Brier, ECE): shown generically, value + interval
         for col in ("Brier", "ECE"):
             table[col] = 0.123
@@ -364,7 +364,7 @@ def _estimated_width_px(compact):
 
 def test_html_table_fits_the_panel_at_1280_px():
     # the report's panel beside the menu is about 950 px wide at a 1280 px window
-    compact = R.compact_table(_many_experiments())
+    compact = table_formats.compact_table(_many_experiments())
     assert [t for t, _ in compact.header][-5:] == ["Brier", "ECE", "ΔAUC", "ΔPR", "Training"]
     assert _estimated_width_px(compact) <= 950  # the panel (a row's role mark makes the name column wider)
     for row in compact.rows:  # intervals on their own line, never broken: "0.100–0.150"
@@ -373,12 +373,12 @@ def test_html_table_fits_the_panel_at_1280_px():
 
 def test_a_reason_shared_by_columns_is_said_once():
     notes = ["Brier: P(SA) is constant", "ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
-    assert R._columns_per_reason(notes) == ["Brier, ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
+    assert table_formats._columns_per_reason(notes) == ["Brier, ECE: P(SA) is constant", "ΔROC-AUC: zero variance"]
 
 
 def test_status_notes_become_footnotes():
-    compact = R.compact_table(_many_experiments())
-    html = R.compact_html(compact)
+    compact = table_formats.compact_table(_many_experiments())
+    html = table_formats.compact_html(compact)
     assert "random init (no pretrained weights)" in " ".join(compact.footnotes)
     assert html.count("random init (no pretrained weights)") == 1  # once, as a note, not in every row
     assert "<sup>" in html and '<ol class="notes">' in html
@@ -393,10 +393,10 @@ def test_status_notes_become_footnotes():
 
 def test_terminal_table_at_most_120_characters():
     for table in (_many_experiments(), _many_experiments(4, extra_columns=False), _honest_table()):
-        text = R.format_terminal(table)
+        text = table_formats.format_terminal(table)
         assert max(len(line) for line in text.splitlines()) <= 120, text
         assert "spliceai_raw" in text and "summary.tsv" in text
-    narrow = R.format_terminal(_many_experiments(), width=70)
+    narrow = table_formats.format_terminal(_many_experiments(), width=70)
     assert max(len(line) for line in narrow.splitlines()) <= 70 and "Left out for width:" in narrow
 
 
@@ -427,9 +427,9 @@ def test_data_summary_is_readable(run_dir):
     ds = open(out["data_summary"]).read()
     assert "reason category" in ds and "row 4: ref mismatch" in ds
     assert "Class balance after sampling" in ds
-    assert R.readable_value(4.0088639963187234e-08) == "4.009e-08" and R.readable_value(12345) == "12,345"
-    assert R.readable_key("input_rows") == "input rows"
-    assert R.class_balance_sentence({"train": {"Splice-altering": 55, "Normal": 55}}) == \
+    assert data_summary.readable_value(4.0088639963187234e-08) == "4.009e-08" and data_summary.readable_value(12345) == "12,345"
+    assert data_summary.readable_key("input_rows") == "input rows"
+    assert data_summary.class_balance_sentence({"train": {"Splice-altering": 55, "Normal": 55}}) == \
         "train: 55 Splice-altering : 55 Normal (50% Splice-altering)"
 
 
@@ -569,7 +569,7 @@ def test_constant_probability_is_never_best_calibrated():
         return m
     rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
             "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
-    table = R.summary_table(list(rows), list(rows.values()), [{} for _ in rows], compare=_separated)
+    table = results_table.summary_table(list(rows), list(rows.values()), [{} for _ in rows], compare=_separated)
     best = dict(zip(table["Experiment"], table["best_ECE"]))
     assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
     assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
@@ -585,12 +585,12 @@ def test_no_bold_when_the_paired_interval_against_the_runner_up_includes_0():
         return {"difference": 0.02, "ci_low": -0.01, "ci_high": 0.05}
 
     t = _honest_table(compare=overlapping).set_index("Experiment")
-    assert not any(t[f"best_{col}"].any() for col, _, _ in R.METRIC_COLUMNS)
+    assert not any(t[f"best_{col}"].any() for col, _, _ in results_table.METRIC_COLUMNS)
     # the candidate is compared with the next best comparable row, and the TSV says why it is not bold
     assert ("detection_rate", "balanced", "spliceai_raw") in calls
     assert t.loc["balanced", "Detection vs runner-up"] == ("vs spliceai_raw: +0.0200 [-0.0100, 0.0500] "
                                                           "(includes 0: not bolded)")
-    assert not R.summary_table(["a", "b"], [HONEST["balanced"], HONEST["classifier"]], [{}, {}])[
+    assert not results_table.summary_table(["a", "b"], [HONEST["balanced"], HONEST["classifier"]], [{}, {}])[
         "best_ROC-AUC"].any()   # no per-variant data, no evidence, no bold
 
 
@@ -602,17 +602,17 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
         m["training"]["threshold_selection"] = {"assumed_prevalence": 0.45, "prevalence_source": "labelled training data"}
         return m
     names = ["spliceai_raw", "balanced"]
-    table = R.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
+    table = results_table.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
     assert table["Gene groups"].tolist() == [7, 7] and table["n"].tolist() == [100, 100]
-    html = R.format_html(table, "synthetic")
+    html = table_formats.format_html(table, "synthetic")
     assert "Test: 100 Splice-altering + Normal variants in 7 gene groups" in html
     assert "test prevalence 0.300 vs assumed π 0.450" in html
-    assert R.FEW_GROUPS_NOTE[1:] in html and html.count(R.FEW_GROUPS_NOTE[1:]) == 1  # said once, above the table
-    md = R.format_markdown(table, "synthetic")
-    assert "100 (7 groups) ‡" in md and f"‡ {R.FEW_GROUPS_NOTE}" in md
+    assert results_table.FEW_GROUPS_NOTE[1:] in html and html.count(results_table.FEW_GROUPS_NOTE[1:]) == 1  # said once, above the table
+    md = table_formats.format_markdown(table, "synthetic")
+    assert "100 (7 groups) ‡" in md and f"‡ {results_table.FEW_GROUPS_NOTE}" in md
     assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
-    many = R.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
-    assert R.FEW_GROUPS_NOTE not in R.format_html(many, "synthetic")
+    many = results_table.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
+    assert results_table.FEW_GROUPS_NOTE not in table_formats.format_html(many, "synthetic")
 # ----------------------------------------------------------------- issue 19: recommended model, research-log rows
 def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest():
     names = ["spliceai_raw", "scratch_cnn", "gbm", "paired", "flat"]
@@ -624,12 +624,12 @@ def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest()
                   "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.84}},
                  {"status": "trained", "starts_from_base_model": True, "beats_offset": False,
                   "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.99}}]
-    table = R.summary_table(names, metrics, trainings)
-    assert table["Role"].tolist() == ["", R.RESEARCH_LOG, "", R.RECOMMENDED, R.NO_GAIN_OVER_OFFSET]
-    text = R.format_markdown(table, "demo")
+    table = results_table.summary_table(names, metrics, trainings)
+    assert table["Role"].tolist() == ["", results_table.RESEARCH_LOG, "", results_table.RECOMMENDED, results_table.NO_GAIN_OVER_OFFSET]
+    text = table_formats.format_markdown(table, "demo")
     assert "paired (recommended)" in text and "scratch_cnn (research-log row)" in text
     assert "flat (did not beat its offset)" in text
-    for role in (R.RECOMMENDED, R.RESEARCH_LOG, R.NO_GAIN_OVER_OFFSET):
-        assert R.ROLE_NOTES[role] in text
-    compact = R.compact_table(table)
-    assert R.ROLE_NOTES[R.NO_GAIN_OVER_OFFSET] in compact.footnotes
+    for role in (results_table.RECOMMENDED, results_table.RESEARCH_LOG, results_table.NO_GAIN_OVER_OFFSET):
+        assert results_table.ROLE_NOTES[role] in text
+    compact = table_formats.compact_table(table)
+    assert results_table.ROLE_NOTES[results_table.NO_GAIN_OVER_OFFSET] in compact.footnotes

@@ -344,7 +344,7 @@ SUMMARY_TABLE_AT_START = _mtime(SUMMARY_TABLE)
 def print_summary_table():
     """At the end of a successful run that (re)wrote the terminal table: that table and where things are.
 
-    The table is results/report/summary.txt, written by make_report (validsplice.report.summary.format_terminal).
+    The table is results/report/summary.txt, written by make_report (validsplice.report.table_formats.format_terminal).
     A table left from an earlier run or other inputs never passes for this one's, so nothing is printed
     when this run did not rebuild it (e.g. a run of single targets).
     """

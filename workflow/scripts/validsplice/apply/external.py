@@ -230,7 +230,8 @@ def external_summary(*, metrics: list[str], trainings: list[str], prepare_summar
     base-model score per experiment, and the rows left out with their reason."""
     import html as html_lib
 
-    from ..report.summary import compact_html, compact_table, format_html, summary_table
+    from ..report.results_table import summary_table
+    from ..report.table_formats import compact_html, compact_table, format_html
 
     def read(path):
         try:

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..common.errors import UserError
 from ..evaluation.sensitivity import COUNTED_AS_POSITIVE, DESCRIPTION, sensitivity_metrics
-from .summary import format_html, summary_table
+from .results_table import summary_table
+from .table_formats import format_html
 
 log = logging.getLogger("validsplice.report.sensitivity")
 
