@@ -117,13 +117,14 @@ def run_dir(tmp_path_factory):
         "roc": "roc.svg", "pr": "pr.svg", "scatter": "scatter.svg", "training_curves": "training_curves.svg",
         "distributions": "score_distributions.svg", "reliability": "reliability.svg"}.items()}
     table = summary.make_report(calibrated_experiments=calibrated_experiments,
-                          split_description="Split: test chromosomes 21, 22 (preset research_log). Caveat: SpliceAI "
-                                            "saw them.", **paths, variant_summary=str(d / "variants.json"),
-                          score_summary=str(d / "scores.json"), target_summary=str(d / "targets.json"),
-                          rejected=str(d / "rejected.tsv"), variants=str(d / "variants.parquet"),
-                          scores=str(d / "scores.parquet"), **outputs,
-                          experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
-                          data_description="Synthetic test data; not a performance claim.", n_bootstrap=50)
+                                split_description="Split: test chromosomes 21, 22 (preset research_log). "
+                                                  "Caveat: SpliceAI saw them.", **paths,
+                                variant_summary=str(d / "variants.json"),
+                                score_summary=str(d / "scores.json"), target_summary=str(d / "targets.json"),
+                                rejected=str(d / "rejected.tsv"), variants=str(d / "variants.parquet"),
+                                scores=str(d / "scores.parquet"), **outputs,
+                                experiments=["cnn_quick", "spliceai_raw", "binary_cnn"],
+                                data_description="Synthetic test data; not a performance claim.", n_bootstrap=50)
     return d, outputs, table
 
 
@@ -293,7 +294,8 @@ def test_cells_say_what_the_number_is():
     assert t.loc["classifier", "Assumed prevalence"] == 0.3 and t.loc["balanced", "Detection threshold"] == 0.1
     md = table_formats.format_markdown(table, "synthetic")
     assert "agreement with the base model's delta, not with validated effects" in md
-    assert f"FP <= {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in md and f"Detection >= {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in md
+    assert f"FP <= {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in md
+    assert f"Detection >= {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in md
     assert "assumed prevalence of 0.300" in md and results_table.READS_TARGET_NOTE in md
 
 
@@ -306,7 +308,8 @@ def test_caption_and_readme_state_the_rules():
     for text in (caption, readme):
         assert "agreement with the base model's delta, not with validated effects" in text
         assert "n/a (target is this model's output)" in text
-        assert f"FP ≤ {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in text and f"Detection ≥ {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in text
+        assert f"FP ≤ {results_table.MAX_FP_FOR_BEST_DETECTION:g}" in text
+        assert f"Detection ≥ {results_table.MIN_DETECTION_FOR_BEST_FP:g}" in text
         assert "threshold chosen on validation" in text
     assert "over- or under-calls" not in readme
     assert "cannot learn a splice-altering variant that SpliceAI misses" in readme
@@ -427,7 +430,8 @@ def test_data_summary_is_readable(run_dir):
     ds = open(out["data_summary"]).read()
     assert "reason category" in ds and "row 4: ref mismatch" in ds
     assert "Class balance after sampling" in ds
-    assert data_summary.readable_value(4.0088639963187234e-08) == "4.009e-08" and data_summary.readable_value(12345) == "12,345"
+    assert data_summary.readable_value(4.0088639963187234e-08) == "4.009e-08"
+    assert data_summary.readable_value(12345) == "12,345"
     assert data_summary.readable_key("input_rows") == "input rows"
     assert data_summary.class_balance_sentence({"train": {"Splice-altering": 55, "Normal": 55}}) == \
         "train: 55 Splice-altering : 55 Normal (50% Splice-altering)"
@@ -607,7 +611,8 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
     html = table_formats.format_html(table, "synthetic")
     assert "Test: 100 Splice-altering + Normal variants in 7 gene groups" in html
     assert "test prevalence 0.300 vs assumed π 0.450" in html
-    assert results_table.FEW_GROUPS_NOTE[1:] in html and html.count(results_table.FEW_GROUPS_NOTE[1:]) == 1  # said once, above the table
+    note = results_table.FEW_GROUPS_NOTE[1:]
+    assert note in html and html.count(note) == 1  # said once, above the table
     md = table_formats.format_markdown(table, "synthetic")
     assert "100 (7 groups) ‡" in md and f"‡ {results_table.FEW_GROUPS_NOTE}" in md
     assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
@@ -625,7 +630,8 @@ def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest()
                  {"status": "trained", "starts_from_base_model": True, "beats_offset": False,
                   "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.99}}]
     table = results_table.summary_table(names, metrics, trainings)
-    assert table["Role"].tolist() == ["", results_table.RESEARCH_LOG, "", results_table.RECOMMENDED, results_table.NO_GAIN_OVER_OFFSET]
+    assert table["Role"].tolist() == ["", results_table.RESEARCH_LOG, "", results_table.RECOMMENDED,
+                                      results_table.NO_GAIN_OVER_OFFSET]
     text = table_formats.format_markdown(table, "demo")
     assert "paired (recommended)" in text and "scratch_cnn (research-log row)" in text
     assert "flat (did not beat its offset)" in text

@@ -9,9 +9,8 @@ import math
 import pandas as pd
 
 from ..common import reasons
-from .table_formats import _html_page, _html_table
+from .table_formats import html_page, html_table
 
-# ----------------------------------------------------------------- data summary
 # rejected.tsv stages whose rows were kept (normalized or merged), not rejected (docs/DESIGN.md)
 KEPT_STAGES = {"normalize", "deduplicate"}
 # Summary keys whose plain "key with spaces" reading is not clear enough
@@ -61,7 +60,7 @@ def render_json_html(obj, depth: int = 3) -> str:
     parts = []
     if scalars:
         cells = [[(readable_key(k), False), (readable_value(v), False)] for k, v in scalars.items()]
-        parts.append(_html_table(["", "value"], cells))
+        parts.append(html_table(["", "value"], cells))
     for key, value in nested.items():
         tag = f"h{min(6, 6 - depth + 3)}"
         title = f"<{tag}>{html.escape(readable_key(key))}</{tag}>"
@@ -70,7 +69,7 @@ def render_json_html(obj, depth: int = 3) -> str:
             cols = list(dict.fromkeys(c for v in value.values() for c in v))
             rows = [[(readable_key(k), False)] + [(readable_value(v.get(c, "")), False) for c in cols]
                     for k, v in value.items()]
-            parts.append(title + _html_table([""] + [readable_key(c) for c in cols], rows))
+            parts.append(title + html_table([""] + [readable_key(c) for c in cols], rows))
         elif isinstance(value, dict) and not value:
             parts.append(f"{title}<p>none</p>")
         else:
@@ -84,7 +83,7 @@ def _per_class_split_table(per_split: dict) -> str:
     df["total"] = df.sum(axis=1)
     df.loc["total"] = df.sum(axis=0)
     rows = [[(idx, False)] + [(f"{int(v):,}", False) for v in r] for idx, r in df.iterrows()]
-    return _html_table(["class"] + list(df.columns), rows)
+    return html_table(["class"] + list(df.columns), rows)
 
 
 def class_balance_sentence(per_split: dict) -> str:
@@ -107,7 +106,7 @@ def rejects_by_category_html(rejected: pd.DataFrame) -> str:
              ("; ".join(r.examples), False)] for r in counts.itertuples(index=False)]
     return (f"<p>{len(rejected):,} rows in <code>results/variants/rejected.tsv</code>, counted by reason category "
             f"(examples: the first {reasons.EXAMPLES_PER_CATEGORY} of each; every row is in the file).</p>"
-            + _html_table(["outcome", "stage", "reason category", "rows", "examples"], rows))
+            + html_table(["outcome", "stage", "reason category", "rows", "examples"], rows))
 
 
 def data_summary_html(variant_summary: dict, score_summary: dict, target_summary: dict,
@@ -138,4 +137,4 @@ def data_summary_html(variant_summary: dict, score_summary: dict, target_summary
         {k: v for k, v in variant_summary.items() if k not in ("per_split", "rejected")}))
     parts.append("<h3>Base-model scoring</h3>" + render_json_html(score_summary))
     parts.append("<h3>Targets</h3>" + render_json_html(target_summary))
-    return _html_page("Data preparation summary", "\n".join(parts))
+    return html_page("Data preparation summary", "\n".join(parts))

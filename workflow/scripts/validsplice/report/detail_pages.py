@@ -9,10 +9,9 @@ import pandas as pd
 
 from . import tables as report_tables
 from .results_table import FEW_GROUPS_MARK, MIN_RELIABLE_GROUPS
-from .table_formats import Cell, _html_cell, _html_page
+from .table_formats import Cell, html_cell, html_page
 
 
-# ----------------------------------------------------------------- cut-off and breakdown pages
 def _value_cell(value, low, high, reason: str = "") -> Cell:
     if value is None or math.isnan(value):
         return Cell("—", reason)
@@ -24,7 +23,7 @@ def _cells_html(header: list[tuple[str, str]], rows: list[list[Cell]], label_col
     num = ' class="num"'
     head = "".join(f'<th{num if i >= label_columns else ""}>{html.escape(t)}<span class="sub">{html.escape(s)}'
                    '</span></th>' for i, (t, s) in enumerate(header))
-    body = "".join("<tr>" + "".join(_html_cell(c, first=(i == 0)) for i, c in enumerate(cells)) + "</tr>\n"
+    body = "".join("<tr>" + "".join(html_cell(c, first=(i == 0)) for i, c in enumerate(cells)) + "</tr>\n"
                    for cells in rows)
     return f"<table>\n<tr>{head}</tr>\n{body}</table>\n"
 
@@ -39,7 +38,7 @@ def cutoffs_html(cutoffs: pd.DataFrame) -> str:
              "variants called; Spec. = specificity, the share of Normal variants not called; second line: 95% "
              "cluster-bootstrap interval over the test gene groups (whole genes resampled; see the results page).</p>")
     if not len(cutoffs):
-        return _html_page("Cut-off metrics", intro + "<p>No cut-off metrics in metrics.json.</p>")
+        return html_page("Cut-off metrics", intro + "<p>No cut-off metrics in metrics.json.</p>")
     fixed = cutoffs[cutoffs["Source"] != "validation threshold"]
     levels = sorted(fixed["Cut-off"].unique())
     header = [("Experiment", "")]
@@ -56,7 +55,7 @@ def cutoffs_html(cutoffs: pd.DataFrame) -> str:
         cells.append(Cell(f"{own['Cut-off'].iloc[0]:.3g}" if len(own) else "—"))
         cells += _sens_spec_cells(own)
         rows.append(cells)
-    return _html_page("Cut-off metrics", intro + _cells_html(header, rows, label_columns=1))
+    return html_page("Cut-off metrics", intro + _cells_html(header, rows, label_columns=1))
 
 
 def _sens_spec_cells(hit: pd.DataFrame) -> list[Cell]:
@@ -77,7 +76,7 @@ def breakdown_html(breakdown: pd.DataFrame, experiments: list[str]) -> str:
              "Small groups have wide intervals; \"—\" = undefined (e.g. a group without one of the classes). "
              "All values: results/report/breakdown.tsv.</p>")
     if not len(breakdown):
-        return _html_page("Breakdowns", intro + "<p>No breakdown rows.</p>")
+        return html_page("Breakdowns", intro + "<p>No breakdown rows.</p>")
     parts = [intro]
     order = {e: i for i, e in enumerate(experiments)}
     header = [("Group", ""), ("Experiment", ""), ("n", "SA / Normal, gene groups"), ("ROC-AUC", ""), ("Det.", ""),
@@ -97,7 +96,7 @@ def breakdown_html(breakdown: pd.DataFrame, experiments: list[str]) -> str:
                              _value_cell(r.detection_rate, r.detection_rate_low, r.detection_rate_high),
                              _value_cell(r.fp_rate, r.fp_rate_low, r.fp_rate_high)])
         parts.append(f"<h3>{html.escape(title)}</h3>" + _cells_html(header, rows))
-    return _html_page("Breakdowns by region, splice site, distance and variant type", "\n".join(parts))
+    return html_page("Breakdowns by region, splice site, distance and variant type", "\n".join(parts))
 
 
 def _breakdown_n_cell(r) -> Cell:

@@ -28,7 +28,6 @@ from .table_formats import format_html, format_markdown, format_terminal
 log = logging.getLogger("validsplice.report.summary")
 
 
-# ----------------------------------------------------------------- rule entry point
 def _read_json(path) -> dict:
     try:
         return json.loads(Path(path).read_text())

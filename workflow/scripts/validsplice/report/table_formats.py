@@ -25,7 +25,7 @@ from .results_table import (
     READS_TARGET_NOTE,
     ROLE_NOTES,
 )
-from .table_text import _footer, _groups_text, _interval, _p_text, display_rows, few_groups, interval_columns
+from .table_text import display_rows, few_groups, footer_lines, groups_text, interval_columns, interval_text, p_text
 
 
 def format_markdown(table: pd.DataFrame, data_description: str, split_description: str = "",
@@ -35,7 +35,7 @@ def format_markdown(table: pd.DataFrame, data_description: str, split_descriptio
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cells in rows:
         out.append("| " + " | ".join(f"**{t}**" if best else str(t) for t, best in cells) + " |")
-    return "\n".join(out) + "\n\n" + "\n\n".join(_footer(table, data_description, pooling=pooling)) + "\n"
+    return "\n".join(out) + "\n\n" + "\n\n".join(footer_lines(table, data_description, pooling=pooling)) + "\n"
 
 
 _CSS = """
@@ -55,7 +55,7 @@ h3 { margin: 1em 0 0.3em 0; }
 """
 
 
-def _html_page(title: str, body: str) -> str:
+def html_page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n")
 
@@ -63,7 +63,7 @@ def _html_page(title: str, body: str) -> str:
 _BEST_ATTR = ' class="best"'
 
 
-def _html_table(header, rows) -> str:
+def html_table(header, rows) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td{_BEST_ATTR if best else ''}>{html.escape(str(t))}</td>" for t, best in cells)
@@ -129,8 +129,8 @@ def compact_table(table: pd.DataFrame) -> CompactTable:
                    if n and "n/a (target" not in n and NOT_A_PROBABILITY not in n]
         if special:
             name.notes.append(note(f"{r['Experiment']}: {'; '.join(_columns_per_reason(special))}"))
-        if _groups_text(r) != reference:  # n, gene groups (and too few of them) said once above the table
-            name.notes.append(note(f"{r['Experiment']}: n = {_groups_text(r)}"))
+        if groups_text(r) != reference:  # n, gene groups (and too few of them) said once above the table
+            name.notes.append(note(f"{r['Experiment']}: n = {groups_text(r)}"))
             if few_groups(r):
                 name.notes.append(note(FEW_GROUPS_NOTE))
         cells = [name]
@@ -166,7 +166,7 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
         return Cell("n/a", notes=[note(f"{r['Experiment']}: Brier / ECE n/a: {NOT_A_PROBABILITY}")])
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
-    cell = Cell(f"{value:.3f}", _interval(r.get(f"{col}_ci", "")), best)
+    cell = Cell(f"{value:.3f}", interval_text(r.get(f"{col}_ci", "")), best)
     if base in ("Detection", "FP"):
         cell.sub2 = _operating_point_short(r)  # each cell names the operating point it is read at
     if base == "Correlation" and corr_note:
@@ -180,7 +180,7 @@ def _reference_counts(table: pd.DataFrame) -> str:
     if not len(table):
         return ""
     base = table[table["Experiment"] == BASELINE]
-    return _groups_text((base if len(base) else table).iloc[0])
+    return groups_text((base if len(base) else table).iloc[0])
 
 
 def test_set_line(table: pd.DataFrame) -> str:
@@ -219,8 +219,8 @@ def _compact_delta_cell(r, column: str = DELTA_COLUMN) -> Cell:
     d = r.get(column, math.nan)
     if d is None or math.isnan(d):
         return Cell("—")
-    ci = _interval(r.get(f"{column}_ci", ""), sep="…")
-    return Cell(f"{d:+.3f}", ci, sub2=f"{_p_text(r.get(holm_column, math.nan), short=True)} Holm")
+    ci = interval_text(r.get(f"{column}_ci", ""), sep="…")
+    return Cell(f"{d:+.3f}", ci, sub2=f"{p_text(r.get(holm_column, math.nan), short=True)} Holm")
 
 
 def _breakable(name: str) -> str:
@@ -228,7 +228,7 @@ def _breakable(name: str) -> str:
     return html.escape(name).replace("_", "_<wbr>")
 
 
-def _html_cell(cell: Cell, tag: str = "td", first: bool = False) -> str:
+def html_cell(cell: Cell, tag: str = "td", first: bool = False) -> str:
     classes = [c for c, on in (("num", cell.numeric), ("best", cell.best)) if on]
     attr = f' class="{" ".join(classes)}"' if classes else ""
     text = _breakable(cell.text) if first else html.escape(cell.text)
@@ -242,7 +242,7 @@ def compact_html(compact: CompactTable) -> str:
     head = "".join(
         f'<th{"" if i == 0 else num}>{html.escape(t)}<span class="sub">{html.escape(s)}</span></th>'
         for i, (t, s) in enumerate(compact.header))
-    body = "".join("<tr>" + "".join(_html_cell(c, first=(i == 0)) for i, c in enumerate(cells)) + "</tr>\n"
+    body = "".join("<tr>" + "".join(html_cell(c, first=(i == 0)) for i, c in enumerate(cells)) + "</tr>\n"
                    for cells in compact.rows)
     notes = "".join(f"<li>{html.escape(t)}</li>" for t in compact.footnotes)
     return (f'<table class="summary">\n<tr>{head}</tr>\n{body}</table>\n'
@@ -263,11 +263,11 @@ def format_html(table: pd.DataFrame, data_description: str, split_description: s
               "where its paired interval against the runner-up excludes 0 (rules below). Intervals and every "
               "column in full: results/report/summary.tsv.")
     notes = "".join(f"<p class=\"note\">{html.escape(line)}</p>\n"
-                    for line in [legend, *_footer(table, data_description, compact=True, pooling=pooling)])
+                    for line in [legend, *footer_lines(table, data_description, compact=True, pooling=pooling)])
     split = f"<p class=\"split\">{html.escape(split_description)}</p>\n" if split_description else ""
     counts = test_set_line(table)
     split += f"<p class=\"note\">{html.escape(counts)}</p>\n" if counts else ""
-    return _html_page("Results summary", split + compact_html(compact) + notes)
+    return html_page("Results summary", split + compact_html(compact) + notes)
 
 
 def format_terminal(table: pd.DataFrame, width: int = TERMINAL_WIDTH) -> str:

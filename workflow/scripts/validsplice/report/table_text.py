@@ -47,7 +47,7 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     return text
 
 
-def _p_text(p: float, short: bool = False) -> str:
+def p_text(p: float, short: bool = False) -> str:
     if math.isnan(p):
         return "p undef." if short else "p undefined"
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
@@ -61,11 +61,11 @@ def _delta_cell(row, column: str = DELTA_COLUMN) -> str:
     d = row[column]
     if math.isnan(d):
         return "undefined"
-    ci = _interval(row.get(f"{column}_ci", ""), sep=", ")
-    return f"{d:+.3f}" + (f" [{ci}]" if ci else "") + f" ({_p_text(row[holm_column])}, Holm)"
+    ci = interval_text(row.get(f"{column}_ci", ""), sep=", ")
+    return f"{d:+.3f}" + (f" [{ci}]" if ci else "") + f" ({p_text(row[holm_column])}, Holm)"
 
 
-def _groups_text(r) -> str:
+def groups_text(r) -> str:
     n, groups = r.get("n", math.nan), r.get("Gene groups", math.nan)
     if n is None or math.isnan(n):
         return "—"
@@ -87,7 +87,7 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, b
               "Status"]
     rows = []
     for _, r in table.iterrows():
-        n_text = _groups_text(r) + (f" {FEW_GROUPS_MARK}" if few_groups(r) else "")
+        n_text = groups_text(r) + (f" {FEW_GROUPS_MARK}" if few_groups(r) else "")
         role = r.get("Role", "") or ""
         cells = [(f"{r['Experiment']} ({role})" if role else r["Experiment"], False), (r["Model"], False),
                  (n_text, False)]
@@ -115,7 +115,7 @@ def prevalence_sentence(table: pd.DataFrame) -> str:
             "π, not a clinical prior.")
 
 
-def _footer(table: pd.DataFrame, data_description: str, compact: bool = False, pooling: str = "") -> list[str]:
+def footer_lines(table: pd.DataFrame, data_description: str, compact: bool = False, pooling: str = "") -> list[str]:
     """Lines under the table. ``compact``: for the HTML table, whose footnotes already carry the
     per-row notes (the reads-target mark, undefined values). ``pooling``: the out-of-fold line of group
     K-fold (``split.describe_pooling``), right under the data line."""
@@ -176,7 +176,7 @@ def interval_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if f"{c}_ci" in table.columns and c not in deltas]
 
 
-def _interval(ci: str, sep: str = "–") -> str:
+def interval_text(ci: str, sep: str = "–") -> str:
     if not ci:
         return ""
     lo, hi = (float(x) for x in ci.strip("[]").split(","))
