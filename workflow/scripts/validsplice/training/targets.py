@@ -227,6 +227,28 @@ def make_targets(
     """
     paths = {"variants": "variants.parquet", "windows": "windows.npz", "scores": "scores.parquet",
              "profiles": "delta_profiles.npy", **(paths or {})}
+    variants = _checked_variants(variants, scores, window_ids, paths)
+    base, chosen = _base_profiles(variants, scores, delta_profiles, distance, paths)
+    table, profiles, has_target, base_ok = _target_table(variants, chosen, base, distance)
+    split = variants["split"].to_numpy()
+
+    summary: dict = {"distance": int(distance), "seed": int(seed), "balance": bool(balance),
+                     "max_train_samples": max_train_samples, "input_variants": int(len(variants))}
+    summary.update(_exclusions(table, split, has_target, base_ok))
+    tables, before, after = _sampled_tables(table, split, has_target, summary["excluded"], balance=balance,
+                                            max_train_samples=max_train_samples, seed=seed, paths=paths)
+    summary["genes_in_train_and_val"] = _genes_in_train_and_val(tables)
+    summary["per_split_before_balancing"] = before
+    summary["per_split"] = after
+    all_profiles = _number_profile_rows(tables, profiles, has_target)
+    summary["target_ranges"] = _target_ranges(tables)
+    summary["n_profiles"] = int(len(all_profiles))
+    return tables, all_profiles.astype(np.float32), summary
+
+
+def _checked_variants(variants: pd.DataFrame, scores: pd.DataFrame, window_ids: np.ndarray | None,
+                      paths: dict) -> pd.DataFrame:
+    """The input checks: the columns of both tables, the windows' row order, known labels and splits."""
     check_columns(variants, VARIANT_COLUMNS, paths["variants"])
     check_columns(scores, SCORE_COLUMNS, paths["scores"])
     variants = variants.reset_index(drop=True)
@@ -238,24 +260,34 @@ def make_targets(
     bad_splits = sorted(set(variants["split"]) - set(SPLITS))
     if bad_splits:
         raise UserError(f"{paths['variants']}: unknown split(s) {_examples(bad_splits)}; expected train, val, test.")
+    return variants
 
+
+def _base_profiles(variants: pd.DataFrame, scores: pd.DataFrame, delta_profiles: np.ndarray, distance: int,
+                   paths: dict) -> tuple[np.ndarray, pd.DataFrame]:
+    """The base model's profiles cropped to ±distance and each variant's score row (its own gene's),
+    checked to point inside the profile array."""
     base = crop_profiles(np.asarray(delta_profiles), distance, paths["profiles"])
     chosen = choose_score_rows(variants, scores, paths["scores"])
     row_max = int(chosen["profile_row"].to_numpy().max(initial=-1))
     if row_max >= len(base):
-        row = row_max
         raise UserError(
-            f"{paths['scores']}: profile_row {row} is beyond the {len(base)} rows of {paths['profiles']}; "
+            f"{paths['scores']}: profile_row {row_max} is beyond the {len(base)} rows of {paths['profiles']}; "
             "the two files come from different runs. Re-run gather_scores."
         )
+    return base, chosen
 
+
+def _target_table(variants: pd.DataFrame, chosen: pd.DataFrame, base: np.ndarray,
+                  distance: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Every variant's target row (seed form, max |Δ|, the reason it has no target in ``_reason``) and profile
+    (window orientation). Returns (table, profiles, has_target, base_ok), the arrays in variant order."""
     n = len(variants)
     length = 2 * distance + 1
     profiles = np.zeros((n, length, 2), dtype=np.float32)
     has_target = np.zeros(n, dtype=bool)
     reason = np.full(n, "", dtype=object)
     labels = variants["label"].to_numpy()
-    split = variants["split"].to_numpy()
     row = chosen["profile_row"].to_numpy()
 
     # Label-independent exclusion: a variant whose gene the base model did not score (MNV, no
@@ -289,14 +321,17 @@ def make_targets(
     table["spliceai_max_ds"] = chosen["spliceai_max_ds"].to_numpy()
     table["base_model_scored"] = base_ok
     table["_reason"] = reason
+    return table, profiles, has_target, base_ok
 
-    summary: dict = {"distance": int(distance), "seed": int(seed), "balance": bool(balance),
-                     "max_train_samples": max_train_samples, "input_variants": int(n)}
+
+def _exclusions(table: pd.DataFrame, split: np.ndarray, has_target: np.ndarray, base_ok: np.ndarray) -> dict:
+    """The summary's ``excluded`` (train/val rows without a target, by reason), ``base_model_unscored`` and
+    ``test_rows_without_target``."""
     excluded = table[np.isin(split, TRAINING_SPLITS) & ~has_target]
-    summary["excluded"] = {
+    summary = {"excluded": {
         r: {"n": int(len(g)), "per_class": _counts(g), "examples": g["variant_id"].head(5).tolist()}
         for r, g in excluded.groupby("_reason", sort=True)
-    }
+    }}
     # Variants without a usable base-model profile for their gene, per split and class: in
     # train/val they are excluded whatever the class; in test they stay, flagged.
     summary["base_model_unscored"] = {
@@ -304,7 +339,15 @@ def make_targets(
     }
     test_untargeted = table[(split == "test") & ~has_target]
     summary["test_rows_without_target"] = {r: int(len(g)) for r, g in test_untargeted.groupby("_reason", sort=True)}
+    return summary
 
+
+def _sampled_tables(table: pd.DataFrame, split: np.ndarray, has_target: np.ndarray, excluded: dict, *,
+                    balance: bool, max_train_samples: int | None, seed: int,
+                    paths: dict) -> tuple[dict, dict, dict]:
+    """The rows of each table: train and val only with a target (both classes required), balanced and
+    capped as asked (one seeded generator, train before val); test whole. Returns (tables, class counts
+    before sampling, after)."""
     rng = np.random.default_rng(seed)
     tables, before, after = {}, {}, {}
     for name in SPLITS:
@@ -318,7 +361,7 @@ def make_targets(
                 if before[name].get(cls, 0) == 0:
                     raise UserError(
                         f"{paths['variants']}: no usable {cls} variants in the {name} split after filtering "
-                        f"(exclusions: {json.dumps({r: v['n'] for r, v in summary['excluded'].items()})}). "
+                        f"(exclusions: {json.dumps({r: v['n'] for r, v in excluded.items()})}). "
                         "Add variants of that class, or check the split settings and base-model scoring."
                     )
             if balance:
@@ -327,16 +370,22 @@ def make_targets(
                 part = cap_rows(part, max_train_samples, rng)
         after[name] = _counts(part)
         tables[name] = part
+    return tables, before, after
 
+
+def _genes_in_train_and_val(tables: dict) -> int:
+    """How many genes both train and val hold (0 for a gene-grouped split), with a warning otherwise."""
     train_genes = set(tables["train"]["gene"]) - {""}
     shared = sorted(train_genes & (set(tables["val"]["gene"]) - {""}))
     if shared:
         log.warning("%d gene(s) appear in both train and val, e.g. %s; the split is not grouped by gene.",
                     len(shared), _examples(shared))
-    summary["genes_in_train_and_val"] = len(shared)
-    summary["per_split_before_balancing"] = before
-    summary["per_split"] = after
+    return len(shared)
 
+
+def _number_profile_rows(tables: dict, profiles: np.ndarray, has_target: np.ndarray) -> np.ndarray:
+    """Give each table's targeted rows their ``profile_row`` in the output array (-1: no target), reduce
+    the tables to TARGET_COLUMNS (in place in ``tables``), and return that array."""
     # profiles.npy holds the rows of train, val, test, train_labelled, val_labelled in that order
     # (a labelled table repeats the profiles of its rows that the balanced table also holds).
     out_profiles, offset = [], 0
@@ -349,17 +398,19 @@ def make_targets(
         out_profiles.append(profiles[part["window_row"].to_numpy()[targeted]])
         part["profile_row"] = rows
         tables[name] = part[TARGET_COLUMNS].reset_index(drop=True)
-    all_profiles = np.concatenate(out_profiles) if out_profiles else np.zeros((0, length, 2), np.float32)
+    return np.concatenate(out_profiles) if out_profiles else np.zeros((0, *profiles.shape[1:]), np.float32)
 
-    summary["target_ranges"] = {}
+
+def _target_ranges(tables: dict) -> dict:
+    """[min, max] of each target column per table (None for a column without values)."""
+    ranges_per_table = {}
     for name, part in tables.items():
         ranges = {}
         for col in ("delta_neither", "delta_acceptor", "delta_donor", "target_max_abs_delta"):
             values = part[col].dropna()
             ranges[col] = [float(values.min()), float(values.max())] if len(values) else None
-        summary["target_ranges"][name] = ranges
-    summary["n_profiles"] = int(len(all_profiles))
-    return tables, all_profiles.astype(np.float32), summary
+        ranges_per_table[name] = ranges
+    return ranges_per_table
 
 
 def base_model_inputs(variants: pd.DataFrame, scores: pd.DataFrame, delta_profiles: np.ndarray,
