@@ -1,5 +1,7 @@
 """Shared pytest set-up: the library importable without installing it, and the helpers several test
-modules use, as fixtures (test modules never import each other)."""
+modules use that need pytest's set-up (workflow copies, Snakemake runs, session-wide files), as fixtures.
+Plain data builders and constants that several test modules share are in tests/helpers.py
+(``from helpers import ...``). Test modules never import each other (tests/test_module_hygiene.py checks it)."""
 import shutil
 import subprocess
 import sys

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_split import synthetic
+from helpers import gene_variants, honest_table
 
 from validsplice.common.rule_io import UserError
 from validsplice.training.folds import pool_folds, pool_targets
@@ -25,7 +25,7 @@ def with_overlaps(table: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_every_variant_in_exactly_one_test_fold_and_no_group_crosses_folds(k):
-    table = with_overlaps(synthetic(n=1500, n_genes=60, seed=3))
+    table = with_overlaps(gene_variants(n=1500, n_genes=60, seed=3))
     table["fold"] = fold_of(table, k, seed=42)
     assert set(table["fold"]) == set(range(k))
     groups = gene_groups(table)
@@ -46,7 +46,7 @@ def test_every_variant_in_exactly_one_test_fold_and_no_group_crosses_folds(k):
 
 
 def test_group_kfold_settings_and_errors():
-    table = synthetic(n=200, n_genes=4, seed=1)
+    table = gene_variants(n=200, n_genes=4, seed=1)
     assert set(assign_splits(table, mode="group_kfold", k=3)) == {"test"}
     four_genes = pd.DataFrame({"variant_id": [f"v{i}" for i in range(8)], "gene": ["A", "B", "C", "D"] * 2,
                                "genes": ["A", "B", "C", "D"] * 2})
@@ -163,11 +163,9 @@ def test_group_kfold_with_predict_is_a_parse_time_error(tmp_path, copy_workflow,
 
 
 def test_the_table_says_its_metrics_are_pooled_out_of_fold():
-    from test_report import _honest_table
-
     from validsplice.report.table_formats import format_html, format_markdown
 
-    table = _honest_table()
+    table = honest_table()
     line = describe_pooling({"mode": "group_kfold", "k": 5})
     md = format_markdown(table, "synthetic", "split line", pooling=line)
     under = md.split("\n\n", 2)[2]  # after the split line and the table

@@ -6,10 +6,8 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import SMALL_CNN, B, L, P, make_batch, run_experiment, write_task
 from sklearn.metrics import roc_auc_score
-from test_models_cnn import SMALL as SMALL_NET
-from test_models_cnn import B, L, P, make_batch
-from test_training import run_experiment, write_task
 
 import validsplice.config.registry as registry
 import validsplice.training.loop as training
@@ -22,7 +20,7 @@ from validsplice.training.datasets import SplitData
 
 def build(**params):
     torch.manual_seed(0)
-    return registry.build_model("paired_cnn_classifier", {**SMALL_NET, **params}, window_length=L, profile_length=P)
+    return registry.build_model("paired_cnn_classifier", {**SMALL_CNN, **params}, window_length=L, profile_length=P)
 
 
 def batch_with_base(seed=0):

@@ -2,32 +2,16 @@
 import numpy as np
 import pytest
 import torch
+from helpers import SMALL_CNN, B, L, P, make_batch
 
 import validsplice.config.registry as registry
 from validsplice.common.rule_io import UserError
 from validsplice.models.layers import GatedEncoder, one_hot_codes, seed_from_profile
 
-SMALL = {"hidden_dim": 16, "n_layers": 3, "kernel_size": 5, "dropout": 0.0}
-B, L, P = 5, 61, 21
-
-
-def make_batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    ref = torch.randint(0, 5, (B, L), generator=g)
-    alt = ref.clone()
-    alt[:, L // 2] = (ref[:, L // 2] + 1) % 4
-    return {
-        "ref": ref, "alt": alt,
-        "indel_length": torch.tensor([0.0, 1.0, -3.0, 0.0, 2.0]),
-        "label": torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0]),
-        "target_seed": torch.randn(B, 3, generator=g) * 0.1,
-        "target_profile": torch.randn(B, P, 2, generator=g) * 0.1,
-    }
-
 
 def build(name):
     torch.manual_seed(0)
-    return registry.build_model(name, SMALL, window_length=L, profile_length=P)
+    return registry.build_model(name, SMALL_CNN, window_length=L, profile_length=P)
 
 
 def test_one_hot_n_is_all_zero():
@@ -97,7 +81,7 @@ def test_seed_from_profile_matches_numpy_target_rule():
 
 def test_paired_rejects_window_shorter_than_profile():
     with pytest.raises(UserError, match="window_length"):
-        registry.build_model("gated_cnn_paired", SMALL, window_length=11, profile_length=21)
+        registry.build_model("gated_cnn_paired", SMALL_CNN, window_length=11, profile_length=21)
 
 
 def test_binary_score_is_sigmoid_of_logit():
@@ -129,7 +113,7 @@ def test_paired_model_with_base_model_input_starts_near_the_base_model_and_learn
     """use_base_model: prediction = gate * base profile + correction; it starts at
     sigmoid(2) * base (zero correction) and can learn to silence a base-model false positive."""
     torch.manual_seed(0)
-    model = registry.build_model("gated_cnn_paired", {**SMALL, "use_base_model": True}, window_length=L,
+    model = registry.build_model("gated_cnn_paired", {**SMALL_CNN, "use_base_model": True}, window_length=L,
                                  profile_length=P)
     model.eval()
     batch = make_batch()

@@ -1,7 +1,9 @@
 """Module hygiene of the library, read statically (validsplice.config.code_deps): no import cycles, the
-command line imported only by the entry point, one home for UserError and resolve_device."""
+command line imported only by the entry point, one home for UserError and resolve_device; and of the tests:
+no test module imports another."""
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -163,3 +165,31 @@ def test_the_parse_check_sees_a_heavy_import():
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "torch" in out
+
+
+# ----------------------------------------------------------------- the tests themselves
+def imported_test_modules(source: str) -> list[str]:
+    """The ``test_*`` modules a test file imports, at any depth (a function's own import too)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return [n for n in names if n.split(".")[0].startswith("test_")]
+
+
+def test_test_modules_never_import_each_other():
+    """What two test modules share lives in tests/helpers.py or a tests/conftest.py fixture: a test module is a
+    list of tests, not a library (importing from one ties two test files together, and a ``test_*`` name
+    imported into another module is collected there a second time)."""
+    found = {p.name: imported_test_modules(p.read_text(encoding="utf-8"))
+             for p in sorted((ROOT / "tests").glob("test_*.py"))}
+    assert {name: mods for name, mods in found.items() if mods} == {}, \
+        "move the shared helpers to tests/helpers.py (or a conftest fixture)"
+
+
+def test_the_test_import_check_sees_every_form():
+    source = ("import json\nimport test_split as s\nfrom test_report import _honest_table\nfrom helpers import B\n"
+              "from validsplice.report import test_like\n\n\ndef f():\n    from test_training import write_task\n")
+    assert imported_test_modules(source) == ["test_split", "test_report", "test_training"]

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import HONEST, honest_table, metrics_json, separated_comparison
 
 import validsplice.evaluation.evaluate as E
 from validsplice.report import data_summary, results_table, summary, table_formats, table_text
@@ -232,43 +233,8 @@ def test_mismatched_input_lists_are_user_errors(tmp_path):
 
 
 # ----------------------------------------------------------------- honest cells and bolding (issue 9, item 4)
-def _metrics(corr, auc, det, fp, *, scale="delta", threshold=0.1, own=False, reads=False, prevalence=None):
-    def est(v):
-        return {"value": v, "ci_low": None if v is None else v - 0.01, "ci_high": None if v is None else v + 0.01,
-                "n": 50, "reason": "n/a (target is this model's output)" if v is None and own else None}
-    return {
-        "score_scale": scale, "target_is_own_output": own, "reads_base_model_delta": reads,
-        "definitions": {"detection_threshold": threshold, "fixed_detection_threshold": 0.1,
-                        "detection_threshold_source": "validation-chosen" if scale == "probability"
-                        else "fixed delta cut-off"},
-        "headline": {"pearson_r": est(corr), "roc_auc": est(auc), "pr_auc": est(auc), "detection_rate": est(det),
-                     "fp_rate": est(fp)},
-        "training": {"threshold_selection": None if prevalence is None else {"assumed_prevalence": prevalence}},
-    }
-
-
-HONEST = {  # name: metrics
-    "spliceai_raw": _metrics(None, 0.90, 0.70, 0.05, own=True),
-    "flags_everything": _metrics(0.50, 0.60, 1.00, 1.00),
-    "flags_nothing": _metrics(0.40, 0.55, 0.00, 0.00),
-    "balanced": _metrics(0.60, 0.90, 0.80, 0.10),
-    "gated_on_spliceai": _metrics(0.99, 0.85, 0.65, 0.04, reads=True),
-    "classifier": _metrics(None, 0.80, 0.62, 0.15, scale="probability", threshold=0.37, prevalence=0.3),
-}
-
-
-def _separated(key, a, b):
-    """A paired comparison whose interval excludes 0 (the bolding rule's evidence)."""
-    return {"difference": 0.05, "ci_low": 0.01, "ci_high": 0.09}
-
-
-def _honest_table(compare=_separated):
-    names = list(HONEST)
-    return results_table.summary_table(names, [HONEST[n] for n in names], [{} for _ in names], compare=compare)
-
-
 def test_bold_only_where_it_means_best():
-    t = _honest_table().set_index("Experiment")
+    t = honest_table().set_index("Experiment")
     # a model flagging every Normal never has the best detection; one flagging nothing never the best FP
     assert not t.loc["flags_everything", "best_Detection"] and not t.loc["flags_nothing", "best_FP"]
     assert t["best_Detection"][t["best_Detection"]].index.tolist() == ["balanced"]
@@ -280,7 +246,7 @@ def test_bold_only_where_it_means_best():
 
 
 def test_cells_say_what_the_number_is():
-    table = _honest_table()
+    table = honest_table()
     header, rows = table_text.display_rows(table)
     cells = {r[0][0]: dict(zip(header, (c for c, _ in r))) for r in rows}
     assert cells["spliceai_raw"]["Correlation"] == "n/a (target is this model's output)"
@@ -333,8 +299,8 @@ def test_score_distribution_lines_at_each_models_threshold(tmp_path):
 def _many_experiments(n=14, extra_columns=True):
     """A wide table: long names, a probability model, and calibration-style extra metric columns."""
     names = ["spliceai_raw"] + [f"experiment_with_a_long_name_{i:02d}" for i in range(1, n)]
-    metrics = [_metrics(None, 0.9, 0.7, 0.05, own=True)]
-    metrics += [_metrics(0.5 + i / 100, 0.7 + i / 100, 0.6, 0.1, reads=(i == 3),
+    metrics = [metrics_json(None, 0.9, 0.7, 0.05, own=True)]
+    metrics += [metrics_json(0.5 + i / 100, 0.7 + i / 100, 0.6, 0.1, reads=(i == 3),
                          scale="probability" if i == 2 else "delta", threshold=0.412 if i == 2 else 0.1)
                 for i in range(1, n)]
     for i, m in enumerate(metrics[1:], 1):  # differences from the baseline, with intervals and p-values
@@ -342,7 +308,7 @@ def _many_experiments(n=14, extra_columns=True):
         m["vs_baseline"] = {"roc_auc": d, "pr_auc": d, "delong": {"p_value": 0.001}}
     trainings = [{}] + [{"status": "trained", "note": "random init (no pretrained weights)" if i % 2 else None,
                          "stopped_epoch": 12, "max_epochs": 30, "training_seconds": 5000.0} for i in range(1, n)]
-    table = results_table.summary_table(names, metrics, trainings, compare=_separated)
+    table = results_table.summary_table(names, metrics, trainings, compare=separated_comparison)
     if extra_columns:  # columns another change adds (Brier, ECE): shown generically, value + interval
         for col in ("Brier", "ECE"):
             table[col] = 0.123
@@ -395,7 +361,7 @@ def test_status_notes_become_footnotes():
 
 
 def test_terminal_table_at_most_120_characters():
-    for table in (_many_experiments(), _many_experiments(4, extra_columns=False), _honest_table()):
+    for table in (_many_experiments(), _many_experiments(4, extra_columns=False), honest_table()):
         text = table_formats.format_terminal(table)
         assert max(len(line) for line in text.splitlines()) <= 120, text
         assert "spliceai_raw" in text and "summary.tsv" in text
@@ -573,7 +539,8 @@ def test_constant_probability_is_never_best_calibrated():
         return m
     rows = {"flat": with_calibration(HONEST["balanced"], 0.24, 0.01, constant=True),
             "a": with_calibration(HONEST["balanced"], 0.20, 0.05), "b": with_calibration(HONEST["classifier"], 0.15, 0.08)}
-    table = results_table.summary_table(list(rows), list(rows.values()), [{} for _ in rows], compare=_separated)
+    table = results_table.summary_table(list(rows), list(rows.values()), [{} for _ in rows],
+                                        compare=separated_comparison)
     best = dict(zip(table["Experiment"], table["best_ECE"]))
     assert best == {"flat": False, "a": True, "b": False}  # the constant's 0.01 is not the best ECE
     assert dict(zip(table["Experiment"], table["best_Brier"])) == {"flat": False, "a": False, "b": True}
@@ -588,7 +555,7 @@ def test_no_bold_when_the_paired_interval_against_the_runner_up_includes_0():
         calls.append((key, a, b))
         return {"difference": 0.02, "ci_low": -0.01, "ci_high": 0.05}
 
-    t = _honest_table(compare=overlapping).set_index("Experiment")
+    t = honest_table(compare=overlapping).set_index("Experiment")
     assert not any(t[f"best_{col}"].any() for col, _, _ in results_table.METRIC_COLUMNS)
     # the candidate is compared with the next best comparable row, and the TSV says why it is not bold
     assert ("detection_rate", "balanced", "spliceai_raw") in calls
@@ -606,7 +573,8 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
         m["training"]["threshold_selection"] = {"assumed_prevalence": 0.45, "prevalence_source": "labelled training data"}
         return m
     names = ["spliceai_raw", "balanced"]
-    table = results_table.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}], compare=_separated)
+    table = results_table.summary_table(names, [with_counts(HONEST[n], 7) for n in names], [{}, {}],
+                                        compare=separated_comparison)
     assert table["Gene groups"].tolist() == [7, 7] and table["n"].tolist() == [100, 100]
     html = table_formats.format_html(table, "synthetic")
     assert "Test: 100 Splice-altering + Normal variants in 7 gene groups" in html
@@ -616,12 +584,13 @@ def test_gene_groups_beside_n_and_a_footnote_under_10_groups():
     md = table_formats.format_markdown(table, "synthetic")
     assert "100 (7 groups) ‡" in md and f"‡ {results_table.FEW_GROUPS_NOTE}" in md
     assert "assumed π = 0.450" in md and "test prevalence = 0.300" in md and "not a clinical prior" in md
-    many = results_table.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}], compare=_separated)
+    many = results_table.summary_table(names, [with_counts(HONEST[n], 40) for n in names], [{}, {}],
+                                       compare=separated_comparison)
     assert results_table.FEW_GROUPS_NOTE not in table_formats.format_html(many, "synthetic")
 # ----------------------------------------------------------------- issue 19: recommended model, research-log rows
 def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest():
     names = ["spliceai_raw", "scratch_cnn", "gbm", "paired", "flat"]
-    metrics = [_metrics(None, 0.9, 0.7, 0.05, own=True)] + [_metrics(0.5, 0.8, 0.6, 0.1) for _ in names[1:]]
+    metrics = [metrics_json(None, 0.9, 0.7, 0.05, own=True)] + [metrics_json(0.5, 0.8, 0.6, 0.1) for _ in names[1:]]
     trainings = [{}, {"status": "trained"},
                  {"status": "trained", "starts_from_base_model": True, "beats_offset": True,
                   "reads_base_model_delta": True, "metrics": {"best_val_roc_auc": 0.81}},

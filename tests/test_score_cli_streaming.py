@@ -12,6 +12,7 @@ from pathlib import Path
 import pysam
 import pytest
 import torch
+from helpers import random_openspliceai_model
 
 import validsplice.scoring.cli as cli
 from validsplice.__main__ import main
@@ -203,12 +204,10 @@ def test_truncated_gzip_clear_error_keeps_complete_records(tmp_path, capfd):
 
 
 def test_openspliceai_checkpoints(tmp_path, caplog):
-    from test_spliceai_openspliceai import _random_model
-
     models = tmp_path / "models"
     models.mkdir()
     for i in range(2):
-        torch.save(_random_model(80, i).state_dict(), models / f"model_80nt_rs{i}.pt")
+        torch.save(random_openspliceai_model(80, i).state_dict(), models / f"model_80nt_rs{i}.pt")
     vcf = write_vcf(tmp_path / "in.vcf", outside(1) + IN_GENE[1:])
     out = tmp_path / "out.vcf"
     with caplog.at_level("INFO"):

@@ -2,74 +2,15 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from helpers import random_openspliceai_model
 
 from validsplice.common.rule_io import UserError
-from validsplice.scoring.openspliceai import FLANK_UNITS, load_openspliceai_folder
-
-
-class RefUnit(nn.Module):
-    """OpenSpliceAI's residual unit layout (batchnorm1, conv1, batchnorm2, conv2, LeakyReLU 0.1)."""
-
-    def __init__(self, w, ar):
-        super().__init__()
-        self.batchnorm1, self.batchnorm2 = nn.BatchNorm1d(32), nn.BatchNorm1d(32)
-        self.conv1 = nn.Conv1d(32, 32, w, dilation=ar, padding=(w - 1) * ar // 2)
-        self.conv2 = nn.Conv1d(32, 32, w, dilation=ar, padding=(w - 1) * ar // 2)
-
-    def forward(self, x):
-        out = self.conv1(nn.functional.leaky_relu(self.batchnorm1(x), 0.1))
-        return x + self.conv2(nn.functional.leaky_relu(self.batchnorm2(out), 0.1))
-
-
-class RefSkip(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv1d(32, 32, 1)
-
-
-class RefModel(nn.Module):
-    """Same parameter names as OpenSpliceAI's SpliceAI module; forward returns logits."""
-
-    def __init__(self, flank):
-        super().__init__()
-        self.initial_conv = nn.Conv1d(4, 32, 1)
-        self.initial_skip = RefSkip()
-        self.residual_units = nn.ModuleList()
-        for i, (w, ar) in enumerate(FLANK_UNITS[flank]):
-            self.residual_units.append(RefUnit(w, ar))
-            if (i + 1) % 4 == 0:
-                self.residual_units.append(RefSkip())
-        self.final_conv = nn.Conv1d(32, 3, 1)
-        self.flank = flank
-
-    def forward(self, x):
-        x = self.initial_conv(x)
-        skip = self.initial_skip.conv(x)
-        for m in self.residual_units:
-            if isinstance(m, RefSkip):
-                skip = skip + m.conv(x)
-            else:
-                x = m(x)
-        h = self.flank // 2
-        return self.final_conv(skip[:, :, h:skip.shape[-1] - h])
-
-
-def _random_model(flank, seed):
-    torch.manual_seed(seed)
-    model = RefModel(flank)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    return model.eval()
+from validsplice.scoring.openspliceai import load_openspliceai_folder
 
 
 @pytest.mark.parametrize("flank", [80, 400])
 def test_checkpoint_folder_matches_reference_module(tmp_path, flank):
-    models = [_random_model(flank, s) for s in range(2)]
+    models = [random_openspliceai_model(flank, s) for s in range(2)]
     for i, m in enumerate(models):
         torch.save(m.state_dict(), tmp_path / f"model_{flank}nt_rs{i}.pt")
     nets = load_openspliceai_folder(tmp_path)
@@ -85,7 +26,7 @@ def test_checkpoint_folder_matches_reference_module(tmp_path, flank):
 
 
 def test_wrong_layout_names_keys(tmp_path):
-    state = _random_model(80, 0).state_dict()
+    state = random_openspliceai_model(80, 0).state_dict()
     state["extra.weight"] = torch.zeros(1)
     del state["final_conv.bias"]
     torch.save(state, tmp_path / "bad.pt")
@@ -104,7 +45,7 @@ def test_short_flank_models_score_with_both_engines(tmp_path):
     from validsplice.scoring.incremental import IncrementalEngine
 
     for i in range(2):
-        torch.save(_random_model(400, i).state_dict(), tmp_path / f"m{i}.pt")
+        torch.save(random_openspliceai_model(400, i).state_dict(), tmp_path / f"m{i}.pt")
     nets = load_openspliceai_folder(tmp_path)
     ref = Reference(str(Path(__file__).resolve().parents[1] / "resources/demo/chr2_1-2333275.fa.gz"))
     ann = GeneAnnotation.load("grch38")

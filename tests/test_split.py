@@ -1,21 +1,12 @@
 """Splits: held-out chromosomes or genes, validation carved by whole gene groups, seeded."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from helpers import gene_variants
 
 from validsplice.common.rule_io import UserError
 from validsplice.variants.split import assign_splits, gene_groups
-
-
-def synthetic(n=2000, n_genes=80, seed=0):
-    rng = np.random.default_rng(seed)
-    gene = np.array([f"G{g}" for g in rng.integers(0, n_genes, size=n)], dtype=object)
-    gene[rng.random(n) < 0.05] = ""  # intergenic
-    chrom = np.array([f"chr{1 + int(g[1:]) % 22}" if g else "chr1" for g in gene])
-    genes = np.where(gene == "", "", gene)
-    return pd.DataFrame({"variant_id": [f"v{i}" for i in range(n)], "chrom": chrom, "gene": gene, "genes": genes})
 
 
 def genes_in_two_splits(table, split):
@@ -25,7 +16,7 @@ def genes_in_two_splits(table, split):
 
 @pytest.mark.parametrize("mode", ["chromosome", "gene"])
 def test_no_gene_in_two_splits_and_deterministic(mode):
-    t = synthetic()
+    t = gene_variants()
     kw = dict(mode=mode, test_chromosomes=["21", "chr22"], test_genes=["G1", "G2", "G3"], validation_fraction=0.15, seed=42)
     split = assign_splits(t, **kw)
     assert genes_in_two_splits(t, split) == 1
@@ -52,7 +43,7 @@ def test_overlapping_genes_form_one_group():
 
 
 def test_bad_settings_raise():
-    t = synthetic(50)
+    t = gene_variants(50)
     with pytest.raises(UserError, match="test_genes"):
         assign_splits(t, mode="gene", test_genes=[])
     with pytest.raises(UserError, match="chromosome"):
@@ -63,7 +54,7 @@ def test_bad_settings_raise():
 
 def test_split_presets():
     from validsplice.variants.split import SPLICEAI_TRAINING_CHROMOSOMES, resolve_split
-    t = synthetic()
+    t = gene_variants()
     holdout = assign_splits(t, preset="spliceai_holdout", mode="chromosome", test_chromosomes=["chr21", "chr22"])
     test_chroms = set(t.loc[holdout == "test", "chrom"].str.removeprefix("chr"))
     assert test_chroms == {"1", "3", "5", "7", "9"}  # the preset replaces test_chromosomes

@@ -5,72 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import TASK_L, TASK_SETTINGS, run_experiment, write_task
 from torch import nn
 
 import validsplice.config.registry as registry
 import validsplice.training.loop as training
 from validsplice.common.rule_io import UserError
-from validsplice.common.sequence import encode
 from validsplice.training.datasets import crop_windows
 from validsplice.training.predictions import HISTORY_COLUMNS, PREDICTION_COLUMNS, baseline_predictions
-from validsplice.training.targets import make_targets
-
-D, L = 5, 41
-MOTIF = encode("GTAAGT")
-SMALL = {"hidden_dim": 16, "n_layers": 2, "kernel_size": 7, "dropout": 0.0, "batch_size": 32,
-         "learning_rate": 3e-3, "weight_decay": 0.0, "epochs": 15, "patience": 100, "seed": 0, "device": "cpu"}
-
-
-def write_task(tmp_path, n_genes=(8, 4, 4), per_gene=32, seed=0, sa_every=2):
-    """A learnable task: Splice-altering alt windows carry GTAAGT at the centre (donor gain
-    target +0.6 at the variant), Normal windows are random. Genes are grouped into splits.
-    One variant in ``sa_every`` is Splice-altering (2: balanced before sampling)."""
-    rng = np.random.default_rng(seed)
-    rows, splits = [], ["train"] * n_genes[0] + ["val"] * n_genes[1] + ["test"] * n_genes[2]
-    for g, split in enumerate(splits):
-        for k in range(per_gene):
-            label = "Splice-altering" if k % sa_every == 0 else "Normal"
-            if split == "test" and k in (14, 15):
-                label = ("Low-frequency", "Conflicting")[k - 14]
-            rows.append({"variant_id": f"v{g}_{k}", "label": label, "gene": f"G{g}", "split": split,
-                         "variant_type": "SNV", "indel_length": 0, "region": "intronic", "nearest_site": "donor"})
-    variants = pd.DataFrame(rows)
-    n = len(variants)
-    ref = rng.integers(0, 4, size=(n, L), dtype=np.uint8)
-    alt = ref.copy()
-    c = L // 2
-    alt[:, c] = (ref[:, c] + 1) % 4
-    sa = (variants["label"] == "Splice-altering").to_numpy()
-    alt[np.ix_(sa, np.arange(c, c + 6))] = MOTIF
-    profiles = np.zeros((n, 2 * D + 1, 2), np.float16)
-    profiles[sa, D, 1] = 0.6
-    scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"],
-                           "max_ds": np.where(sa, 0.6, 0.01), "status": "scored", "profile_row": np.arange(n)})
-    tables, target_profiles, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
-    paths = {k: tmp_path / f"{k}.parquet" for k in ("train", "val", "test", "train_labelled", "val_labelled")}
-    for k, p in paths.items():
-        tables[k].to_parquet(p)
-    paths["target_summary"] = tmp_path / "summary.json"
-    paths["target_summary"].write_text(json.dumps(summary))
-    paths["profiles"] = tmp_path / "profiles.npy"
-    np.save(paths["profiles"], target_profiles)
-    paths["windows"] = tmp_path / "windows.npz"
-    np.savez(paths["windows"], ref=ref, alt=alt, variant_id=variants["variant_id"].to_numpy().astype(str))
-    return paths
-
-
-def run_experiment(paths, tmp_path, model="gated_cnn", settings=None, **kw):
-    out = tmp_path / "out"
-    files = {"model_path": out / "model.pt", "history_path": out / "history.tsv",
-             "predictions_path": out / "predictions.parquet", "training_path": out / "training.json",
-             "val_predictions_path": out / "val_predictions.parquet"}
-    info = training.train_experiment(
-        train_path=paths["train"], val_path=paths["val"], test_path=paths["test"],
-        target_summary_path=paths["target_summary"],
-        profiles_path=paths["profiles"], windows_path=paths["windows"], train_labelled_path=paths["train_labelled"],
-        val_labelled_path=paths["val_labelled"], **files,
-        experiment="exp", model_name=model, settings={**SMALL, **(settings or {})}, threads=1, **kw)
-    return info, files
 
 
 def test_gated_cnn_learns_a_motif_task(tmp_path):
@@ -78,7 +20,7 @@ def test_gated_cnn_learns_a_motif_task(tmp_path):
     info, files = run_experiment(paths, tmp_path, settings={"early_stopping": False})
     history = pd.read_csv(files["history_path"], sep="\t")
     assert list(history.columns) == HISTORY_COLUMNS
-    assert len(history) == SMALL["epochs"] and info["stopped_epoch"] == SMALL["epochs"]
+    assert len(history) == TASK_SETTINGS["epochs"] and info["stopped_epoch"] == TASK_SETTINGS["epochs"]
     assert history["train_loss"].iloc[-1] < 0.5 * history["train_loss"].iloc[0]
     pred = pd.read_parquet(files["predictions_path"])
     assert list(pred.columns) == PREDICTION_COLUMNS
@@ -212,7 +154,7 @@ def test_binary_threshold_chosen_on_validation_not_test(tmp_path, monkeypatch):
         t = tables[name]
         for row, label in zip(t["window_row"], t["label"]):
             frac = pos if label == "Splice-altering" else neg
-            windows["alt"][row] = np.where(rng.random(L) < frac, 2, 0)
+            windows["alt"][row] = np.where(rng.random(TASK_L) < frac, 2, 0)
     np.savez(paths["windows"], **windows)
     monkeypatch.setattr(registry, "build_model", lambda *a, **k: GContentClassifier())
     info, files = run_experiment(paths, tmp_path, model="binary_cnn", settings={"epochs": 1, "learning_rate": 1e-9})
@@ -269,7 +211,7 @@ def test_binary_threshold_assumes_the_training_prevalence_never_the_test_split(t
     rng = np.random.default_rng(7)
     val = pd.read_parquet(paths["val"])
     for row, label in zip(val["window_row"], val["label"]):  # overlapping classes on validation
-        windows["alt"][row] = np.where(rng.random(L) < (0.55 if label == "Splice-altering" else 0.45), 2, 0)
+        windows["alt"][row] = np.where(rng.random(TASK_L) < (0.55 if label == "Splice-altering" else 0.45), 2, 0)
     np.savez(paths["windows"], **windows)
     monkeypatch.setattr(registry, "build_model", lambda *a, **k: GContentClassifier())
 
