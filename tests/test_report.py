@@ -608,3 +608,17 @@ def test_roles_recommend_the_best_offset_model_on_validation_and_mark_the_rest()
         assert results_table.ROLE_NOTES[role] in text
     compact = table_formats.compact_table(table)
     assert results_table.ROLE_NOTES[results_table.NO_GAIN_OVER_OFFSET] in compact.footnotes
+
+
+def test_an_unreadable_json_names_the_file_and_the_fix(tmp_path):
+    """make_report, the sensitivity page and the external summary read other rules' JSON through read_json."""
+    from validsplice.common.errors import UserError
+    from validsplice.common.files import read_json
+
+    (tmp_path / "ok.json").write_text('{"a": 1}')
+    assert read_json(tmp_path / "ok.json") == {"a": 1}
+    (tmp_path / "metrics.json").write_text("{not json")
+    with pytest.raises(UserError, match=r"metrics\.json: cannot read JSON .*re-run the rule that writes it"):
+        read_json(tmp_path / "metrics.json")
+    with pytest.raises(UserError, match=r"missing\.json: cannot read JSON"):
+        read_json(tmp_path / "missing.json")

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
+from ..common.files import read_json
 from ..io.annotation import strip_chr
 from ..io.fasta import contig_lengths, first_path
 from ..training.predictions import prediction_table
@@ -233,17 +234,11 @@ def external_summary(*, metrics: list[str], trainings: list[str], prepare_summar
     from ..report.results_table import summary_table
     from ..report.table_formats import compact_html, compact_table, format_html
 
-    def read(path):
-        try:
-            return json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{path}: cannot read JSON ({exc}); re-run the rule that writes it.") from None
-
-    prep = read(prepare_summary)
-    training_dicts = [read(p) for p in trainings]
+    prep = read_json(prepare_summary)
+    training_dicts = [read_json(p) for p in trainings]
 
     def table_of(paths):
-        metric_dicts = [read(p) for p in paths]
+        metric_dicts = [read_json(p) for p in paths]
         table = summary_table(list(experiments), metric_dicts, training_dicts)
         table[UNSCORED_COLUMN] = [_unscored(m) for m in metric_dicts]
         return table

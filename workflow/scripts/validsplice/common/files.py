@@ -1,9 +1,12 @@
 """File helpers shared by the library."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
+
+from .errors import UserError
 
 
 def write_atomically(path, write: Callable[[Path], None]) -> None:
@@ -18,3 +21,11 @@ def write_atomically(path, write: Callable[[Path], None]) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def read_json(path) -> dict:
+    """A JSON file another rule wrote; unreadable or invalid: a UserError naming it and the fix."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read JSON ({exc}); re-run the rule that writes it.") from None

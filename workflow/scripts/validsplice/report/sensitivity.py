@@ -2,25 +2,18 @@
 ``sensitivity_report``: ``results/report/sensitivity.tsv`` and ``sensitivity.html``)."""
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pandas as pd
 
 from ..common.errors import UserError
+from ..common.files import read_json
 from ..evaluation.sensitivity import COUNTED_AS_POSITIVE, DESCRIPTION, sensitivity_metrics
 from .results_table import summary_table
 from .table_formats import format_html
 
 log = logging.getLogger("validsplice.report.sensitivity")
-
-
-def _read_json(path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: cannot read JSON ({exc}); re-run the rule that writes it.") from None
 
 
 def sensitivity_report(*, experiments: list[str], predictions: list[str], trainings: list[str],
@@ -31,7 +24,7 @@ def sensitivity_report(*, experiments: list[str], predictions: list[str], traini
     if not len(experiments) == len(predictions) == len(trainings):
         raise UserError(f"sensitivity_report: {len(experiments)} experiments, {len(predictions)} predictions, "
                         f"{len(trainings)} training files; the input lists must follow params.experiments.")
-    training_dicts = [_read_json(p) for p in trainings]
+    training_dicts = [read_json(p) for p in trainings]
     cal = {e: pd.read_parquet(p) for e, p in zip(calibrated_experiments, calibrated)}
     metrics = sensitivity_metrics(list(experiments), list(predictions), training_dicts, cal,
                                   n_bootstrap=n_bootstrap, seed=seed, cutoffs=cutoffs,

@@ -8,7 +8,6 @@ summary page: ``data_summary``; the cut-off and breakdown pages: ``detail_pages`
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.errors import UserError
+from ..common.files import read_json
 from ..config.naming import BASELINE
 from ..evaluation.evaluate import load_predictions
 from . import plots
@@ -26,13 +26,6 @@ from .results_table import summary_table
 from .table_formats import format_html, format_markdown, format_terminal
 
 log = logging.getLogger("validsplice.report.summary")
-
-
-def _read_json(path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: cannot read JSON ({exc}); re-run the rule that writes it.") from None
 
 
 def _read_history(path) -> pd.DataFrame:
@@ -92,8 +85,8 @@ def make_report(
                             "the input lists must follow params.experiments.")
     order = sorted(range(len(experiments)), key=lambda i: experiments[i] != BASELINE)  # baseline first, stable
     experiments = [experiments[i] for i in order]
-    metric_dicts = [_read_json(metrics[i]) for i in order]
-    training_dicts = [_read_json(trainings[i]) for i in order]
+    metric_dicts = [read_json(metrics[i]) for i in order]
+    training_dicts = [read_json(trainings[i]) for i in order]
     preds = {e: load_predictions(predictions[i])[0] for e, i in zip(experiments, order)}
     hists = {e: _read_history(histories[i]) for e, i in zip(experiments, order)}
     variant_table = _read_parquet(variants, "variant table")
@@ -124,7 +117,7 @@ def make_report(
     log.info("per-variant table: %d test variants, %d columns -> %s", len(per_variant), per_variant.shape[1],
              predictions_tsv)
     Path(data_summary).write_text(data_summary_html(
-        _read_json(variant_summary), _read_json(score_summary), _read_json(target_summary), _read_rejected(rejected)))
+        read_json(variant_summary), read_json(score_summary), read_json(target_summary), _read_rejected(rejected)))
 
     log.info("plotting %d experiments", len(experiments))
     rules = {e: plots.CallRule.from_metrics(m) for e, m in zip(experiments, metric_dicts)}
