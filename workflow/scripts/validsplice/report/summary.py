@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..common import reasons
 from ..common.errors import UserError
-from ..config.naming import BASELINE, NEGATIVE, POSITIVE
+from ..config.naming import BASELINE, NEGATIVE, POSITIVE, calibrated_of_raw, is_raw_row
 from ..evaluation.evaluate import NOT_A_PROBABILITY, load_predictions
 from ..evaluation.metrics import holm
 from . import plots
@@ -321,8 +321,8 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     text = _cell(r[display_col], r[f"{display_col}_ci"])
     if col == "Correlation" and note and text != "undefined":
         return f"{text} {READS_TARGET_MARK}"
-    if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
-        return "n/a (raw delta; see spliceai_calibrated)"
+    if col in ("Brier", "ECE") and text == "undefined" and is_raw_row(r["Experiment"]):
+        return f"n/a (raw delta; see {calibrated_of_raw(r['Experiment'])})"
     return text
 
 
