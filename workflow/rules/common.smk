@@ -273,7 +273,7 @@ def training_threads():
 
 
 def training_gpu(entry):
-    """The `gpu` resource of a model's training rule: only a GPU model on a device that is a GPU (the
+    """A model's training `gpu` resource, 1 only for a GPU model on a device that is a GPU (the
     experiment's device: cuda, or auto on a host with one; validsplice.config.workflow_config.gpu_request)."""
     if not entry.gpu:
         return 0
@@ -334,7 +334,7 @@ def openspliceai_download_targets():
 
 
 def base_model_weights(name):
-    """The weight files a base model reads, as rule inputs (replacing them reruns its scoring): OpenSpliceAI's
+    """The weight files a base model reads, as inputs of its scoring (replacing them reruns it) - OpenSpliceAI's
     .pt files (or their downloads), Pangolin's twelve files; none for SpliceAI (package data)."""
     settings = base_model_settings(name)
     if name == "openspliceai":
@@ -355,7 +355,11 @@ def base_model_settings(name):
 def base_model_scores(name):
     """A base model's gathered scores: the primary's stay at results/scores/ (where they always were, so a
     finished run keeps them), each additional model's under results/scores/{name}/."""
-    return "results/scores/scores.parquet" if name == config["base_model"]["name"] else f"results/scores/{name}/scores.parquet"
+    return (
+        "results/scores/scores.parquet"
+        if name == config["base_model"]["name"]
+        else f"results/scores/{name}/scores.parquet"
+    )
 
 
 def extra_scores():
