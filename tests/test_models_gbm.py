@@ -421,10 +421,15 @@ def test_rule_trains_on_the_additional_base_model_features(tmp_path):
                   val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
                   history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
                   val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
-                  experiment="gbm", settings={**SETTINGS, "base_offset": False, "max_iter": 10}, threads=1)
+                  experiment="gbm", settings={**OFFSET_SETTINGS, "max_iter": 10, "offset_grid": 1}, threads=1)
+    # the offset stays the primary's calibrated logit (spliceai_raw's calibrator)
+    calibrated_spliceai(features_of(variants, scores), tables["val_labelled"]).save(
+        tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
+    kwargs["base_calibrator_path"] = tmp_path / "calibrator.json"
     with pytest.raises(UserError, match="1 additional base model.*but 0 scores file"):
         gbm.train_gbm_experiment(**kwargs, extra_base_models=["pangolin"])
     gbm.train_gbm_experiment(**kwargs, extra_base_models=["pangolin"], extra_scores_paths=[paths["pangolin"]])
+    assert json.loads((out / "training.json").read_text())["starts_from_base_model"] is True
     training = json.loads((out / "training.json").read_text())
     assert training["extra_base_models"] == ["pangolin"] and "pangolin_DS_GAIN" in training["features"]
     assert "and pangolin's" in training["note"]

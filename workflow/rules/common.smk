@@ -463,6 +463,12 @@ def _check_predict_config():
                 raise UserError(
                     f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
                     f"{', '.join(known)} (trained networks, feature models and spliceai_raw)."
+                    + (
+                        " Rows of config base_models and feature models reading their scores have none: "
+                        "predict scores with the primary base model only."
+                        if EXTRA_BASE_MODELS
+                        else ""
+                    )
                 )
             require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
         for name, spec in config.get("external_test", {}).items():

@@ -388,7 +388,8 @@ def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, s
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     w_train = class_weights(y_train, settings["class_weight"])
     w_val = class_weights(y_val, settings["class_weight"])
-    columns = [c for c in x_train.columns if c in FEATURES]  # the model's features (FEATURE_SETS), in order
+    # the model's features (features_of: FEATURE_SETS + any additional base model's), in order; not the offset's input
+    columns = [c for c in x_train.columns if c != BASE_SCORE]
     a_train, a_val = tree_matrix(x_train, columns), tree_matrix(x_val, columns)
     offset = CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(columns))
     p0_val = offset.predict_proba(a_val)[:, 1]

@@ -137,8 +137,9 @@ def baseline_predictions(*, test_path, predictions_path, history_path, training_
     info = {"experiment": experiment, "model": BASELINE, "status": "no training",
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,
             "device": None, "n_parameters": 0, "threshold": None, "threshold_selection": None,
-            # the targets of every trained model are this model's own delta: no correlation with itself
-            "score_scale": "delta", "target_is_own_output": True, "reads_base_model_delta": False,
+            # the targets of every trained model are the primary's own delta: no correlation with itself (an
+            # additional base model's delta is another model's, so its correlation with the targets is shown)
+            "score_scale": "delta", "target_is_own_output": scores_path is None, "reads_base_model_delta": False,
             "note": (f"raw base-model score{'' if scores_path is None else f' ({scores_path})'}; "
                      f"{int((~scored).sum())} of {len(test)} test variants unscored (score 0.0)"),
             "validation_counts": validation_counts,
