@@ -245,6 +245,8 @@ SHARED_SCRIPTS = {
     "train_gbm": "the feature models' training rules",
     "ingest_variants": "ingest_external reads an external set exactly like ingest_variants",
     "evaluate_model": "evaluate_external scores an external set exactly like evaluate_model",
+    "score_shard": "score_shard_openspliceai scores an additional OpenSpliceAI exactly like the primary's score_shard",
+    "gather_scores": "gather_base_model_scores gathers an additional base model's shards exactly like gather_scores",
 }
 
 

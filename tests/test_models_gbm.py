@@ -351,3 +351,86 @@ def test_rule_starts_from_the_baseline_calibrator_and_records_the_flag(tmp_path)
     bundle = gbm.load_model(out / "model.joblib")
     again = gbm.predict_scores(bundle, feats.iloc[tables["test"]["window_row"].to_numpy()])
     np.testing.assert_allclose(again, pd.read_parquet(out / "predictions.parquet")["score"].to_numpy())
+
+
+# ------------------------------------------------------------------ several base models (issue 20)
+def pangolin_scores(variants, seed=1):
+    """A Pangolin scores table (scoring.pangolin.shards' columns) of the same variants: the own gene's row,
+    plus a row of another gene with larger values that must not be read; variant v3's gene unscored."""
+    rng = np.random.default_rng(seed)
+    n = len(variants)
+    own = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"], "strand": variants["strand"],
+                        "status": "scored", "profile_row": -1, "DS_GAIN": rng.uniform(0, 0.5, n),
+                        "DS_LOSS": rng.uniform(0, 0.5, n), "DP_GAIN": rng.integers(-D, D + 1, n),
+                        "DP_LOSS": rng.integers(-D, D + 1, n)})
+    own.loc[3, ["status", "DS_GAIN", "DS_LOSS", "DP_GAIN", "DP_LOSS"]] = ["skipped: no gene", np.nan, np.nan, 0, 0]
+    other = own.iloc[:5].assign(gene="OTHER", DS_GAIN=0.99, DS_LOSS=0.99, status="scored")
+    table = pd.concat([own, other], ignore_index=True)
+    table["max_ds"] = table[["DS_GAIN", "DS_LOSS"]].max(axis=1)
+    return table
+
+
+def test_features_of_adds_each_additional_base_model_prefixed_to_score_reading_models_only():
+    assert gbm.features_of(gbm.MODEL_NAME, ["pangolin"]) == gbm.FEATURES + [
+        "pangolin_DS_GAIN", "pangolin_DS_LOSS", "pangolin_DP_GAIN", "pangolin_DP_LOSS"]
+    assert gbm.features_of(gbm.MODEL_NAME, ["openspliceai"])[-12:] == [f"openspliceai_{c}" for c in gbm.SCORE_FEATURES]
+    # the position-only control never reads a base-model score, of any model
+    assert gbm.features_of(gbm.POSITION_ONLY, ["pangolin"]) == gbm.POSITION_FEATURES
+    with pytest.raises(UserError, match="not a base model"):
+        gbm.base_model_features("spliceai2")
+
+
+def test_registry_score_reading_flag_agrees_with_the_feature_sets():
+    for name in registry.FEATURE_MODELS:
+        assert registry.MODELS[name].reads_scores == gbm.reads_base_model_scores(gbm.features_of(name)), name
+    assert registry.SCORE_READING_FEATURE_MODELS == (gbm.MODEL_NAME,)
+
+
+def test_additional_base_model_features_are_its_own_gene_row():
+    variants, scores, _ = synthetic(n=40)
+    extra = pangolin_scores(variants)
+    feats = gbm.variant_features(variants, scores, extra_scores={"pangolin": extra})
+    assert list(feats.columns) == gbm.features_of(gbm.MODEL_NAME, ["pangolin"]) + [gbm.BASE_SCORE]
+    own = extra.iloc[:len(variants)]
+    keep = np.arange(len(variants)) != 3
+    np.testing.assert_allclose(feats["pangolin_DS_GAIN"].to_numpy()[keep], own["DS_GAIN"].to_numpy()[keep])
+    np.testing.assert_allclose(feats["pangolin_DP_LOSS"].to_numpy()[keep], own["DP_LOSS"].to_numpy(float)[keep])
+    assert feats.loc[3, ["pangolin_DS_GAIN", "pangolin_DS_LOSS"]].isna().all()  # its gene unscored: missing
+    assert (feats["pangolin_DS_GAIN"] != 0.99).all()  # never the other gene's row
+    # the primary's columns and the offset's input are unchanged by the extra model
+    plain = gbm.variant_features(variants, scores)
+    pd.testing.assert_frame_equal(feats[plain.columns], plain)
+    with pytest.raises(UserError, match="pangolin scores lack column.*DS_LOSS"):
+        gbm.variant_features(variants, scores, extra_scores={"pangolin": extra.drop(columns=["DS_LOSS"])})
+
+
+def test_rule_trains_on_the_additional_base_model_features(tmp_path):
+    variants, scores, profiles = synthetic(n=600)
+    tables = labelled(variants, scores, profiles)
+    paths = {"variants": tmp_path / "variants.parquet", "scores": tmp_path / "scores.parquet",
+             "pangolin": tmp_path / "pangolin.parquet"}
+    variants.to_parquet(paths["variants"])
+    scores.to_parquet(paths["scores"])
+    pangolin_scores(variants).to_parquet(paths["pangolin"])
+    for name in ("train_labelled", "val_labelled", "val", "test"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        tables[name].to_parquet(paths[name])
+    out = tmp_path / "models" / "gbm"
+    kwargs = dict(variants_path=paths["variants"], scores_path=paths["scores"],
+                  train_labelled_path=paths["train_labelled"], val_labelled_path=paths["val_labelled"],
+                  val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
+                  history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
+                  val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
+                  experiment="gbm", settings={**OFFSET_SETTINGS, "max_iter": 10, "offset_grid": 1}, threads=1)
+    # the offset stays the primary's calibrated logit (spliceai_raw's calibrator)
+    calibrated_spliceai(features_of(variants, scores), tables["val_labelled"]).save(
+        tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
+    kwargs["base_calibrator_path"] = tmp_path / "calibrator.json"
+    with pytest.raises(UserError, match="1 additional base model.*but 0 scores file"):
+        gbm.train_gbm_experiment(**kwargs, extra_base_models=["pangolin"])
+    gbm.train_gbm_experiment(**kwargs, extra_base_models=["pangolin"], extra_scores_paths=[paths["pangolin"]])
+    assert json.loads((out / "training.json").read_text())["starts_from_base_model"] is True
+    training = json.loads((out / "training.json").read_text())
+    assert training["extra_base_models"] == ["pangolin"] and "pangolin_DS_GAIN" in training["features"]
+    assert "and pangolin's" in training["note"]
+    assert "pangolin_DP_LOSS" in gbm.load_model(out / "model.joblib")["features"]

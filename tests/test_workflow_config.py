@@ -186,3 +186,79 @@ def test_file_digest_follows_content(tmp_path):
     first = file_digest(a)
     a.write_text("y")
     assert file_digest(a) != first and len(first) == 64
+
+
+# ------------------------------------------------------------------ several base models (issue 20)
+PANGOLIN_FIXTURE = ROOT / "tests" / "data" / "pangolin" / "weights"
+
+
+def test_base_models_take_their_own_settings_with_the_schema_defaults(tmp_path):
+    from validsplice.config.workflow_config import extra_base_models
+
+    cfg = validated(tmp_path, top__base_models={"pangolin": {"pangolin_dir": str(PANGOLIN_FIXTURE), "shards": 3}})
+    extra = extra_base_models(cfg)
+    assert list(extra) == ["pangolin"]
+    # its own values, the schema's defaults for the rest (Pangolin's mask default is the original's True)
+    assert extra["pangolin"]["shards"] == 3 and extra["pangolin"]["mask"] == 1
+    assert extra["pangolin"]["distance"] == SCHEMA["properties"]["base_model"]["properties"]["distance"]["default"]
+    assert cfg["base_model"]["mask"] == 0  # the primary's settings are untouched
+    check_input_files(cfg)
+
+
+def test_base_models_typo_names_the_closest_model():
+    cfg = shipped()
+    cfg["base_models"] = {"pangolim": {}}
+    assert "'pangolin'" in error_of(cfg)
+
+
+@pytest.mark.parametrize("primary, extra, phrase", [
+    ("spliceai", {"spliceai": {}}, "already the primary"),
+    ("openspliceai", {"spliceai": {}}, "SpliceAI must be the primary"),
+])
+def test_a_base_model_is_listed_once_and_spliceai_is_the_primary(tmp_path, primary, extra, phrase):
+    from validsplice.config.workflow_config import extra_base_models
+
+    cfg = {"base_model": {"name": primary}, "base_models": extra}
+    with pytest.raises(UserError, match=phrase):
+        extra_base_models(cfg)
+
+
+def test_pangolin_folder_must_hold_weight_files(tmp_path):
+    empty = tmp_path / "weights"
+    empty.mkdir()
+    for folder, phrase in (("nowhere", "does not exist"), (str(empty), "holds no Pangolin weight files")):
+        cfg = validated(tmp_path, top__base_models={"pangolin": {"pangolin_dir": folder}})
+        with pytest.raises(UserError, match=phrase) as err:
+            check_input_files(cfg)
+        assert str(err.value).startswith("config base_models.pangolin.pangolin_dir:")
+
+
+def test_an_additional_openspliceai_folder_is_checked_under_its_own_key(tmp_path):
+    cfg = validated(tmp_path, top__base_models={"openspliceai": {"openspliceai_dir": "nowhere"}})
+    with pytest.raises(UserError, match=r"^config base_models\.openspliceai\.openspliceai_dir: 'nowhere'"):
+        check_input_files(cfg)
+
+
+@pytest.mark.parametrize("device, env, expected", [
+    ("cpu", "1", 0),       # a CPU setting never asks for a GPU, whatever the host
+    ("cuda", "0", 1),      # cuda always does
+    ("auto", "1", 1),      # auto follows the host: forced present ...
+    ("auto", "0", 0),      # ... forced absent
+])
+def test_gpu_is_requested_only_for_a_gpu_device(monkeypatch, device, env, expected):
+    from validsplice.config.workflow_config import ASSUME_GPU_ENV, gpu_request
+
+    monkeypatch.setenv(ASSUME_GPU_ENV, env)
+    assert gpu_request(device) == expected
+
+
+def test_gpu_detection_without_the_override_reads_the_host(monkeypatch, tmp_path):
+    from validsplice.config import workflow_config
+
+    monkeypatch.delenv(workflow_config.ASSUME_GPU_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi
+    driver = Path("/proc/driver/nvidia/version").exists()
+    assert workflow_config.gpu_request("auto") == int(driver)
+    (tmp_path / "nvidia-smi").write_text("#!/bin/sh\n")
+    (tmp_path / "nvidia-smi").chmod(0o755)
+    assert workflow_config.gpu_request("auto") == 1

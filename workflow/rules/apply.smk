@@ -50,7 +50,7 @@ rule predict_vcf:
         "benchmarks/predict/{name}.tsv"
     threads: config["base_model"]["threads"]
     resources:
-        gpu=1,
+        gpu=gpu_request(config["base_model"]["device"]),
         mem_mb=8000,
     conda:
         "../envs/base_model.yaml"
@@ -135,7 +135,7 @@ rule predict_external:
         "benchmarks/external/{name}/predict.tsv"
     threads: config["base_model"]["threads"]
     resources:
-        gpu=1,
+        gpu=gpu_request(config["base_model"]["device"]),
         mem_mb=8000,
     conda:
         "../envs/base_model.yaml"

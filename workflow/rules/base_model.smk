@@ -1,4 +1,6 @@
-# Base-model (SpliceAI / OpenSpliceAI) delta scoring: scatter over shards, then gather.
+# Base-model delta scoring: scatter over shards, then gather. The primary (config base_model: SpliceAI or
+# OpenSpliceAI) under results/scores/; each additional one (config base_models) under results/scores/{name}/,
+# by its own rules, so adding or changing one reruns its scoring and what reads it, never the primary's.
 
 
 rule score_shard:
@@ -30,12 +32,91 @@ rule score_shard:
         "benchmarks/scores/shard_{shard}.tsv"
     threads: config["base_model"]["threads"]
     resources:
-        gpu=1,
+        gpu=gpu_request(config["base_model"]["device"]),
         mem_mb=8000,
     conda:
         "../envs/base_model.yaml"
     script:
         "../scripts/score_shard.py"
+
+
+if "openspliceai" in EXTRA_BASE_MODELS:
+
+    # OpenSpliceAI as an additional base model: the primary's scoring with its own settings
+    rule score_shard_openspliceai:
+        input:
+            table="results/variants/variants.parquet",
+            fasta=reference_files()[0],
+            fasta_index=reference_files()[1:],
+            weights=base_model_weights("openspliceai"),
+        output:
+            scores="results/scores/openspliceai/shards/{shard}.parquet",
+            profiles="results/scores/openspliceai/shards/{shard}.profiles.npy",
+        params:
+            shard=lambda wildcards: int(wildcards.shard),
+            n_shards=EXTRA_BASE_MODELS["openspliceai"]["shards"],
+            base_model="openspliceai",
+            openspliceai_dir=EXTRA_BASE_MODELS["openspliceai"]["openspliceai_dir"],
+            annotation=config["annotation"],
+            distance=EXTRA_BASE_MODELS["openspliceai"]["distance"],
+            mask=EXTRA_BASE_MODELS["openspliceai"]["mask"],
+            extended=EXTRA_BASE_MODELS["openspliceai"]["extended"],
+            batch_size=EXTRA_BASE_MODELS["openspliceai"]["batch_size"],
+            device=EXTRA_BASE_MODELS["openspliceai"]["device"],
+            code=script_code("score_shard.py"),
+        log:
+            "logs/scores/openspliceai/shard_{shard}.log",
+        message:
+            "Scoring OpenSpliceAI shard {wildcards.shard} (progress and ETA: {log})"
+        benchmark:
+            "benchmarks/scores/openspliceai/shard_{shard}.tsv"
+        threads: EXTRA_BASE_MODELS["openspliceai"]["threads"]
+        resources:
+            gpu=gpu_request(EXTRA_BASE_MODELS["openspliceai"]["device"]),
+            mem_mb=8000,
+        conda:
+            "../envs/base_model.yaml"
+        script:
+            "../scripts/score_shard.py"
+
+
+if "pangolin" in EXTRA_BASE_MODELS:
+
+    # Pangolin (additional only): the original command's scores of each variant's genes, no profiles
+    rule score_shard_pangolin:
+        input:
+            table="results/variants/variants.parquet",
+            fasta=reference_files()[0],
+            fasta_index=reference_files()[1:],
+            annotation=annotation_inputs(),
+            weights=base_model_weights("pangolin"),
+        output:
+            scores="results/scores/pangolin/shards/{shard}.parquet",
+            profiles="results/scores/pangolin/shards/{shard}.profiles.npy",
+        params:
+            shard=lambda wildcards: int(wildcards.shard),
+            n_shards=EXTRA_BASE_MODELS["pangolin"]["shards"],
+            pangolin_dir=EXTRA_BASE_MODELS["pangolin"]["pangolin_dir"],
+            annotation=config["annotation"],
+            distance=EXTRA_BASE_MODELS["pangolin"]["distance"],
+            mask=EXTRA_BASE_MODELS["pangolin"]["mask"],
+            batch_size=EXTRA_BASE_MODELS["pangolin"]["batch_size"],
+            device=EXTRA_BASE_MODELS["pangolin"]["device"],
+            code=script_code("score_shard_pangolin.py"),
+        log:
+            "logs/scores/pangolin/shard_{shard}.log",
+        message:
+            "Scoring Pangolin shard {wildcards.shard} (progress and ETA: {log})"
+        benchmark:
+            "benchmarks/scores/pangolin/shard_{shard}.tsv"
+        threads: EXTRA_BASE_MODELS["pangolin"]["threads"]
+        resources:
+            gpu=gpu_request(EXTRA_BASE_MODELS["pangolin"]["device"]),
+            mem_mb=8000,
+        conda:
+            "../envs/base_model.yaml"
+        script:
+            "../scripts/score_shard_pangolin.py"
 
 
 rule gather_scores:
@@ -58,15 +139,41 @@ rule gather_scores:
         "../scripts/gather_scores.py"
 
 
-if config["base_model"]["name"] == "openspliceai" and config["base_model"]["openspliceai_urls"]:
+rule gather_base_model_scores:
+    input:
+        scores=lambda wildcards: expand(
+            "results/scores/{{base_model}}/shards/{shard}.parquet", shard=shard_ids(wildcards.base_model)
+        ),
+        profiles=lambda wildcards: expand(
+            "results/scores/{{base_model}}/shards/{shard}.profiles.npy", shard=shard_ids(wildcards.base_model)
+        ),
+    output:
+        scores="results/scores/{base_model}/scores.parquet",
+        profiles="results/scores/{base_model}/delta_profiles.npy",
+        summary="results/scores/{base_model}/summary.json",
+    wildcard_constraints:
+        base_model=name_pattern(list(EXTRA_BASE_MODELS)),
+    params:
+        code=script_code("gather_scores.py"),
+    log:
+        "logs/scores/{base_model}/gather.log",
+    benchmark:
+        "benchmarks/scores/{base_model}/gather.tsv"
+    conda:
+        "../envs/base_model.yaml"
+    script:
+        "../scripts/gather_scores.py"
+
+
+if (openspliceai_settings(config) or ({},))[0].get("openspliceai_urls"):
 
     # Only when the config lists the URLs: the weights are never fetched implicitly (CI, tests).
     rule download_openspliceai:
         output:
             checkpoints=openspliceai_download_targets(),
         params:
-            urls=config["base_model"]["openspliceai_urls"],
-            folder=config["base_model"]["openspliceai_dir"],
+            urls=openspliceai_settings(config)[0]["openspliceai_urls"],
+            folder=openspliceai_settings(config)[0]["openspliceai_dir"],
             code=script_code("download_openspliceai.py"),
         log:
             "logs/openspliceai/download.log",

@@ -37,7 +37,7 @@ rule combine_calibrated:
         training=f"{STUDY}models/{{experiment}}/training.json",
         history=f"{STUDY}models/{{experiment}}/history.tsv",
     wildcard_constraints:
-        experiment=name_pattern([CALIBRATED_BASELINE, *ENSEMBLES]),
+        experiment=name_pattern([*CALIBRATED_ROWS, *ENSEMBLES]),
     params:
         experiment=lambda wildcards: wildcards.experiment,
         members=lambda wildcards: combined_members(wildcards.experiment),

@@ -25,13 +25,17 @@ from validsplice.config.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
     check_config_keys,
     check_input_files,
+    extra_base_models,
     file_digest,
+    gpu_request,
+    openspliceai_settings,
     require_file,
     resolve_from_checkout,
 )
 from validsplice.config.naming import (  # noqa: E402
     BASELINE,
     CALIBRATED_BASELINE,
+    base_model_rows,
     check_ensembles,
     external_rows,
     member_experiment,
@@ -60,8 +64,13 @@ try:
     check_input_files(config)
     check_source(config["variants"]["path"], config["variants"]["source"])
     SPLIT = resolve_split(config["split"])
+    # the additional base models (config base_models), name -> settings, config order; the primary is base_model
+    EXTRA_BASE_MODELS = extra_base_models(config)
 except UserError as error:
     raise UserError(str(error)) from None  # the message alone, without the library's frames
+
+# each base model's raw and calibrated row: spliceai_raw / spliceai_calibrated (the primary), then pangolin_raw ...
+RAW_ROWS, CALIBRATED_ROWS = base_model_rows(EXTRA_BASE_MODELS)
 
 
 wildcard_constraints:
@@ -136,23 +145,41 @@ def reference_files():
 
 # ---------------------------------------------------------------- experiments
 def experiment_names():
-    """Experiments in config order with the baseline first (it is always evaluated)."""
-    names = [n for n in config["experiments"] if n != BASELINE]
-    return [BASELINE] + names
+    """Experiments in config order with the base models' raw rows first (spliceai_raw, then those of
+    base_models: they are always evaluated)."""
+    names = [n for n in config["experiments"] if n not in RAW_ROWS]
+    return RAW_ROWS + names
+
+
+def _check_row_names():
+    """A config experiment may not take the name of an additional base model's row (pangolin_raw ...)."""
+    taken = [n for n in config["experiments"] if n in RAW_ROWS[1:] + CALIBRATED_ROWS]
+    if taken:
+        raise UserError(
+            f"config experiments.{taken[0]}: {taken[0]!r} is the name of a base model's row (config base_models "
+            "adds it by itself); rename the experiment."
+        )
+
+
+_check_row_names()
 
 
 # ---------------------------------------------------------------- calibrated rows and ensembles
-ENSEMBLES = check_ensembles(config.get("ensembles"), experiment_names())
+try:
+    ENSEMBLES = check_ensembles(config.get("ensembles"), experiment_names(), CALIBRATED_ROWS)
+except ValueError as error:
+    raise UserError(str(error)) from None
 
 
 def table_rows():
-    """Rows of the results table: experiments, the calibrated baseline, then the ensembles."""
-    return experiment_names() + [CALIBRATED_BASELINE] + list(ENSEMBLES)
+    """Rows of the results table: experiments (the raw base-model rows first), the calibrated base-model
+    rows, then the ensembles."""
+    return experiment_names() + CALIBRATED_ROWS + list(ENSEMBLES)
 
 
 def combined_members(name):
-    """Members of a row made from calibrated probabilities (spliceai_calibrated: the baseline alone)."""
-    members = [BASELINE] if name == CALIBRATED_BASELINE else ENSEMBLES[name]
+    """Members of a row made from calibrated probabilities (spliceai_calibrated: spliceai_raw alone)."""
+    members = [name] if name in CALIBRATED_ROWS else ENSEMBLES[name]
     return [member_experiment(m) for m in members]
 
 
@@ -164,12 +191,12 @@ def combined_inputs(kind):
 
 
 def calibrated_of(wildcards):
-    """calibrated.parquet of an evaluated row; none for spliceai_raw (its calibrated row is separate)."""
-    return [] if wildcards.experiment == BASELINE else [f"results/models/{wildcards.experiment}/calibrated.parquet"]
+    """calibrated.parquet of an evaluated row; none for a raw base-model row (its calibrated row is separate)."""
+    return [] if wildcards.experiment in RAW_ROWS else [f"results/models/{wildcards.experiment}/calibrated.parquet"]
 
 
 def calibrated_rows():
-    return [n for n in table_rows() if n != BASELINE]
+    return [n for n in table_rows() if n not in RAW_ROWS]
 
 
 def name_pattern(names):
@@ -177,7 +204,9 @@ def name_pattern(names):
 
 
 def experiment_model(name):
-    if name == BASELINE and name not in config["experiments"]:
+    """The registry model of an experiment; a raw base-model row (spliceai_raw, pangolin_raw) is the untrained
+    baseline model spliceai_raw (the base model's own score)."""
+    if name in RAW_ROWS and name not in config["experiments"]:
         return BASELINE
     return config["experiments"][name]["model"]
 
@@ -243,6 +272,14 @@ def training_threads():
     return config["training"]["threads"]
 
 
+def training_gpu(entry):
+    """A model's training `gpu` resource, 1 only for a GPU model on a device that is a GPU (the
+    experiment's device: cuda, or auto on a host with one; validsplice.config.workflow_config.gpu_request)."""
+    if not entry.gpu:
+        return 0
+    return lambda wildcards: gpu_request(experiment_settings(wildcards.experiment)["device"])
+
+
 def _check_checkpoints():
     """A local checkpoint folder named in the config must exist (downloads are made by a rule)."""
     for name in experiment_names():
@@ -283,25 +320,64 @@ def annotation_digest():
 
 
 def openspliceai_checkpoints():
-    """The OpenSpliceAI .pt files scored with (none for the SpliceAI Keras weights): the configured
-    downloads (rule download_openspliceai makes them) or the .pt files already in the folder."""
-    base = config["base_model"]
-    if base["name"] != "openspliceai":
-        return []
-    if base["openspliceai_urls"]:
-        return openspliceai_download_targets()
-    return sorted(str(f) for f in Path(base["openspliceai_dir"]).glob("*.pt"))
+    """The OpenSpliceAI .pt files the primary base model scores with (none for the SpliceAI Keras weights):
+    the configured downloads (rule download_openspliceai makes them) or the .pt files already in the folder."""
+    return base_model_weights(config["base_model"]["name"])
 
 
 def openspliceai_download_targets():
-    """Where each base_model.openspliceai_urls entry is saved: the folder + the URL's file name."""
-    folder = Path(config["base_model"]["openspliceai_dir"])
-    return sorted(str(folder / url_file_name(entry["url"])) for entry in config["base_model"]["openspliceai_urls"])
+    """Where each openspliceai_urls entry (of base_model or base_models.openspliceai) is saved: the folder +
+    the URL's file name."""
+    settings = openspliceai_settings(config)[0]
+    folder = Path(settings["openspliceai_dir"])
+    return sorted(str(folder / url_file_name(entry["url"])) for entry in settings["openspliceai_urls"])
 
 
-# ---------------------------------------------------------------- base-model shards
-def shard_ids():
-    return list(range(config["base_model"]["shards"]))
+def base_model_weights(name):
+    """The weight files a base model reads, as inputs of its scoring (replacing them reruns it) - OpenSpliceAI's
+    .pt files (or their downloads), Pangolin's twelve files; none for SpliceAI (package data)."""
+    settings = base_model_settings(name)
+    if name == "openspliceai":
+        if settings["openspliceai_urls"]:
+            return openspliceai_download_targets()
+        return sorted(str(f) for f in Path(settings["openspliceai_dir"]).glob("*.pt"))
+    if name == "pangolin":
+        return sorted(str(f) for f in Path(settings["pangolin_dir"]).glob("final.*.*.3.v2"))
+    return []
+
+
+# ---------------------------------------------------------------- base models and their shards
+def base_model_settings(name):
+    """A base model's settings: base_model's for the primary, else its base_models entry."""
+    return config["base_model"] if name == config["base_model"]["name"] else EXTRA_BASE_MODELS[name]
+
+
+def base_model_scores(name):
+    """A base model's gathered scores: the primary's stay at results/scores/ (where they always were, so a
+    finished run keeps them), each additional model's under results/scores/{name}/."""
+    return (
+        "results/scores/scores.parquet"
+        if name == config["base_model"]["name"]
+        else f"results/scores/{name}/scores.parquet"
+    )
+
+
+def extra_scores():
+    """{name: scores.parquet} of the additional base models, config order (what the feature models read)."""
+    return {name: base_model_scores(name) for name in EXTRA_BASE_MODELS}
+
+
+def raw_row_scores(wildcards):
+    """baseline_predictions' extra inputs: for an additional model's raw row, its scores and the variant table
+    (the primary's max DS already sits in the targets tables)."""
+    for name in EXTRA_BASE_MODELS:
+        if wildcards.experiment == RAW_ROWS[1 + list(EXTRA_BASE_MODELS).index(name)]:
+            return {"scores": base_model_scores(name), "variants": "results/variants/variants.parquet"}
+    return {}
+
+
+def shard_ids(name=None):
+    return list(range(base_model_settings(name or config["base_model"]["name"])["shards"]))
 
 
 # ---------------------------------------------------------------- outputs
@@ -366,9 +442,14 @@ def print_summary_table():
 def predictable_experiments():
     """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees) and
     the raw base-model score; that is every experiment of the config (rows combined from others, i.e.
-    spliceai_calibrated and the ensembles, are not experiments: `not_predictable_rows` names them)."""
+    spliceai_calibrated and the ensembles, are not experiments: `not_predictable_rows` names them).
+    `predict` scores with the primary base model only, so the raw rows of base_models, and feature models
+    that read their scores, have no model folder (external sets name them as left out, with the reason)."""
     return [
-        n for n in experiment_names() if registry.MODELS[experiment_model(n)].trained or experiment_model(n) == BASELINE
+        n
+        for n in experiment_names()
+        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE)
+        and not (EXTRA_BASE_MODELS and experiment_model(n) in registry.SCORE_READING_FEATURE_MODELS)
     ]
 
 
@@ -382,6 +463,12 @@ def _check_predict_config():
                 raise UserError(
                     f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
                     f"{', '.join(known)} (trained networks, feature models and spliceai_raw)."
+                    + (
+                        " Rows of config base_models and feature models reading their scores have none: "
+                        "predict scores with the primary base model only."
+                        if EXTRA_BASE_MODELS
+                        else ""
+                    )
                 )
             require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
         for name, spec in config.get("external_test", {}).items():

@@ -44,7 +44,7 @@ for model_name, model_entry in registry.MODELS.items():
             f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
         threads: training_threads()
         resources:
-            gpu=1 if model_entry.gpu else 0,
+            gpu=training_gpu(model_entry),
             mem_mb=16000,
         conda:
             f"../envs/{model_entry.env}"
@@ -65,6 +65,8 @@ for model_name in registry.FEATURE_MODELS:
         input:
             variants="results/variants/variants.parquet",
             scores="results/scores/scores.parquet",
+            # the additional base models' scores (config base_models): their DS / DP are features too
+            extra_scores=list(extra_scores().values()) if registry.MODELS[model_name].reads_scores else [],
             train_labelled=f"{STUDY}targets/train_labelled.parquet",
             val_labelled=f"{STUDY}targets/val_labelled.parquet",
             val=f"{STUDY}targets/val.parquet",
@@ -86,6 +88,7 @@ for model_name in registry.FEATURE_MODELS:
             experiment=lambda wildcards: wildcards.experiment,
             model=model_name,
             settings=settings_of,
+            extra_base_models=list(EXTRA_BASE_MODELS) if registry.MODELS[model_name].reads_scores else [],
             code=script_code("train_gbm.py", model_module(model_name)),
         log:
             f"{STUDY_LOGS}models/{{experiment}}.log",
@@ -100,22 +103,27 @@ for model_name in registry.FEATURE_MODELS:
             "../scripts/train_gbm.py"
 
 
+# The raw base-model rows: spliceai_raw (the primary's max DS, already in the targets tables) and one per
+# additional base model (pangolin_raw ...: its max score of the variant's gene, from its own scores)
 rule baseline_predictions:
     input:
+        unpack(raw_row_scores),
         test=f"{STUDY}targets/test.parquet",
         val=f"{STUDY}targets/val.parquet",
     output:
-        predictions=f"{STUDY}models/{BASELINE}/predictions.parquet",
-        val_predictions=f"{STUDY}models/{BASELINE}/val_predictions.parquet",
-        history=f"{STUDY}models/{BASELINE}/history.tsv",
-        training=f"{STUDY}models/{BASELINE}/training.json",
+        predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
+        val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+        history=f"{STUDY}models/{{experiment}}/history.tsv",
+        training=f"{STUDY}models/{{experiment}}/training.json",
+    wildcard_constraints:
+        experiment=name_pattern(RAW_ROWS),
     params:
-        experiment=BASELINE,
+        experiment=lambda wildcards: wildcards.experiment,
         code=script_code("baseline_predictions.py"),
     log:
-        f"{STUDY_LOGS}models/{BASELINE}.log",
+        f"{STUDY_LOGS}models/{{experiment}}.log",
     benchmark:
-        f"{STUDY_BENCHMARKS}models/{BASELINE}.tsv"
+        f"{STUDY_BENCHMARKS}models/{{experiment}}.tsv"
     conda:
         "../envs/train.yaml"
     script:

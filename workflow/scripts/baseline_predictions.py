@@ -15,4 +15,7 @@ run_rule(
     history_path=snakemake.output.history,
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
+    # an additional base model's raw row (pangolin_raw): its own scores; the primary's max DS is in the targets
+    scores_path=snakemake.input.get("scores"),
+    variants_path=snakemake.input.get("variants"),
 )

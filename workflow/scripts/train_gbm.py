@@ -23,6 +23,9 @@ run_rule(
     training_path=snakemake.output.training,
     experiment=snakemake.params.experiment,
     model_name=snakemake.params.model,
+    # the additional base models (config base_models) whose DS / DP are features too, with their scores
+    extra_base_models=list(snakemake.params.extra_base_models),
+    extra_scores_paths=list(snakemake.input.extra_scores),
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )

@@ -9,20 +9,64 @@ POSITIVE = "Splice-altering"
 NEGATIVE = "Normal"
 OTHER_CLASSES = ("Low-frequency", "Conflicting")
 CLASSES = (POSITIVE, NEGATIVE) + OTHER_CLASSES
-# The table's baseline row: the base model's own delta score, nothing trained.
-BASELINE = "spliceai_raw"
+# The base models the workflow scores with (config base_model: the primary; base_models: the others).
+BASE_MODEL_NAMES = ("spliceai", "openspliceai", "pangolin")
+# The primary (config base_model) may be these only: its delta profiles are SpliceAI's (acceptor, donor)
+# tracks, what the delta targets and the delta models read; Pangolin's gain / loss tracks are not.
+PRIMARY_BASE_MODEL_NAMES = ("spliceai", "openspliceai")
+RAW_SUFFIX = "_raw"
+CALIBRATED_SUFFIX = "_calibrated"
 
-CALIBRATED_BASELINE = "spliceai_calibrated"
+
+def raw_row(base_model: str) -> str:
+    """The table row of a base model's raw score (``pangolin_raw``); the primary's is always BASELINE."""
+    return f"{base_model}{RAW_SUFFIX}"
 
 
-def check_ensembles(ensembles: dict | None, experiments: list[str]) -> dict[str, list[str]]:
+def calibrated_row(base_model: str) -> str:
+    """The table row of a base model's score through its calibrator (``pangolin_calibrated``)."""
+    return f"{base_model}{CALIBRATED_SUFFIX}"
+
+
+# The table's baseline row: the primary base model's own delta score, nothing trained. Named spliceai_raw
+# whichever of SpliceAI / OpenSpliceAI the primary is (OpenSpliceAI is a SpliceAI retrained: same score);
+# every Δ column of the table is relative to this row.
+BASELINE = raw_row("spliceai")
+
+CALIBRATED_BASELINE = calibrated_row("spliceai")
+# Pangolin's columns in its scores.parquet (scoring.shards.score_pangolin_shard): the largest gain and
+# the largest loss (as a positive number) over the window, their positions relative to the variant
+# (Pangolin does not tell acceptor from donor, so these replace SpliceAI's four DS / DP)
+PANGOLIN_DS = ("DS_GAIN", "DS_LOSS")
+PANGOLIN_DP = ("DP_GAIN", "DP_LOSS")
+
+
+def is_raw_row(name: str) -> bool:
+    """A raw base-model row (spliceai_raw, pangolin_raw, openspliceai_raw): a delta score, not a probability."""
+    return name.endswith(RAW_SUFFIX) and name[:-len(RAW_SUFFIX)] in BASE_MODEL_NAMES
+
+
+def calibrated_of_raw(name: str) -> str:
+    """The calibrated row of a raw base-model row (pangolin_raw -> pangolin_calibrated)."""
+    return calibrated_row(name[:-len(RAW_SUFFIX)])
+
+
+def base_model_rows(extra_base_models) -> tuple[list[str], list[str]]:
+    """(raw rows, calibrated rows) of the primary then each additional base model, in config order."""
+    extra = list(extra_base_models or [])
+    return [BASELINE, *map(raw_row, extra)], [CALIBRATED_BASELINE, *map(calibrated_row, extra)]
+
+
+def check_ensembles(ensembles: dict | None, experiments: list[str],
+                    calibrated_rows: list[str] | None = None) -> dict[str, list[str]]:
     """Validate config ``ensembles`` against the experiment names (raises ValueError at parse time).
 
     Members are experiments (``spliceai_raw`` and ``spliceai_calibrated`` both mean calibrated
-    SpliceAI); an ensemble is not a member of another, and its name is not an experiment's.
+    SpliceAI; likewise ``pangolin_raw`` / ``pangolin_calibrated`` of an additional base model, given in
+    ``calibrated_rows``); an ensemble is not a member of another, and its name is not an experiment's.
     """
     ensembles = dict(ensembles or {})
-    allowed = list(experiments) + [CALIBRATED_BASELINE]
+    allowed = list(experiments) + list(calibrated_rows or [CALIBRATED_BASELINE])
     for name, members in ensembles.items():
         if name in allowed:
             raise ValueError(f"config ensembles: {name!r} is already an experiment name; rename the ensemble.")
@@ -39,8 +83,10 @@ def check_ensembles(ensembles: dict | None, experiments: list[str]) -> dict[str,
 
 
 def member_experiment(name: str) -> str:
-    """The experiment whose calibrator gives a member's probabilities."""
-    return BASELINE if name == CALIBRATED_BASELINE else name
+    """The experiment whose calibrator gives a member's probabilities (``pangolin_calibrated``: pangolin_raw)."""
+    if name.endswith(CALIBRATED_SUFFIX) and name[:-len(CALIBRATED_SUFFIX)] in BASE_MODEL_NAMES:
+        return raw_row(name[:-len(CALIBRATED_SUFFIX)])
+    return name
 
 
 def external_rows(rows: list[str], experiments_with_folder: list[str], combined: dict[str, list[str]]) \

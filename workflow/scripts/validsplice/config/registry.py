@@ -15,7 +15,9 @@ Each entry (``ModelEntry``) holds
 - ``gpu``: trains on a GPU (the rule's ``resources: gpu=1``; the SLURM profile's GPU partition);
 - ``base_offset``: a classifier that starts from the calibrated base-model logit (issue 19): its training
   rule reads the baseline's calibrator (``results/models/spliceai_raw/calibrator.json``) and the model
-  starts from it (``models.offset``; the trees' initial score in ``training.gbm``).
+  starts from it (``models.offset``; the trees' initial score in ``training.gbm``);
+- ``reads_scores``: a feature model whose features include the base models' DS / DP (``training.gbm.FEATURE_SETS``
+  says which; a test checks the two agree): its rule reads every configured base model's scores.parquet.
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
@@ -40,6 +42,7 @@ class ModelEntry:
     gpu: bool = True
     trainer: str | None = None
     base_offset: bool = False
+    reads_scores: bool = False
 
     @property
     def trained(self) -> bool:
@@ -142,7 +145,7 @@ MODELS: dict[str, ModelEntry] = {
                                         PairedClassifierParams, base_offset=True),
     # feature models: trees trained by their own rule on the CPU (validsplice.training.gbm.FEATURE_SETS):
     # on the cached base-model scores and position features, started from calibrated SpliceAI ...
-    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False, base_offset=True,
+    "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False, base_offset=True, reads_scores=True,
                                         trainer="validsplice.training.gbm:train_gbm_experiment"),
     # ... and the control on the position features alone (no base-model score): how much of a gain is study design
     "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
@@ -161,6 +164,9 @@ def __getattr__(name: str):
         "UNTRAINED_MODELS": lambda: tuple(n for n, e in MODELS.items() if not e.trained),
         # trained by their own rule (a trainer, no network): the feature models
         "FEATURE_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.trainer is not None),
+        # ... of which those reading the base models' scores (every configured base model's DS / DP)
+        "SCORE_READING_FEATURE_MODELS": lambda: tuple(n for n, e in MODELS.items()
+                                                      if e.trainer is not None and e.reads_scores),
         # a model's own keys with their JSON schemas: with training.defaults, the valid keys of
         # an experiment and of training.model_defaults.<model> (validsplice.config.workflow_config)
         "MODEL_SETTINGS": lambda: {n: params_schema(e.params) for n, e in MODELS.items()},

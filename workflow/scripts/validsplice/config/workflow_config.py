@@ -141,25 +141,92 @@ def check_input_files(config: dict) -> None:
             f"Use {' or '.join(BUILTIN_ANNOTATIONS)} (shipped with the spliceai package) or the path of a "
             "gene table in SpliceAI's format.",
         )
+    extra = extra_base_models(config)
+    found = openspliceai_settings(config)
+    if found:
+        check_openspliceai_source(*found)
+    if "pangolin" in extra:
+        check_pangolin_folder(extra["pangolin"].get("pangolin_dir"), "base_models.pangolin.pangolin_dir")
+
+
+def extra_base_models(config: dict) -> dict[str, dict]:
+    """The additional base models (config ``base_models``: name -> its settings, config order), checked
+    against the primary (``base_model``): a model is listed once, and SpliceAI, when used, is the primary
+    (the primary's rows are named spliceai_raw / spliceai_calibrated whichever model it is)."""
+    primary = (config.get("base_model") or {}).get("name", "spliceai")
+    extra = dict(config.get("base_models") or {})
+    if primary in extra:
+        raise UserError(f"config base_models.{primary}: {primary} is already the primary base model (base_model.name); "
+                        "remove it from base_models (its settings are those of base_model).")
+    if "spliceai" in extra:
+        raise UserError("config base_models.spliceai: SpliceAI must be the primary base model when it is used (its rows "
+                        "are spliceai_raw / spliceai_calibrated, the names the primary's rows carry): set base_model.name "
+                        f"to spliceai and move the {primary} settings under base_models.{primary}.")
+    return extra
+
+
+def openspliceai_settings(config: dict) -> tuple[dict, str] | None:
+    """(settings, config key) of the OpenSpliceAI base model, primary or additional; None when not used."""
     base = config.get("base_model") or {}
     if base.get("name") == "openspliceai":
-        check_openspliceai_source(base)
+        return base, "base_model"
+    extra = (config.get("base_models") or {}).get("openspliceai")
+    return (extra, "base_models.openspliceai") if extra is not None else None
 
 
-def check_openspliceai_source(base: dict) -> None:
+def check_openspliceai_source(base: dict, where: str = "base_model") -> None:
     """OpenSpliceAI weights come from a local folder, or are downloaded only when the config lists
     their URLs (``base_model.openspliceai_urls``, each with its SHA-256): never implicitly."""
     if base.get("openspliceai_urls"):
-        check_url_entries(base["openspliceai_urls"], "base_model.openspliceai_urls")
+        check_url_entries(base["openspliceai_urls"], f"{where}.openspliceai_urls")
         if not str(base.get("openspliceai_dir") or "").strip():
-            raise UserError("config base_model.openspliceai_dir is empty. Set it to the folder the "
+            raise UserError(f"config {where}.openspliceai_dir is empty. Set it to the folder the "
                             "openspliceai_urls downloads go to (e.g. resources/openspliceai-mane).")
         return
     remedy = ("Set it to the folder holding the OpenSpliceAI .pt checkpoints, or list their URLs and SHA-256s "
-              "in base_model.openspliceai_urls to download them there (docs/openspliceai.md).")
-    folder = require_file(base.get("openspliceai_dir"), "base_model.openspliceai_dir", remedy, directory=True)
+              f"in {where}.openspliceai_urls to download them there (docs/openspliceai.md).")
+    folder = require_file(base.get("openspliceai_dir"), f"{where}.openspliceai_dir", remedy, directory=True)
     if not list(folder.glob("*.pt")):
-        raise UserError(f"config base_model.openspliceai_dir: {str(folder)!r} holds no .pt checkpoints. {remedy}")
+        raise UserError(f"config {where}.openspliceai_dir: {str(folder)!r} holds no .pt checkpoints. {remedy}")
+
+
+PANGOLIN_WEIGHT_GLOB = "final.*.*.3.v2"  # the file names of pangolin/models (scoring.pangolin.network)
+
+
+def check_pangolin_folder(folder, key: str) -> Path:
+    """The Pangolin weights folder exists and holds weight files (the loader checks all twelve by name)."""
+    remedy = ("Set it to the folder pangolin/models of tkzeng/Pangolin (the twelve files final.{1,2,3}.{0,2,4,6}.3.v2, "
+              "GPL-3.0; the workflow never downloads them; docs/pangolin.md).")
+    path = require_file(folder, key, remedy, directory=True)
+    if not list(path.glob(PANGOLIN_WEIGHT_GLOB)):
+        raise UserError(f"config {key}: {str(path)!r} holds no Pangolin weight files ({PANGOLIN_WEIGHT_GLOB}). {remedy}")
+    return path
+
+
+# ------------------------------------------------------------------ GPU requests (parse time, torch-free)
+ASSUME_GPU_ENV = "VALIDSPLICE_ASSUME_GPU"
+
+
+def gpu_present() -> bool:
+    """Whether this host has an NVIDIA GPU, without importing torch (the parse must stay light): the
+    driver's /proc file or nvidia-smi on PATH. ``VALIDSPLICE_ASSUME_GPU=1`` / ``0`` overrides it, for a
+    cluster's submit host that has no GPU while its compute nodes do."""
+    import os
+    import shutil
+
+    forced = os.environ.get(ASSUME_GPU_ENV, "").strip()
+    if forced in ("1", "0"):
+        return forced == "1"
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def gpu_request(device: str | None) -> int:
+    """The ``gpu`` resource a rule asks for: 1 only when it will run on a GPU (device cuda, or auto on a
+    host with one), so a CPU run never waits for a GPU slot it does not use."""
+    device = str(device or "auto")
+    if device.startswith("cuda"):
+        return 1
+    return int(device == "auto" and gpu_present())
 
 
 def file_digest(path) -> str:
@@ -179,9 +246,12 @@ def _configured_inputs(config: dict):
         yield config["reference"], "fasta", "reference.fasta"
     if str(config.get("annotation") or "").lower() not in BUILTIN_ANNOTATIONS:
         yield config, "annotation", "annotation"
-    base = config.get("base_model") or {}
-    if base.get("name") == "openspliceai" and not base.get("openspliceai_urls"):  # else a download target
-        yield base, "openspliceai_dir", "base_model.openspliceai_dir"
+    found = openspliceai_settings(config)
+    if found and not found[0].get("openspliceai_urls"):  # else a download target
+        yield found[0], "openspliceai_dir", f"{found[1]}.openspliceai_dir"
+    pangolin = (config.get("base_models") or {}).get("pangolin")
+    if pangolin is not None:
+        yield pangolin, "pangolin_dir", "base_models.pangolin.pangolin_dir"
     for name, spec in (config.get("predict") or {}).items():
         yield spec, "vcf", f"predict.{name}.vcf"
     for name, spec in (config.get("external_test") or {}).items():

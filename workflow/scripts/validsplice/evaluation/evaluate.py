@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
+from ..config.naming import calibrated_of_raw, is_raw_row
 from ..variants.split import gene_group_of
 from .metrics import (
     BASELINE,
@@ -345,14 +346,15 @@ def evaluate_predictions(
     return result
 
 
-NOT_A_PROBABILITY = "raw delta score, not a probability (calibrated: the spliceai_calibrated row)"
+NOT_A_PROBABILITY = "raw delta score, not a probability"  # + which row is its calibrated form
 
 
 def _calibration_estimates(head: pd.DataFrame, calibrated: pd.DataFrame | None, experiment: str,
                            n_bootstrap: int, seed: int) -> dict[str, Estimate]:
     """Brier and ECE of the calibrated probabilities of the headline rows (matched by variant_id)."""
     if calibrated is None:
-        reason = NOT_A_PROBABILITY if experiment == BASELINE else "no calibrated probability"
+        reason = (f"{NOT_A_PROBABILITY} (calibrated: the {calibrated_of_raw(experiment)} row)" if is_raw_row(experiment)
+                  else "no calibrated probability")
         return {"brier": Estimate(math.nan, reason=reason), "ece": Estimate(math.nan, reason=reason)}
     p_sa = calibrated.drop_duplicates("variant_id").set_index("variant_id")["p_sa"]
     p = head["variant_id"].map(p_sa).to_numpy(dtype=np.float64)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..config.naming import BASELINE
+from ..config.naming import BASELINE, calibrated_of_raw
 from ..evaluation.evaluate import NOT_A_PROBABILITY
 from .results_table import (
     DELTA_COLUMN,
@@ -163,7 +163,8 @@ def _compact_metric_cell(r, col: str, note) -> Cell:
     if base == "Correlation" and corr_note.startswith("n/a"):
         return Cell("n/a", notes=[note(f"{r['Experiment']}: Correlation {corr_note}")])
     if base in ("Brier", "ECE") and NOT_A_PROBABILITY in str(r.get("Notes") or ""):
-        return Cell("n/a", notes=[note(f"{r['Experiment']}: Brier / ECE n/a: {NOT_A_PROBABILITY}")])
+        return Cell("n/a", notes=[note(f"{r['Experiment']}: Brier / ECE n/a: {NOT_A_PROBABILITY} "
+                                       f"(calibrated: the {calibrated_of_raw(r['Experiment'])} row)")])
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("—")
     cell = Cell(f"{value:.3f}", interval_text(r.get(f"{col}_ci", "")), best)

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ..config.naming import BASELINE
+from ..config.naming import BASELINE, calibrated_of_raw, is_raw_row
 from .results_table import (
     BEST_DECIMALS,
     DELTA_COLUMN,
@@ -42,8 +42,8 @@ def _metric_cell(r, col: str, display_col: str) -> str:
     text = _cell(r[display_col], r[f"{display_col}_ci"])
     if col == "Correlation" and note and text != "undefined":
         return f"{text} {READS_TARGET_MARK}"
-    if col in ("Brier", "ECE") and text == "undefined" and r["Experiment"] == BASELINE:
-        return "n/a (raw delta; see spliceai_calibrated)"
+    if col in ("Brier", "ECE") and text == "undefined" and is_raw_row(r["Experiment"]):
+        return f"n/a (raw delta; see {calibrated_of_raw(r['Experiment'])})"
     return text
 
 

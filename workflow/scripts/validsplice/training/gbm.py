@@ -52,6 +52,14 @@ The correction's strength is chosen on validation: a grid of learning rate x min
 point with the lowest validation log loss kept; ``beats_offset`` in training.json says whether any beat 0
 trees. ``base_offset: false`` keeps the HistGradientBoosting trees above, started from the class prior.
 
+Several base models (config ``base_models``, issue 20): the trees of a model that reads the scores
+(``spliceai_features_gbm``) also read each additional base model's DS / DP of the variant's gene, as columns
+prefixed with its name (``base_model_features``: ``openspliceai_DS_AG_masked`` ..., Pangolin's
+``pangolin_DS_GAIN``, ``pangolin_DS_LOSS``, ``pangolin_DP_GAIN``, ``pangolin_DP_LOSS``); missing (NaN) where that
+model did not score the gene. The primary's columns keep their names, and the offset stays the primary's
+calibrated logit (spliceai_raw's calibrator). A row without the primary's scores still gets no score; one
+without an additional model's gets the trees' missing-value branch.
+
 ``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
 the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
 """
@@ -107,11 +115,25 @@ SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regulariza
                 "seed", "base_offset", "offset_grid")
 
 
-def features_of(model: str) -> list[str]:
-    """The feature columns of feature model ``model`` (in the order the trees read them)."""
+def base_model_features(base_model: str) -> list[str]:
+    """The feature columns an additional base model adds (its score columns, prefixed with its name)."""
+    from ..config.naming import BASE_MODEL_NAMES, PANGOLIN_DP, PANGOLIN_DS
+
+    if base_model not in BASE_MODEL_NAMES:
+        raise UserError(f"{base_model!r} is not a base model; base models: {', '.join(BASE_MODEL_NAMES)}.")
+    columns = [*PANGOLIN_DS, *PANGOLIN_DP] if base_model == "pangolin" else SCORE_FEATURES
+    return [f"{base_model}_{c}" for c in columns]
+
+
+def features_of(model: str, extra_base_models=()) -> list[str]:
+    """The feature columns of feature model ``model`` (in the order the trees read them); a model that reads
+    the base model's scores also reads those of each of ``extra_base_models`` (config base_models)."""
     if model not in FEATURE_SETS:
         raise UserError(f"{model!r} is not a feature model; feature models: {', '.join(FEATURE_SETS)}.")
-    return list(FEATURE_SETS[model])
+    features = list(FEATURE_SETS[model])
+    if reads_base_model_scores(features):
+        features += [c for name in extra_base_models for c in base_model_features(name)]
+    return features
 
 
 def reads_base_model_scores(features) -> bool:
@@ -141,12 +163,13 @@ def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
     return values.fillna("").astype(str).map(lambda v: lookup.get(v, np.nan)).to_numpy(dtype=float)
 
 
-def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+def feature_matrix(frame: pd.DataFrame, extra_features=()) -> pd.DataFrame:
     """Model input (float columns ``FEATURES``, categories as codes, NaN = missing) from a frame
     holding the variant-table columns (VARIANT_COLUMNS) and the score columns (SCORE_FEATURES).
 
     This is the one place features are made: training, prediction and ``validsplice predict``
-    all call it, so a saved model always sees the columns it was trained on.
+    all call it, so a saved model always sees the columns it was trained on. ``extra_features``: the
+    additional base models' columns (``base_model_features``), numbers taken as they are, after ``FEATURES``.
     """
     missing = [c for c in SCORE_FEATURES + ["ref", "alt", "strand", "variant_type", "indel_length",
                                             "exon_distance", "region", "nearest_site"] if c not in frame.columns]
@@ -170,35 +193,63 @@ def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
                "region": region, "strand": frame["strand"]}
     for column, categories in CATEGORIES.items():
         out[column] = _codes(sources[column], categories)
+    extra = list(extra_features)
+    for column in extra:
+        if column not in frame.columns:
+            raise UserError(f"{MODEL_NAME}: feature input lacks the additional base model's column {column}.")
+        out[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     if BASE_SCORE in frame:  # the offset's input, as spliceai_raw scores it (unscored: 0.0)
         out[BASE_SCORE] = np.nan_to_num(pd.to_numeric(frame[BASE_SCORE], errors="coerce").to_numpy(dtype=float),
                                         nan=0.0)
-        return out[FEATURES + [BASE_SCORE]]
-    return out[FEATURES]
+        return out[FEATURES + extra + [BASE_SCORE]]
+    return out[FEATURES + extra]
 
 
-def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, paths: dict | None = None) -> pd.DataFrame:
+def _gene_row_values(variants: pd.DataFrame, scores: pd.DataFrame, columns, path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(choose_score_rows' frame, ``columns`` of each variant's own gene row; NaN where that gene was not scored)."""
+    from .targets import choose_score_rows
+
+    chosen = choose_score_rows(variants, scores, path)
+    row = chosen["score_row"].to_numpy()
+    scored = (chosen["score_status"] == "scored").to_numpy() & (row >= 0)
+    values = pd.DataFrame(index=variants.index)
+    for column in columns:
+        column_values = np.full(len(variants), np.nan)
+        column_values[scored] = pd.to_numeric(scores[column].iloc[row[scored]], errors="coerce").to_numpy(dtype=float)
+        values[column] = column_values
+    return chosen, values
+
+
+def variant_features(variants: pd.DataFrame, scores: pd.DataFrame, paths: dict | None = None,
+                     extra_scores: dict | None = None) -> pd.DataFrame:
     """Per row of the variant table: its features (``feature_matrix``).
 
     The score columns are those of the variant's own ``gene`` row (``choose_score_rows``); NaN
-    where that gene was not scored.
+    where that gene was not scored. ``extra_scores``: {additional base model: its scores table}, whose
+    columns join as ``base_model_features`` (the same gene row choice on each model's own table).
     """
-    from .targets import check_columns, choose_score_rows
+    from .targets import check_columns
 
     paths = {"variants": "variants.parquet", "scores": "scores.parquet", **(paths or {})}
     check_columns(variants, VARIANT_COLUMNS, paths["variants"])
     check_score_columns(scores, paths["scores"])
     variants = variants.reset_index(drop=True)
-    chosen = choose_score_rows(variants, scores, paths["scores"])
-    row = chosen["score_row"].to_numpy()
-    scored = (chosen["score_status"] == "scored").to_numpy() & (row >= 0)
+    chosen, values = _gene_row_values(variants, scores, SCORE_FEATURES, paths["scores"])
     frame = variants.copy()
+    frame[SCORE_FEATURES] = values
     frame[BASE_SCORE] = chosen["spliceai_max_ds"].to_numpy(dtype=float)
-    for column in SCORE_FEATURES:
-        values = np.full(len(variants), np.nan)
-        values[scored] = pd.to_numeric(scores[column].iloc[row[scored]], errors="coerce").to_numpy(dtype=float)
-        frame[column] = values
-    return feature_matrix(frame)
+    extra = []
+    for name, table in (extra_scores or {}).items():
+        columns = base_model_features(name)
+        own = [c[len(name) + 1:] for c in columns]
+        missing = [c for c in own if c not in table.columns]
+        if missing:
+            raise UserError(f"the {name} scores lack column(s) {', '.join(missing)}; re-run its scoring "
+                            f"(results/scores/{name}/).")
+        _, values = _gene_row_values(variants, table, own, f"results/scores/{name}/scores.parquet")
+        frame[columns] = values.to_numpy()
+        extra += columns
+    return feature_matrix(frame, extra)
 
 
 # ------------------------------------------------------------------ model
@@ -337,7 +388,8 @@ def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, s
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     w_train = class_weights(y_train, settings["class_weight"])
     w_val = class_weights(y_val, settings["class_weight"])
-    columns = [c for c in x_train.columns if c in FEATURES]  # the model's features (FEATURE_SETS), in order
+    # the model's features (features_of: FEATURE_SETS + any additional base model's), in order; not the offset's input
+    columns = [c for c in x_train.columns if c != BASE_SCORE]
     a_train, a_val = tree_matrix(x_train, columns), tree_matrix(x_val, columns)
     offset = CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(columns))
     p0_val = offset.predict_proba(a_val)[:, 1]
@@ -465,7 +517,8 @@ def _rows(table: pd.DataFrame, variants: pd.DataFrame, path) -> np.ndarray:
 def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val_labelled_path, val_path, test_path,
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
                          experiment: str, target_summary_path=None, base_calibrator_path=None,
-                         settings: dict | None = None, threads: int | None = None, model_name: str = MODEL_NAME) -> dict:
+                         settings: dict | None = None, threads: int | None = None, model_name: str = MODEL_NAME,
+                         extra_scores_paths=(), extra_base_models=()) -> dict:
     """Train one experiment of feature model ``model_name`` (``FEATURE_SETS``); write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
@@ -474,6 +527,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     threshold is chosen on val_labelled re-weighted to the assumed prevalence of ``target_summary_path``
     (results/targets/summary.json, as every classifier; without it the validation rows' own ratio).
     With ``base_offset`` the trees start from ``base_calibrator_path`` (spliceai_raw's calibrator.json).
+    ``extra_base_models`` / ``extra_scores_paths`` (same order): the additional base models whose scores a model
+    that reads scores takes as features too (``features_of``).
     """
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
@@ -482,14 +537,20 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     from .predictions import prediction_table, write_history
     from .targets import SA, cap_rows
 
-    features = features_of(model_name)
+    extra_base_models = list(extra_base_models) if reads_base_model_scores(features_of(model_name)) else []
+    if len(extra_base_models) != len(list(extra_scores_paths)):
+        raise UserError(f"experiment {experiment!r}: {len(extra_base_models)} additional base model(s) "
+                        f"({', '.join(extra_base_models)}) but {len(list(extra_scores_paths))} scores file(s).")
+    features = features_of(model_name, extra_base_models)
     config = gbm_settings(settings, model_name)
     model_path = Path(model_path)
     if model_path.exists():
         model_path.unlink()  # a stale model must not survive a failed rerun
     variants = pd.read_parquet(variants_path).reset_index(drop=True)
     x = variant_features(variants, pd.read_parquet(scores_path),
-                         paths={"variants": str(variants_path), "scores": str(scores_path)})
+                         paths={"variants": str(variants_path), "scores": str(scores_path)},
+                         extra_scores={name: pd.read_parquet(path) for name, path in zip(extra_base_models,
+                                                                                         extra_scores_paths)})
     x = x[features + ([BASE_SCORE] if BASE_SCORE in x.columns else [])]
     tables = {name: pd.read_parquet(path) for name, path in (
         ("train", train_labelled_path), ("val", val_labelled_path), ("val_table", val_path), ("test", test_path))}
@@ -556,7 +617,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     reads_scores = reads_base_model_scores(features)
     no_score = int((~np.isfinite(test_scores)).sum())
     if reads_scores:
-        note = (f"trees on SpliceAI DS/DP + position features; epochs are trees; {no_score} test row(s) without a "
+        also = f" and {', '.join(extra_base_models)}'s" if extra_base_models else ""
+        note = (f"trees on SpliceAI DS/DP{also} + position features; epochs are trees; {no_score} test row(s) without a "
                 "base-model score get no score (left out of the metrics and counted, not sent down a branch the "
                 "trees learned on scored rows)")
     else:
@@ -570,7 +632,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": reads_scores,
         "starts_from_base_model": calibrator is not None, "beats_offset": offset.get("beats_offset"),
         "offset_grid": fit_info.get("grid"), "offset_grid_chosen": fit_info.get("chosen"),
-        "class_weighting": weighting, "features": features, "validation_counts": validation_counts(tables["val"]),
+        "class_weighting": weighting, "features": features, "extra_base_models": extra_base_models, "validation_counts": validation_counts(tables["val"]),
         "test_rows_without_base_model_score": no_score,
         "note": (f"starts from calibrated SpliceAI ({fit_info['weights']}); " if calibrator is not None else "") + note,
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,

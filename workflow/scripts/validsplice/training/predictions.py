@@ -90,16 +90,37 @@ def spliceai_raw_table(targets: pd.DataFrame) -> pd.DataFrame:
     return prediction_table(targets, score, max_abs=score, scored=scored)
 
 
+def with_base_model_score(targets: pd.DataFrame, variants: pd.DataFrame, scores: pd.DataFrame,
+                          scores_path="scores.parquet") -> pd.DataFrame:
+    """``targets`` with ``spliceai_max_ds`` replaced by another base model's max score of each variant's own
+    gene (``targets.choose_score_rows``, as for the primary; NaN where that model did not score it)."""
+    from .targets import choose_score_rows
+
+    variants = variants.reset_index(drop=True)
+    chosen = choose_score_rows(variants, scores, scores_path)
+    by_id = pd.Series(chosen["spliceai_max_ds"].to_numpy(dtype=float), index=variants["variant_id"].astype(str))
+    out = targets.copy()
+    out["spliceai_max_ds"] = targets["variant_id"].astype(str).map(by_id).to_numpy(dtype=float)
+    return out
+
+
 def baseline_predictions(*, test_path, predictions_path, history_path, training_path, val_path=None,
-                         val_predictions_path=None, experiment: str) -> pd.DataFrame:
+                         val_predictions_path=None, experiment: str, scores_path=None,
+                         variants_path=None) -> pd.DataFrame:
     """Baseline: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) of the chosen gene row.
 
     Variants the base model skipped get score 0.0 (the original tool reports nothing for
     them, i.e. "no effect") and ``scored`` False, so evaluation can show their count.
     With ``val_path`` the validation split is scored the same way (val_predictions.parquet,
-    what its calibrator is fitted on).
+    what its calibrator is fitted on). With ``scores_path`` (and ``variants_path``) the row of an
+    additional base model (``pangolin_raw``): the same on that model's scores.parquet (Pangolin: the larger
+    of its gain and loss) for the same test / validation rows.
     """
     test = pd.read_parquet(test_path)
+    variants = scores = None
+    if scores_path is not None:
+        variants, scores = pd.read_parquet(variants_path), pd.read_parquet(scores_path)
+        test = with_base_model_score(test, variants, scores, str(scores_path))
     table = spliceai_raw_table(test)
     scored = table["scored"].to_numpy()
     for path in (predictions_path, history_path, training_path):
@@ -108,17 +129,21 @@ def baseline_predictions(*, test_path, predictions_path, history_path, training_
     validation_counts = None
     if val_path is not None and val_predictions_path is not None:
         val = pd.read_parquet(val_path)
+        if scores is not None:
+            val = with_base_model_score(val, variants, scores, str(scores_path))
         spliceai_raw_table(val).to_parquet(val_predictions_path, index=False)
         validation_counts = {cls: int((val["label"] == cls).sum()) for cls in ("Splice-altering", "Normal")}
     write_history([], history_path)
     info = {"experiment": experiment, "model": BASELINE, "status": "no training",
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,
             "device": None, "n_parameters": 0, "threshold": None, "threshold_selection": None,
-            # the targets of every trained model are this model's own delta: no correlation with itself
-            "score_scale": "delta", "target_is_own_output": True, "reads_base_model_delta": False,
-            "note": f"raw base-model score; {int((~scored).sum())} of {len(test)} test variants unscored (score 0.0)",
+            # the targets of every trained model are the primary's own delta: no correlation with itself (an
+            # additional base model's delta is another model's, so its correlation with the targets is shown)
+            "score_scale": "delta", "target_is_own_output": scores_path is None, "reads_base_model_delta": False,
+            "note": (f"raw base-model score{'' if scores_path is None else f' ({scores_path})'}; "
+                     f"{int((~scored).sum())} of {len(test)} test variants unscored (score 0.0)"),
             "validation_counts": validation_counts,
             "config": {}, "code_version": code_version()}
     Path(training_path).write_text(json.dumps(info, indent=2) + "\n")
-    log.info("spliceai_raw: %d test variants, %d unscored", len(test), int((~scored).sum()))
+    log.info("%s: %d test variants, %d unscored", experiment, len(test), int((~scored).sum()))
     return table

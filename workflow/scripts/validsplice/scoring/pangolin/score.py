@@ -105,6 +105,9 @@ class PangolinResult:
     genes: list[tuple[int, str]] = field(default_factory=list)  # (annotation index, strand)
     tasks: dict[str, PangolinTask] = field(default_factory=dict)  # strand -> task
     entries: list[str] = field(default_factory=list)
+    # per gene of ``genes`` (no score cutoff): (largest gain, its position, largest loss, its position),
+    # unrounded, after masking; positions relative to the variant (what the entries print, rounded)
+    values: list[tuple[float, int, float, int]] = field(default_factory=list)
     loss: dict[str, np.ndarray] = field(default_factory=dict)  # strand -> loss track (unmasked)
     gain: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -282,6 +285,7 @@ def finalize(result: PangolinResult, probs: dict[str, tuple[np.ndarray, np.ndarr
                 fields.append(f"{p}:{value_text(s, settings.float_style)}")
         else:
             lo, hi = np.argmin(loss), np.argmax(gain)
+            result.values.append((float(gain[hi]), int(hi - d), float(loss[lo]), int(lo - d)))
             fields.append(f"{hi - d}:{value_text(gain[hi], settings.float_style)}")
             fields.append(f"{lo - d}:{value_text(loss[lo], settings.float_style)}")
         fields.append(warnings)
