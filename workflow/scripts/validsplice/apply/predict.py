@@ -180,12 +180,12 @@ def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: lis
                                openspliceai_dir=openspliceai_dir)
     records = [VariantRecord(str(c), int(p), str(r), (str(a),), label=f"{vid} {c}:{p} {r}>{a}")
                for vid, c, p, r, a in variants[["variant_id", "chrom", "pos", "ref", "alt"]].itertuples(index=False)]
-    slots = score_records(records, reference, GeneAnnotation.load(annotation), engine, int(base["distance"]),
-                          bool(base["mask"]))
+    genes = GeneAnnotation.load(annotation)
+    slots = score_records(records, reference, genes, engine, int(base["distance"]), bool(base["mask"]))
     scores, profiles, _ = rows_from_slots(variants, slots)
     extras = load_extra_base_models(models, reference, device=device, batch_size=batch_size,
                                     openspliceai_dir=openspliceai_dir, pangolin_dir=pangolin_dir)
-    extra_scores = score_tables(extras, variants, reference, GeneAnnotation.load(annotation))
+    extra_scores = score_tables(extras, variants, reference, genes)
     inputs = model_inputs(variants, scores, profiles, fasta, distance=int(base["distance"]),
                           window_length=max_window_length(models), features=needs_features(models),
                           extra_scores=extra_scores)
