@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,8 @@ def kfold_demo_config(work, k: int, keep_apply: bool = False) -> None:
 def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path, copy_workflow, planned_jobs, run_snakemake):
     work = copy_workflow(tmp_path)
     kfold_demo_config(work, 3)
-    jobs = planned_jobs(run_snakemake(work, "-n"))
+    run = run_snakemake(work, "-n")
+    jobs = planned_jobs(run)
     # once: the data stages; per fold: targets, every experiment's training and calibration, the calibrated rows
     for rule in ("ingest_variants", "normalize_variants", "extract_windows", "gather_scores", "pool_targets",
                  "make_report"):
@@ -150,6 +152,18 @@ def test_dry_run_of_the_demo_with_group_kfold_k3(tmp_path, copy_workflow, planne
     assert jobs["train_paired_cnn_classifier"] == 6 and jobs["train_spliceai_features_gbm"] == 3
     assert jobs["train_position_only_gbm"] == 3
     assert jobs["calibrate_model"] == 13 * 3 and jobs["combine_calibrated"] == 2 * 3
+    # each fold's spliceai_raw calibrator (spliceai_calibrated, the offset) is fitted on every labelled train +
+    # validation row of that fold (its calibration_rows.parquet); a trained experiment's on validation only
+    inputs = re.findall(r"rule calibrate_model:\n\s+input: (.*)", run.stdout + run.stderr)
+    assert len(inputs) == 13 * 3, len(inputs)
+    raw = [i for i in inputs if "/models/spliceai_raw/" in i]
+    assert sorted(raw) == sorted(
+        f"results/folds/fold{k}/models/spliceai_raw/calibration_rows.parquet, "
+        f"results/folds/fold{k}/models/spliceai_raw/val_predictions.parquet, "
+        f"results/folds/fold{k}/models/spliceai_raw/predictions.parquet, "
+        f"results/folds/fold{k}/models/spliceai_raw/training.json, results/folds/fold{k}/targets/summary.json"
+        for k in range(3)), raw
+    assert not any("calibration_rows" in i for i in inputs if i not in raw)
     # pooled: the 13 experiments, spliceai_calibrated and the ensemble; each evaluated once, out of fold
     assert jobs["pool_folds"] == 15 and jobs["evaluate_model"] == 15
 

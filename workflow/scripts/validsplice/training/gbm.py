@@ -340,7 +340,8 @@ class CalibratedBaseScore:
     """The trees' initial model: P = expit(slope * x[:, column] + intercept), calibrated SpliceAI.
 
     ``GradientBoostingClassifier(init=...)`` starts from ``logit(predict_proba(X)[:, 1])``: exactly this
-    logit. ``fit`` changes nothing: the calibrator was fitted on validation by calibrate_model (spliceai_raw).
+    logit. ``fit`` changes nothing: the calibrator was fitted by calibrate_model (spliceai_raw's, on every
+    labelled train + validation row: the base model never saw those labels, ``training.calibration``).
     Also the whole model when no tree beats it on validation (it has ``predict_proba``).
     """
 
