@@ -659,7 +659,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
                "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
                "weights": fit_info["weights"], "threshold": threshold}
-    offset = {k: fit_info[k] for k in ("offset_val_loss", "offset_val_roc_auc", "beats_offset") if k in fit_info}
+    offset = {k: fit_info[k] for k in ("offset_val_loss", "offset_val_roc_auc", "beats_offset", "offset_selection_loss")
+              if k in fit_info}
     metrics.update(offset)
     save_model({**bundle, "threshold": threshold, "metrics": metrics, "versions": version}, model_path)
 
