@@ -33,8 +33,10 @@ vexseq: $(VENV)/.installed  ## the whole workflow on the Vex-seq development set
 vexseq-pangolin: $(VENV)/.installed  ## Vex-seq with Pangolin as a second base model (weights at resources/pangolin/models)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/vexseq.yaml config/vexseq_pangolin.yaml
 
-test: $(VENV)/.installed  ## run the test suite (includes a demo workflow run and snakemake --lint)
-	$(BIN)/python -m pytest
+# -n auto: one worker per core; --dist loadfile keeps each module on one worker, so a module's shared run
+# (the demo run of test_workflow.py) is made once, and the slowest modules start first (tests/conftest.py).
+test: $(VENV)/.installed  ## run the test suite in parallel (includes a demo workflow run and snakemake --lint)
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(VENV)/.installed-dev  ## snakefmt --check, ruff check and snakemake --lint (config in pyproject.toml)
 	$(BIN)/snakefmt --check workflow

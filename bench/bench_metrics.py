@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from validsplice.evaluation.metrics import calibration_bins, calibration_metrics, delong_paired, headline_metrics  # noqa: E402
+from validsplice.evaluation.cluster_bootstrap import calibration_bins, calibration_metrics, headline_metrics
+from validsplice.evaluation.metrics import delong_paired
 
 
 def loop_bootstrap(y, s, n_boot, seed):

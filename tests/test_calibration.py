@@ -10,7 +10,8 @@ import validsplice.evaluation.evaluate as E
 import validsplice.training.calibration as C
 import validsplice.training.ensemble as EN
 from validsplice.common.rule_io import UserError
-from validsplice.evaluation.metrics import calibration_metrics, roc_auc
+from validsplice.evaluation.cluster_bootstrap import calibration_metrics
+from validsplice.evaluation.metrics import roc_auc
 from validsplice.training.predictions import PREDICTION_COLUMNS
 
 SA, NORMAL = "Splice-altering", "Normal"
@@ -188,7 +189,7 @@ def test_calibration_bootstrap_matches_explicit_resamples():
     assert out["ece"].ci_low < out["ece"].ci_high
     # the same stratified resamples drawn one at a time, each variant repeated, give the same interval:
     # the basic interval of the debiased square, anchored at the sample's plug-in square, then rooted
-    from validsplice.evaluation.metrics import _multinomial_blocks, calibration_bins
+    from validsplice.evaluation.cluster_bootstrap import _multinomial_blocks, calibration_bins
 
     def squared(yy, pp):
         bins = calibration_bins(pp)

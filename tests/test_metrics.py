@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+import validsplice.evaluation.cluster_bootstrap as CB
 import validsplice.evaluation.evaluate as E
 import validsplice.evaluation.metrics as M
 from validsplice.common.rule_io import UserError
@@ -42,7 +43,7 @@ def test_ranking_metrics_match_sklearn_on_random_tied_data():
 
 
 def test_rates_and_cutoffs_hand_computed():
-    est = M.headline_metrics(Y, S, n_bootstrap=0, detection_threshold=0.1, cutoffs=(0.5,))
+    est = CB.headline_metrics(Y, S, n_bootstrap=0, detection_threshold=0.1, cutoffs=(0.5,))
     assert est["detection_rate"].value == pytest.approx(1.0)  # 0.9, 0.5, 0.3 > 0.1
     assert est["fp_rate"].value == pytest.approx(2 / 3)  # 0.5, 0.3 > 0.1; 0.1 is not
     assert est["sensitivity@0.5"].value == pytest.approx(2 / 3)  # >= 0.5: 0.9, 0.5
@@ -68,16 +69,16 @@ def test_single_class_and_empty_are_undefined_with_reason():
     assert math.isnan(ap) and "single class" in reason
     auc, reason = M.roc_auc([], [])
     assert math.isnan(auc) and reason
-    est = M.headline_metrics([1, 1, 1], [0.1, 0.5, 0.9], n_bootstrap=50)
+    est = CB.headline_metrics([1, 1, 1], [0.1, 0.5, 0.9], n_bootstrap=50)
     assert not est["roc_auc"].defined and est["roc_auc"].to_dict()["value"] is None
     assert math.isnan(est["fp_rate"].value) and "no variants" in est["fp_rate"].reason
     assert est["detection_rate"].value == pytest.approx(2 / 3)
-    est = M.headline_metrics([], [], n_bootstrap=50)
+    est = CB.headline_metrics([], [], n_bootstrap=50)
     assert all(not e.defined for e in est.values())
 
 
 def test_constant_scores_give_half_auc_with_note():
-    est = M.headline_metrics([1, 0, 1, 0], [0.3] * 4, n_bootstrap=20)
+    est = CB.headline_metrics([1, 0, 1, 0], [0.3] * 4, n_bootstrap=20)
     assert est["roc_auc"].value == pytest.approx(0.5)
     assert "all scores equal" in est["roc_auc"].reason
 
@@ -105,9 +106,9 @@ def _synthetic(n=600, seed=1):
 
 def test_bootstrap_interval_contains_estimate_and_is_seeded():
     y, s, pred, target = _synthetic()
-    a = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
-    b = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
-    c = M.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=8)
+    a = CB.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
+    b = CB.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=7)
+    c = CB.headline_metrics(y, s, pred, target, n_bootstrap=300, seed=8)
     for name in ("pearson_r", "roc_auc", "pr_auc", "detection_rate", "fp_rate", "sensitivity@0.5"):
         e = a[name]
         assert e.ci_low <= e.value <= e.ci_high, name
@@ -119,8 +120,8 @@ def test_bootstrap_interval_contains_estimate_and_is_seeded():
 def test_bootstrap_width_shrinks_with_sample_size():
     y, s, _, _ = _synthetic(200, seed=2)
     y2, s2, _, _ = _synthetic(3000, seed=2)
-    small = M.headline_metrics(y, s, n_bootstrap=200, seed=1)["roc_auc"]
-    large = M.headline_metrics(y2, s2, n_bootstrap=200, seed=1)["roc_auc"]
+    small = CB.headline_metrics(y, s, n_bootstrap=200, seed=1)["roc_auc"]
+    large = CB.headline_metrics(y2, s2, n_bootstrap=200, seed=1)["roc_auc"]
     assert (large.ci_high - large.ci_low) < (small.ci_high - small.ci_low)
 
 
@@ -365,8 +366,8 @@ def test_cluster_bootstrap_matches_explicit_group_resampling():
     """headline_metrics' cluster interval is the percentile interval of AUCs over resampled whole groups."""
     rng = np.random.default_rng(3)
     y, s, group, _ = _clustered(rng, n_groups=25, size=8)
-    est = M.headline_metrics(y, s, groups=group.astype(str), n_bootstrap=200, seed=11, cutoffs=())["roc_auc"]
-    resampler = M.ClusterResampler(group.astype(str), y)
+    est = CB.headline_metrics(y, s, groups=group.astype(str), n_bootstrap=200, seed=11, cutoffs=())["roc_auc"]
+    resampler = CB.ClusterResampler(group.astype(str), y)
     counts = next(resampler.group_count_blocks(200, 11, 200))
     # whole groups move together, and both classes are present in every resample
     w = next(resampler.blocks(200, 11, 200))
@@ -386,7 +387,7 @@ def test_cluster_interval_covers_the_true_auc_and_the_variant_level_one_does_not
     for rep in range(reps):
         y, s, group, truth = _clustered(rng)
         for name, keys in (("cluster", group), ("variant", None)):
-            counts = next(M.ClusterResampler(keys, y).group_count_blocks(n_boot, rep, n_boot))
+            counts = next(CB.ClusterResampler(keys, y).group_count_blocks(n_boot, rep, n_boot))
             # groups: AUC from the (G, G) pair-win matrix; variants: the weighted AUC (one sort)
             aucs = _group_pair_auc(y, s, group, counts) if keys is not None else \
                 M.weighted_ranking_metrics(s, y, counts)[0]
@@ -405,13 +406,13 @@ def test_one_variant_per_group_is_the_class_stratified_bootstrap():
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(9)   # the old scheme: each class resampled from itself
     w = np.zeros((500, y.size))
-    w[:, pos] = next(M._multinomial_blocks(rng, pos.size, 500, 500))
-    w[:, neg] = next(M._multinomial_blocks(rng, neg.size, 500, 500))
+    w[:, pos] = next(CB._multinomial_blocks(rng, pos.size, 500, 500))
+    w[:, neg] = next(CB._multinomial_blocks(rng, neg.size, 500, 500))
     old = np.percentile(M.weighted_ranking_metrics(s, y, w)[0], [2.5, 97.5])
-    singletons = M.headline_metrics(y, s, groups=[f"v{i}" for i in range(y.size)], n_bootstrap=500, seed=9)
+    singletons = CB.headline_metrics(y, s, groups=[f"v{i}" for i in range(y.size)], n_bootstrap=500, seed=9)
     assert (singletons["roc_auc"].ci_low, singletons["roc_auc"].ci_high) == pytest.approx(tuple(old), abs=1e-12)
     assert singletons["roc_auc"].n_groups == y.size
-    other = M.headline_metrics(y, s, n_bootstrap=2000, seed=1)["roc_auc"]
+    other = CB.headline_metrics(y, s, n_bootstrap=2000, seed=1)["roc_auc"]
     width = old[1] - old[0]
     assert abs(other.ci_low - old[0]) < 0.1 * width and abs(other.ci_high - old[1]) < 0.1 * width
 
@@ -426,8 +427,8 @@ def test_paired_bootstrap_p_value_is_calibrated_under_the_null_and_small_for_a_r
         latent = y + rng.normal(0, 1.0, 30)[group]
         a = latent + rng.normal(0, 1, y.size)
         b = latent + rng.normal(0, 1, y.size)   # exchangeable with a: same true AUC
-        r = M.paired_difference(*[M.ranking_statistics(x, y)[0] for x in (a, b)],
-                                M.ClusterResampler(group, y), n_bootstrap=200, seed=rep)
+        r = CB.paired_difference(*[CB.ranking_statistics(x, y)[0] for x in (a, b)],
+                                CB.ClusterResampler(group, y), n_bootstrap=200, seed=rep)
         null_p.append(r["p_value"])
     null_p = np.array(null_p)
     print(f"null p-values: share < 0.05 = {np.mean(null_p < 0.05):.3f}, mean = {null_p.mean():.3f}")
@@ -436,21 +437,21 @@ def test_paired_bootstrap_p_value_is_calibrated_under_the_null_and_small_for_a_r
     y, _, group, _ = _clustered(rng, n_groups=40, size=15)
     latent = y + rng.normal(0, 0.5, 40)[group]
     good, poor = latent + rng.normal(0, 0.3, y.size), latent + rng.normal(0, 2.0, y.size)
-    r = M.paired_difference(*[M.ranking_statistics(x, y)[0] for x in (good, poor)],
-                            M.ClusterResampler(group, y), n_bootstrap=500, seed=0)
+    r = CB.paired_difference(*[CB.ranking_statistics(x, y)[0] for x in (good, poor)],
+                            CB.ClusterResampler(group, y), n_bootstrap=500, seed=0)
     assert r["difference"] > 0 and r["p_value"] < 0.01 and r["ci_low"] > 0
-    same = M.paired_difference(*[M.ranking_statistics(x, y)[0] for x in (good, good.copy())],
-                               M.ClusterResampler(group, y), n_bootstrap=100, seed=0)
+    same = CB.paired_difference(*[CB.ranking_statistics(x, y)[0] for x in (good, good.copy())],
+                               CB.ClusterResampler(group, y), n_bootstrap=100, seed=0)
     assert same["difference"] == 0 and same["p_value"] == 1.0
 
 
 def test_holm_against_a_hand_computed_example():
     # sorted p: 0.01, 0.02, 0.03, 0.04 (m = 4) -> 0.04, 0.06, 0.06 (monotone), 0.06; NaN is not counted
     p = [0.03, 0.01, np.nan, 0.04, 0.02]
-    assert M.holm(p)[[1, 4, 0, 3]] == pytest.approx([0.04, 0.06, 0.06, 0.06])
-    assert np.isnan(M.holm(p)[2])
-    assert M.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])   # capped at 1
-    assert M.holm([]).size == 0
+    assert CB.holm(p)[[1, 4, 0, 3]] == pytest.approx([0.04, 0.06, 0.06, 0.06])
+    assert np.isnan(CB.holm(p)[2])
+    assert CB.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])   # capped at 1
+    assert CB.holm([]).size == 0
 
 
 def test_evaluation_resamples_the_split_gene_groups(tmp_path):

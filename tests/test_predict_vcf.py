@@ -371,3 +371,135 @@ def test_one_entry_per_overlapping_gene_says_which_is_the_workflows_gene(workflo
     assert list(picked["gene"]) == list(workflow_rows["gene"]) == ["MINUSG", "PLUSG"]
     for column in ("exon_distance", "region", "nearest_site", "variant_type", "indel_length"):
         assert list(picked[column]) == list(workflow_rows[column]), column
+
+
+# ------------------------------------------------------------------ several base models (issue 20)
+@pytest.fixture(scope="module")
+def pangolin_gbm(workflow, tmp_path_factory, pangolin_model_dir):
+    """spliceai_features_gbm trained, as the workflow's rules do with config base_models.pangolin, on SpliceAI's
+    and Pangolin's scores of the fixture's variants (Pangolin: the committed fixture weights), and its folder."""
+    from validsplice.scoring.pangolin.shards import score_pangolin_shard
+
+    d = workflow["dir"]
+    p = tmp_path_factory.mktemp("pangolin")
+    weights = pangolin_model_dir(p / "weights")
+    score_pangolin_shard(str(d / "variants.parquet"), FASTA, str(p / "s0.parquet"), str(p / "s0.npy"),
+                         pangolin_dir=str(weights), distance=50, mask=True, device="cpu", threads=1)
+    gather_scores([str(p / "s0.parquet")], [str(p / "s0.npy")], str(p / "scores.parquet"), str(p / "profiles.npy"),
+                  str(p / "summary.json"))
+    folder = d / "models" / "two_base_models_gbm"
+    raw = workflow["models"]["spliceai_raw"]
+    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test", "train_labelled", "val_labelled")}
+    train_gbm_experiment(
+        variants_path=d / "variants.parquet", scores_path=d / "scores.parquet",
+        train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"], val_path=t["val"],
+        test_path=t["test"], target_summary_path=d / "targets_summary.json", model_path=folder / "model.joblib",
+        history_path=folder / "history.tsv", predictions_path=folder / "predictions.parquet",
+        val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json",
+        experiment="two_base_models_gbm", model_name="spliceai_features_gbm", threads=1,
+        base_calibrator_path=raw / "calibrator.json", extra_base_models=["pangolin"],
+        extra_scores_paths=[p / "scores.parquet"],
+        # no offset, tiny leaves: a few demo rows, and the trees must split on Pangolin's columns to test them
+        settings={"max_iter": 15, "learning_rate": 0.3, "min_samples_leaf": 1, "max_leaf_nodes": 4,
+                  "early_stopping": False, "seed": 0, "base_offset": False, "class_weight": "balanced"})
+    shutil.copy(raw / "calibrator.json", folder / "calibrator.json")  # any calibrator fitted off the test split
+    write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json", base_model=BASE,
+                   annotation="grch38", base_models={"pangolin": {"distance": 50, "mask": 1, "folder": str(weights)},
+                                                     "openspliceai": {"distance": 50, "mask": 0, "folder": ""}})
+    return {"folder": folder, "weights": weights, "scores": p / "scores.parquet"}
+
+
+def test_a_gbm_reading_pangolin_predicts_the_workflows_p_sa(workflow, pangolin_gbm, tmp_path, monkeypatch):
+    """The trees read SpliceAI's and Pangolin's features: the manifest lists Pangolin (settings, weights'
+    SHA-256), predict scores the VCF with both and gives the workflow's P_SA for every test variant."""
+    from validsplice.training import gbm
+
+    variant_features = gbm.variant_features
+    d, folder = workflow["dir"], pangolin_gbm["folder"]
+    manifest = json.loads((folder / "model.json").read_text())
+    [entry] = manifest["base_models"]  # the model read Pangolin only: the configured OpenSpliceAI is not listed
+    assert (entry["name"], entry["distance"], entry["mask"]) == ("pangolin", 50, 1)
+    assert len(entry["weights"]) == 12 and all(len(h) == 64 for h in entry["weights"].values())
+    assert json.loads((workflow["trees"]["features_gbm"] / "model.json").read_text())["base_models"] == []
+    # the workflow's features of the test variants (training.gbm.variant_features on the variant table)
+    variants = pd.read_parquet(d / "variants.parquet")
+    test = variants[variants["split"] == "test"].reset_index(drop=True)
+    features = variant_features(variants, pd.read_parquet(d / "scores.parquet"),
+                                extra_scores={"pangolin": pd.read_parquet(pangolin_gbm["scores"])})
+    features = features[(variants["split"] == "test").to_numpy()].reset_index(drop=True)
+    pangolin_columns = ["pangolin_DS_GAIN", "pangolin_DS_LOSS", "pangolin_DP_GAIN", "pangolin_DP_LOSS"]
+    assert features["pangolin_DS_GAIN"].notna().sum() > 8
+    # what predict feeds the trees, per (allele, gene) row (the same training function, wrapped to record it)
+    seen = []
+
+    def recording(rows, scores, paths=None, extra_scores=None):
+        out = variant_features(rows, scores, paths, extra_scores)
+        seen.append(rows.reset_index(drop=True)[["chrom", "pos", "ref", "alt", "gene", "strand"]].join(out.drop(columns="strand")))
+        return out
+
+    monkeypatch.setattr(gbm, "variant_features", recording)
+    # through the command line, with the Pangolin weights folder
+    assert main(["predict", "-I", str(d / "normalized.vcf.gz"), "-O", str(tmp_path / "out.vcf.gz"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(folder), "--model", str(workflow["trees"]["features_gbm"]),
+                 "--pangolin-dir", str(pangolin_gbm["weights"]), "--tsv", str(tmp_path / "out.tsv"),
+                 "--device", "cpu"]) == 0
+    rows = read_tsv(tmp_path / "out.tsv")
+    rows["key"] = [vcf_key(*r) for r in rows[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    variants["key"] = [vcf_key(*r) for r in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    chosen = variants.merge(rows, on=["key", "gene", "strand"], how="left", suffixes=("", "_tsv"))
+    # Pangolin's columns of each test variant's own gene are the workflow's (its trees' P_SA below may not
+    # depend on them: a few demo rows), and the primary's too
+    fed = pd.concat(seen, ignore_index=True)
+    fed["key"] = [vcf_key(*r) for r in fed[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    test["key"] = [vcf_key(*r) for r in test[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    mine = test[["key", "gene", "strand"]].merge(fed, on=["key", "gene", "strand"], how="left")
+    assert len(mine) == len(test)
+    for column in pangolin_columns + ["DS_AG_masked", "DP_DL"]:
+        np.testing.assert_allclose(mine[column].to_numpy(float), features[column].to_numpy(float), atol=1e-7,
+                                   err_msg=column)
+    for name, experiment_folder in (("two_base_models_gbm", folder), ("features_gbm", workflow["trees"]["features_gbm"])):
+        expected = expected_p_sa(experiment_folder, workflow["Calibrator"]).merge(chosen, on="variant_id")
+        assert len(expected) == len(test) > 8 and expected["workflow_gene"].astype(str).eq("True").all()
+        np.testing.assert_allclose(expected[f"SCORE_{name}"], expected["score"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(expected[f"P_SA_{name}"], expected["p_sa"], rtol=0, atol=1e-6)
+        assert expected["p_sa"].notna().all() and expected["p_sa"].nunique() > 1
+    with pysam.VariantFile(str(tmp_path / "out.vcf.gz")) as vcf:
+        assert "additional base model pangolin, distance 50, mask 1" in str(vcf.header)
+    # the external sets' path (a variant table, one gene per variant) gives the same
+    _, results = predict_variant_table(test, FASTA, "grch38", [load_model_folder(folder)], batch_size=8,
+                                       pangolin_dir=str(pangolin_gbm["weights"]))
+    expected = expected_p_sa(folder, workflow["Calibrator"]).set_index("variant_id")
+    np.testing.assert_allclose(results["two_base_models_gbm"][1], expected.loc[test["variant_id"], "p_sa"], atol=1e-6)
+
+
+def test_predict_checks_each_base_models_settings_and_weights(workflow, pangolin_gbm, pangolin_model_dir, tmp_path):
+    d, folder = workflow["dir"], pangolin_gbm["folder"]
+    vcf = d / "normalized.vcf.gz"
+    with pytest.raises(UserError, match="read pangolin's scores.*pass --pangolin-dir"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder)], device="cpu")
+    with pytest.raises(UserError, match="--pangolin-dir .*no such folder"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder)], device="cpu",
+                    pangolin_dir=str(tmp_path / "absent"))
+    other = pangolin_model_dir(tmp_path / "other_weights", source="final.1.2.3.v2")  # every name: one file
+    with pytest.raises(UserError, match=r"final\.1\.0\.3\.v2.*differ.*SHA-256 in model.json base_models.pangolin"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder)], device="cpu", pangolin_dir=str(other))
+    partial = tmp_path / "partial"
+    shutil.copytree(pangolin_gbm["weights"], partial)
+    (partial / "final.3.6.3.v2").unlink()
+    with pytest.raises(UserError, match=r"lacks pangolin weight file\(s\) final\.3\.6\.3\.v2"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder)], device="cpu", pangolin_dir=str(partial))
+    copy = tmp_path / "mask0"
+    shutil.copytree(folder, copy)
+    manifest = json.loads((copy / "model.json").read_text())
+    manifest["experiment"], manifest["base_models"][0]["mask"] = "mask0", 0
+    (copy / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="base model pangolin mask 0 differs"):
+        predict_vcf(vcf, tmp_path / "o.vcf", FASTA, "grch38", [str(folder), str(copy)], device="cpu",
+                    pangolin_dir=str(pangolin_gbm["weights"]))
+    manifest["base_models"] = []  # an older manifest: the trees read Pangolin but it is not listed
+    (copy / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="read pangolin's scores but base_models does not list"):
+        load_model_folder(copy)
+    with pytest.raises(UserError, match="no base_models.pangolin now"):
+        write_manifest(training_path=folder / "training.json", manifest_path=tmp_path / "m.json", base_model=BASE,
+                       annotation="grch38", base_models={})

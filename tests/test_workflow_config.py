@@ -262,3 +262,57 @@ def test_gpu_detection_without_the_override_reads_the_host(monkeypatch, tmp_path
     (tmp_path / "nvidia-smi").write_text("#!/bin/sh\n")
     (tmp_path / "nvidia-smi").chmod(0o755)
     assert workflow_config.gpu_request("auto") == 1
+
+
+def _without_messages(work: Path) -> None:
+    """Drop the rules' ``message:`` in a workflow copy: a dry run prints a rule's message instead of its job
+    details, and the details are where Snakemake prints the resources it will ask for."""
+    for path in (work / "workflow" / "rules").glob("*.smk"):
+        kept, skip_deeper_than = [], None
+        for line in path.read_text().splitlines(keepends=True):
+            indent = len(line) - len(line.lstrip())
+            if skip_deeper_than is not None and (not line.strip() or indent > skip_deeper_than):
+                continue
+            skip_deeper_than = indent if line.strip() == "message:" else None
+            if skip_deeper_than is None:
+                kept.append(line)
+        path.write_text("".join(kept))
+
+
+def _gpu_per_job(output: str) -> list[tuple[str, int]]:
+    """(rule, gpu) of each job of a dry run's job details (``rule NAME:`` ... ``resources: a=1, gpu=1``)."""
+    jobs, rule = [], None
+    for line in output.splitlines():
+        if re.match(r"^(local)?rule \w+:$", line):
+            rule = line.split()[-1][:-1]
+            jobs.append([rule, 0])
+        elif rule and line.strip().startswith("resources:"):
+            found = re.search(r"\bgpu=(\d+)", line)
+            jobs[-1][1] = int(found.group(1)) if found else 0
+    return [tuple(job) for job in jobs]
+
+
+def test_the_gpu_resource_follows_the_device_in_a_dry_run(tmp_path, copy_workflow, run_snakemake, monkeypatch):
+    """The demo with Pangolin added, dry-run under ``--resources gpu=1``: on a host without a GPU (the CPU
+    configuration, device auto) no job asks for the ``gpu`` resource, so the scoring shards and the network
+    trainings run side by side; with a GPU (VALIDSPLICE_ASSUME_GPU=1) each of them asks for gpu=1, so they
+    take the one card in turn, and the jobs that never use a GPU (the trees, evaluation ...) still ask for none."""
+    from validsplice.config import registry
+    from validsplice.config.workflow_config import ASSUME_GPU_ENV
+
+    work = copy_workflow(tmp_path)
+    _without_messages(work)
+    config = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    config["base_models"] = {"pangolin": {"pangolin_dir": str(ROOT / "tests" / "data" / "pangolin" / "weights")}}
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    networks = {f"train_{name}" for name, entry in registry.MODELS.items() if entry.gpu}
+    on_gpu = {"score_shard", "score_shard_pangolin", "predict_vcf", "predict_external", *networks}
+    for env, wanted in (("0", 0), ("1", 1)):
+        monkeypatch.setenv(ASSUME_GPU_ENV, env)
+        proc = run_snakemake(work, "-n", "--resources", "gpu=1")
+        jobs = _gpu_per_job(proc.stdout + proc.stderr)
+        rules = [rule for rule, _ in jobs]
+        assert rules.count("score_shard") == config["base_model"]["shards"] and "score_shard_pangolin" in rules
+        assert len(networks & set(rules)) >= 4, sorted(set(rules))
+        assert {rule for rule, gpu in jobs if gpu} == (on_gpu & set(rules) if wanted else set()), (env, jobs)
+        assert all(gpu == wanted for rule, gpu in jobs if rule in on_gpu), (env, jobs)

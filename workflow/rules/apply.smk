@@ -5,6 +5,7 @@
 rule model_manifest:
     input:
         training="results/models/{experiment}/training.json",
+        weights=manifest_weights,
     output:
         manifest="results/models/{experiment}/model.json",
     wildcard_constraints:
@@ -13,6 +14,7 @@ rule model_manifest:
         code=script_code("model_manifest.py"),
         base_model={key: config["base_model"][key] for key in ("name", "distance", "mask")},
         annotation=config["annotation"],
+        base_models=manifest_base_models(),
     log:
         "logs/models/{experiment}.manifest.log",
     conda:
@@ -31,7 +33,7 @@ rule predict_vcf:
         fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         annotation=annotation_inputs(),
-        weights=openspliceai_checkpoints(),
+        weights=predict_weights(),
         models=lambda wildcards: [f for e in predict_experiments(wildcards) for f in model_folder_files(e)],
     output:
         vcf="results/predict/{name}.vcf.gz",
@@ -41,7 +43,8 @@ rule predict_vcf:
         input_sha256=lambda wildcards: file_digest(config["predict"][wildcards.name]["vcf"]),
         model_dirs=lambda wildcards: model_folders(predict_experiments(wildcards)),
         annotation=config["annotation"],
-        openspliceai_dir=config["base_model"]["openspliceai_dir"],
+        openspliceai_dir=predict_weight_folders()["openspliceai_dir"],
+        pangolin_dir=predict_weight_folders()["pangolin_dir"],
         batch_size=config["base_model"]["batch_size"],
         device=config["base_model"]["device"],
     log:
@@ -115,7 +118,7 @@ rule predict_external:
         fasta=reference_files()[0],
         fasta_index=reference_files()[1:],
         annotation=annotation_inputs(),
-        weights=openspliceai_checkpoints(),
+        weights=predict_weights(),
         models=[f for e in predictable_experiments() for f in model_folder_files(e)],
     output:
         scores="results/external/{name}/scores.parquet",
@@ -126,7 +129,8 @@ rule predict_external:
         code=script_code("predict_external.py", *ALL_MODEL_MODULES),
         model_dirs=model_folders(predictable_experiments()),
         annotation=config["annotation"],
-        openspliceai_dir=config["base_model"]["openspliceai_dir"],
+        openspliceai_dir=predict_weight_folders()["openspliceai_dir"],
+        pangolin_dir=predict_weight_folders()["pangolin_dir"],
         batch_size=config["base_model"]["batch_size"],
         device=config["base_model"]["device"],
     log:

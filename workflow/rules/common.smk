@@ -448,17 +448,12 @@ def print_summary_table():
 
 
 def predictable_experiments():
-    """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees) and
-    the raw base-model score; that is every experiment of the config (rows combined from others, i.e.
-    spliceai_calibrated and the ensembles, are not experiments: `not_predictable_rows` names them).
-    `predict` scores with the primary base model only, so the raw rows of base_models, and feature models
-    that read their scores, have no model folder (external sets name them as left out, with the reason)."""
-    return [
-        n
-        for n in experiment_names()
-        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE)
-        and not (EXTRA_BASE_MODELS and experiment_model(n) in registry.SCORE_READING_FEATURE_MODELS)
-    ]
+    """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees, also
+    those reading the base_models' scores: their manifest lists those models, predict scores with each) and
+    the primary's raw score spliceai_raw (rows combined from others, i.e. spliceai_calibrated and the
+    ensembles, are not experiments). The raw rows of base_models (pangolin_raw ...) have no model folder: a
+    raw-score folder applies the primary's score only (external sets name them as left out, with the reason)."""
+    return [n for n in experiment_names() if registry.MODELS[experiment_model(n)].trained or n == BASELINE]
 
 
 def _check_predict_config():
@@ -472,8 +467,8 @@ def _check_predict_config():
                     f"config predict.{name}.experiments: {unknown} have no model folder; choose among "
                     f"{', '.join(known)} (trained networks, feature models and spliceai_raw)."
                     + (
-                        " Rows of config base_models and feature models reading their scores have none: "
-                        "predict scores with the primary base model only."
+                        f" The raw rows of config base_models ({', '.join(RAW_ROWS[1:])}) have none: a raw-score "
+                        "model folder applies the primary base model's score (spliceai_raw) only."
                         if EXTRA_BASE_MODELS
                         else ""
                     )
@@ -501,6 +496,40 @@ def model_folder_files(experiment):
     elif model != BASELINE:
         files.append(f"results/models/{experiment}/model.pt")
     return files
+
+
+def manifest_base_models():
+    """model_manifest's base_models: {name: distance, mask, weights folder} of each additional base model (the
+    manifest keeps those the experiment read, with its weights' SHA-256)."""
+    return {
+        name: {
+            "distance": settings["distance"],
+            "mask": settings["mask"],
+            "folder": settings.get("pangolin_dir") or settings.get("openspliceai_dir") or "",
+        }
+        for name, settings in EXTRA_BASE_MODELS.items()
+    }
+
+
+def manifest_weights(wildcards):
+    """The weight files of the additional base models a feature model reads (hashed into its manifest)."""
+    if EXTRA_BASE_MODELS and experiment_model(wildcards.experiment) in registry.SCORE_READING_FEATURE_MODELS:
+        return [f for name in EXTRA_BASE_MODELS for f in base_model_weights(name)]
+    return []
+
+
+def predict_weights():
+    """Every base model's weight files predict may load: the primary's and the additional models'."""
+    return openspliceai_checkpoints() + [f for name in EXTRA_BASE_MODELS for f in base_model_weights(name)]
+
+
+def predict_weight_folders():
+    """predict's --openspliceai-dir / --pangolin-dir from the config (one OpenSpliceAI at most: primary or additional)."""
+    found = openspliceai_settings(config)
+    return {
+        "openspliceai_dir": found[0]["openspliceai_dir"] if found else "",
+        "pangolin_dir": EXTRA_BASE_MODELS.get("pangolin", {}).get("pangolin_dir", ""),
+    }
 
 
 def model_folders(experiments):

@@ -12,4 +12,5 @@ run_rule(
     manifest_path=snakemake.output.manifest,
     base_model=dict(snakemake.params.base_model),
     annotation=snakemake.params.annotation,
+    base_models={name: dict(settings) for name, settings in dict(snakemake.params.base_models).items()},
 )

@@ -18,4 +18,5 @@ run_rule(
     device=snakemake.params.device,
     threads=snakemake.threads,
     openspliceai_dir=snakemake.params.openspliceai_dir,
+    pangolin_dir=snakemake.params.pangolin_dir,
 )

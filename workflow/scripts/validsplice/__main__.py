@@ -23,7 +23,10 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", required=True, metavar="FOLDER",
                         help="a trained experiment's folder (results/models/<experiment>); repeat for several")
     parser.add_argument("--tsv", metavar="PATH", help="also write one row per allele and gene as a TSV")
-    parser.add_argument("--openspliceai-dir", default="", help="OpenSpliceAI checkpoints, when the models used them")
+    parser.add_argument("--openspliceai-dir", default="",
+                        help="OpenSpliceAI checkpoints, when the models used them (as primary or additional base model)")
+    parser.add_argument("--pangolin-dir", default="",
+                        help="Pangolin's weights folder (final.*.*.3.v2), when a model reads Pangolin's scores")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="variants per forward pass")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
@@ -33,7 +36,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from .apply.predict import predict_vcf
 
     predict_vcf(args.I, args.O, args.R, args.A, args.model, tsv_path=args.tsv, batch_size=args.batch_size,
-                device=args.device, threads=args.threads, openspliceai_dir=args.openspliceai_dir)
+                device=args.device, threads=args.threads, openspliceai_dir=args.openspliceai_dir,
+                pangolin_dir=args.pangolin_dir)
     return 0
 
 

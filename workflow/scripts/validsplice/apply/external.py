@@ -139,7 +139,7 @@ def normalize_external(*, vcf_path, fasta_path, ingest_rejected_path, training_v
 
 def predict_external(*, variants_path, fasta, annotation, model_dirs: list[str], predictions_paths: list[str],
                      scores_path, batch_size: int = 64, device: str = "auto", threads: int = 0,
-                     openspliceai_dir: str = "") -> dict[str, pd.DataFrame]:
+                     openspliceai_dir: str = "", pangolin_dir: str = "") -> dict[str, pd.DataFrame]:
     """Score the external set with every model folder; one predictions table (+ ``p_sa``) per experiment."""
     import torch
 
@@ -154,7 +154,8 @@ def predict_external(*, variants_path, fasta, annotation, model_dirs: list[str],
     variants = pd.read_parquet(variants_path)
     models = [load_model_folder(d, device) for d in model_dirs]
     scores, results = predict_variant_table(variants, fasta, annotation, models, device=device,
-                                            batch_size=batch_size, openspliceai_dir=openspliceai_dir)
+                                            batch_size=batch_size, openspliceai_dir=openspliceai_dir,
+                                            pangolin_dir=pangolin_dir)
     Path(scores_path).parent.mkdir(parents=True, exist_ok=True)
     scores.to_parquet(scores_path, index=False)
     tables = {}

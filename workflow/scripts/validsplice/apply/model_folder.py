@@ -6,6 +6,12 @@ by calibration) and ``model.json``, the manifest written here: which files belon
 how its score is read, and the base-model settings its inputs were made with (name, distance,
 mask, annotation name). Paths inside are relative to the folder, so a copied folder still works.
 
+``base_models``: the additional base models (config ``base_models``) the model reads, each with the settings it
+was scored with (distance, mask) and its weights' identity (file name -> SHA-256: Pangolin's twelve files,
+OpenSpliceAI's .pt checkpoints), so ``predict`` can score a VCF with the same networks and refuse other ones.
+Only a feature model that reads the base model's scores reads them (training.json ``extra_base_models``);
+``[]`` for every other model (and in manifests written before the key existed).
+
 Three kinds of model:
 - ``network``: a model of ``models.registry`` applied to ref/alt windows (and, when it reads it,
   the base model's delta profile);
@@ -41,6 +47,10 @@ CALIBRATOR = "calibrator.json"
 FORMAT_VERSION = 1
 KINDS = ("network", "base_model_score", "feature_model")
 BASE_MODEL_KEYS = ("name", "distance", "mask", "annotation")
+EXTRA_BASE_MODEL_KEYS = ("name", "distance", "mask", "weights")
+# the weight files each base model loads from its folder (scoring.weights / scoring.pangolin.network):
+# what base_models[].weights lists and predict checks; SpliceAI's weights are package data (none)
+WEIGHT_GLOBS = {"openspliceai": "*.pt", "pangolin": "final.*.*.3.v2"}
 
 
 def _annotation_name(annotation: str) -> str:
@@ -48,8 +58,37 @@ def _annotation_name(annotation: str) -> str:
     return str(annotation) if str(annotation).lower() in ("grch37", "grch38") else Path(str(annotation)).name
 
 
-def write_manifest(*, training_path, manifest_path, base_model: dict, annotation: str) -> dict:
-    """The ``model_manifest`` rule: ``model.json`` from training.json and the base-model settings."""
+def weights_identity(name: str, folder) -> dict[str, str]:
+    """{file name: SHA-256} of the weight files base model ``name`` loads from ``folder`` (sorted by name)."""
+    from ..config.workflow_config import file_digest
+
+    files = sorted(Path(folder).glob(WEIGHT_GLOBS[name])) if name in WEIGHT_GLOBS and str(folder or "") else []
+    return {f.name: file_digest(f) for f in files}
+
+
+def extra_base_model_entries(reads, base_models: dict | None, training_path) -> list[dict]:
+    """The manifest's ``base_models``: for each additional model the training read (``reads``, training.json
+    ``extra_base_models``), its settings from ``base_models`` ({name: distance, mask, folder}) and weights."""
+    base_models = dict(base_models or {})
+    entries = []
+    for name in reads:
+        if name not in base_models:
+            raise UserError(f"{training_path}: the model read base model {name!r}'s scores, but the config has no "
+                            f"base_models.{name} now; restore it (as trained) or re-run the training.")
+        settings = base_models[name]
+        weights = weights_identity(name, settings.get("folder", ""))
+        if name in WEIGHT_GLOBS and not weights:
+            raise UserError(f"config base_models.{name}: {settings.get('folder')!r} holds no {WEIGHT_GLOBS[name]} "
+                            "weight files; the model folder records which weights its features came from.")
+        entries.append({"name": name, "distance": int(settings["distance"]), "mask": int(settings["mask"]),
+                        "weights": weights})
+    return entries
+
+
+def write_manifest(*, training_path, manifest_path, base_model: dict, annotation: str,
+                   base_models: dict | None = None) -> dict:
+    """The ``model_manifest`` rule: ``model.json`` from training.json and the base-model settings
+    (``base_models``: {name: {distance, mask, folder}} of config base_models, the weights folder hashed)."""
     try:
         training = json.loads(Path(training_path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -76,6 +115,8 @@ def write_manifest(*, training_path, manifest_path, base_model: dict, annotation
         "threshold": training.get("threshold"),
         "base_model": {"name": str(base_model["name"]), "distance": int(base_model["distance"]),
                        "mask": int(base_model["mask"]), "annotation": _annotation_name(annotation)},
+        "base_models": extra_base_model_entries(training.get("extra_base_models") or [], base_models,
+                                                training_path) if kind == "feature_model" else [],
         "code_version": training.get("code_version"),
     }
     Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +147,11 @@ class ModelFolder:
     @property
     def base_model(self) -> dict:
         return dict(self.manifest["base_model"])
+
+    @property
+    def base_models(self) -> list[dict]:
+        """The additional base models the model reads (manifest ``base_models``; [] when it reads none)."""
+        return [dict(entry) for entry in self.manifest.get("base_models") or []]
 
     @property
     def window_length(self) -> int | None:
@@ -172,6 +218,7 @@ def load_model_folder(path, device="cpu") -> ModelFolder:
     missing = [k for k in BASE_MODEL_KEYS if k not in (manifest.get("base_model") or {})]
     if missing:
         raise UserError(f"{manifest_path}: base_model lacks {missing}; re-run the model_manifest rule.")
+    _check_extra_base_models(manifest, manifest_path)
     calibrator_path = folder / manifest["files"]["calibrator"]
     if not calibrator_path.is_file():
         raise UserError(f"--model {path}: no calibrator ({calibrator_path.name}); P(splice-altering) needs it. "
@@ -179,6 +226,24 @@ def load_model_folder(path, device="cpu") -> ModelFolder:
     network = _load_network(folder, manifest, device) if manifest["kind"] == "network" else None
     trees = _load_trees(folder, manifest) if manifest["kind"] == "feature_model" else None
     return ModelFolder(folder, manifest, _load_calibrator(calibrator_path), network, trees)
+
+
+def _check_extra_base_models(manifest: dict, manifest_path: Path) -> None:
+    """Every additional base model's features the trees read has a complete ``base_models`` entry."""
+    from ..config.naming import BASE_MODEL_NAMES
+
+    entries = manifest.get("base_models") or []
+    for entry in entries:
+        missing = [k for k in EXTRA_BASE_MODEL_KEYS if k not in entry]
+        if missing:
+            raise UserError(f"{manifest_path}: base_models entry {entry.get('name')!r} lacks {missing}; re-run the "
+                            "model_manifest rule.")
+    listed = {e["name"] for e in entries}
+    read = {f.split("_", 1)[0] for f in manifest.get("features") or [] if f.split("_", 1)[0] in BASE_MODEL_NAMES}
+    if read - listed:
+        raise UserError(f"{manifest_path}: the trees read {', '.join(sorted(read - listed))}'s scores but base_models "
+                        "does not list that base model (a manifest from an older version); re-run the model_manifest "
+                        "rule.")
 
 
 def _load_trees(folder: Path, manifest: dict) -> dict:

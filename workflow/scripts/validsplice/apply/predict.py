@@ -12,7 +12,10 @@ A feature model (``spliceai_features_gbm``, ``position_only_gbm``) gets its feat
 function ``training.gbm.variant_features``: DS masked and unmasked and DP of that gene's row of the one
 scoring pass, and the position columns the variant table would hold were that gene the variant's gene
 (``normalize.gene_position``: exon distance, region, nearest site; ``normalize.allele_types``: type and
-length).
+length). A feature model that reads additional base models (config ``base_models``; manifest
+``base_models``: Pangolin, OpenSpliceAI) also gets their DS / DP: each scores every allele once
+(``apply.base_models``, with the manifest's distance and mask and the weights it lists), and its row of the
+same gene joins as the prefixed columns training read (``pangolin_DS_GAIN`` ...).
 
 Every overlapping gene gets an entry; ``WORKFLOW_GENE`` says whether that gene is the one the workflow's
 gene rule (``normalize.choose_gene``; the source gene is the record's INFO ``GENE`` when the VCF has one)
@@ -43,6 +46,7 @@ from ..scoring.shards import rows_from_slots
 from ..training.targets import base_model_inputs, choose_score_rows
 from ..variants.normalize import allele_types, choose_gene, gene_position
 from ..variants.windows import build_windows
+from .base_models import load_extra_base_models, per_gene_row, score_tables
 from .model_folder import ModelFolder, load_model_folder
 
 log = logging.getLogger("validsplice.apply.predict")
@@ -94,12 +98,13 @@ def base_model_engine(base: dict, reference: Reference, *, device: str, batch_si
 
 # ------------------------------------------------------------------ shared core: rows -> model inputs -> P_SA
 def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, distance: int,
-                 window_length: int, features: bool = False) -> dict:
+                 window_length: int, features: bool = False, extra_scores: dict | None = None) -> dict:
     """Inputs of every model for ``rows`` (one per variant and gene: variant_id unique, chrom as in the
     FASTA, pos, ref, alt, gene, strand), from the base-model ``scores``/``profiles`` of those ids.
 
     ``features``: also the feature models' input (``rows`` then holds the variant table's position
-    columns, ``gene_rows_position`` adds them to VCF rows), made by the training function."""
+    columns, ``gene_rows_position`` adds them to VCF rows), made by the training function; ``extra_scores``:
+    {additional base model: its score table of those ids}, the prefixed features of the models reading them."""
     if profiles is None:
         profiles = np.zeros((0, 2 * distance + 1, 2), dtype=np.float16)
     base_profile = base_model_inputs(rows, scores, profiles, distance=distance)
@@ -110,7 +115,7 @@ def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, d
     if features:
         from ..training.gbm import variant_features
 
-        out["features"] = variant_features(rows.reset_index(drop=True), scores)
+        out["features"] = variant_features(rows.reset_index(drop=True), scores, extra_scores=extra_scores)
     return out
 
 
@@ -162,9 +167,10 @@ def max_window_length(models: list[ModelFolder]) -> int:
 
 # ------------------------------------------------------------------ a labelled variant table (external sets)
 def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: list[ModelFolder], *, device="cpu",
-                          batch_size: int = 64, openspliceai_dir="") -> tuple[pd.DataFrame, dict]:
+                          batch_size: int = 64, openspliceai_dir="", pangolin_dir="") -> tuple[pd.DataFrame, dict]:
     """Score a normalized variant table (``variants.parquet`` contract, one gene per variant) with every
-    model: the base model once, then each model on the variant's chosen gene, as the workflow does.
+    model: the base model once (and each additional one the models read), then each model on the variant's
+    chosen gene, as the workflow does.
 
     Returns (the base-model score rows, {experiment: (score, P_SA)}), in table order.
     """
@@ -174,11 +180,15 @@ def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: lis
                                openspliceai_dir=openspliceai_dir)
     records = [VariantRecord(str(c), int(p), str(r), (str(a),), label=f"{vid} {c}:{p} {r}>{a}")
                for vid, c, p, r, a in variants[["variant_id", "chrom", "pos", "ref", "alt"]].itertuples(index=False)]
-    slots = score_records(records, reference, GeneAnnotation.load(annotation), engine, int(base["distance"]),
-                          bool(base["mask"]))
+    genes = GeneAnnotation.load(annotation)
+    slots = score_records(records, reference, genes, engine, int(base["distance"]), bool(base["mask"]))
     scores, profiles, _ = rows_from_slots(variants, slots)
+    extras = load_extra_base_models(models, reference, device=device, batch_size=batch_size,
+                                    openspliceai_dir=openspliceai_dir, pangolin_dir=pangolin_dir)
+    extra_scores = score_tables(extras, variants, reference, genes)
     inputs = model_inputs(variants, scores, profiles, fasta, distance=int(base["distance"]),
-                          window_length=max_window_length(models), features=needs_features(models))
+                          window_length=max_window_length(models), features=needs_features(models),
+                          extra_scores=extra_scores)
     scored = ~np.isnan(inputs["base_max_ds"])
     return scores, apply_models(models, inputs, scored, batch_size=batch_size, device=device)
 
@@ -209,7 +219,7 @@ def allele_rows(records: list, reference: Reference) -> pd.DataFrame:
 
 
 def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotation, engine, models, fasta, *,
-                  base: dict, batch_size: int, device) -> tuple[pd.DataFrame, list[list[str]]]:
+                  base: dict, batch_size: int, device, extras=()) -> tuple[pd.DataFrame, list[list[str]]]:
     """Per (allele, gene) row: base-model scores and every model's score and P_SA; plus each record's
     ``SpliceAI=`` entries."""
     alleles = allele_rows(records, reference)
@@ -224,7 +234,7 @@ def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotatio
                           how="left")
     # one model row per (allele, gene): its own id, so the workflow's per-variant functions apply unchanged
     scores["row_id"] = scores["variant_id"] + "|" + scores["gene"].fillna("") + "|" + scores["strand"].fillna(".")
-    table = scores.assign(variant_id=scores["row_id"])
+    table = scores.assign(variant_id=scores["row_id"], allele_id=scores["variant_id"])
     has_gene = (table["gene"].fillna("") != "").to_numpy()
     positioned = gene_rows_position(table[has_gene].assign(chrom=lambda t: t["contig"]).reset_index(drop=True),
                                     annotation)
@@ -235,8 +245,13 @@ def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotatio
     rows = positioned[table.loc[has_gene, "status"].isin(WINDOWED).to_numpy()].reset_index(drop=True)
     results = {}
     if len(rows):
+        # each additional base model scores the alleles with a row here, its rows re-keyed to (allele, gene) rows
+        allele_table = alleles[alleles["variant_id"].isin(set(rows["allele_id"]))]
+        extra_scores = {name: per_gene_row(t, rows)
+                        for name, t in score_tables(list(extras), allele_table, reference, annotation).items()}
         inputs = model_inputs(rows, table[windowed], profiles, fasta, distance=int(base["distance"]),
-                              window_length=max_window_length(models), features=needs_features(models))
+                              window_length=max_window_length(models), features=needs_features(models),
+                              extra_scores=extra_scores)
         results = apply_models(models, inputs, (rows["status"] == SCORED).to_numpy(), batch_size=batch_size,
                                device=device)
     for m in models:
@@ -263,7 +278,7 @@ def validsplice_entries(table: pd.DataFrame, experiments: list[str], n_records: 
     return entries
 
 
-def header_lines(models: list[ModelFolder], base: dict) -> list[str]:
+def header_lines(models: list[ModelFolder], base: dict, extras=()) -> list[str]:
     from ..scoring.vcf_stream import HEADER_LINE
 
     names = ",".join(m.experiment for m in models)
@@ -276,7 +291,8 @@ def header_lines(models: list[ModelFolder], base: dict) -> list[str]:
         "(the rows the models were trained on), else 0. "
         f'Experiments: {names}. Format: {VALIDSPLICE_FORMAT}">',
         f"##validsplice_predict=experiments {names}; base model {base['name']}, distance {base['distance']}, "
-        f"mask {base['mask']}, trained with annotation {base['annotation']}",
+        f"mask {base['mask']}, trained with annotation {base['annotation']}"
+        + "".join(f"; additional base model {e.name}, distance {e.distance}, mask {int(e.mask)}" for e in extras),
     ]
 
 
@@ -295,7 +311,7 @@ def _check_outputs(input_path, output_path, tsv_path) -> None:
 
 
 def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_path=None, batch_size: int = 64,
-                device: str = "auto", threads: int = 0, openspliceai_dir="",
+                device: str = "auto", threads: int = 0, openspliceai_dir="", pangolin_dir="",
                 chunk_records: int = CHUNK_RECORDS) -> dict:
     """Annotate ``input_path`` ('-': stdin; plain, gzip or bgzip) with SpliceAI= and VALIDSPLICE= (module
     docstring). Input reading and its checks are those of ``score`` (``spliceai.vcf_stream``, ``read_chunk``)."""
@@ -315,6 +331,8 @@ def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_p
     gene_table = GeneAnnotation.load(annotation)
     engine = base_model_engine(base, reference, device=device, batch_size=batch_size,
                                openspliceai_dir=openspliceai_dir)
+    extras = load_extra_base_models(models, reference, device=device, batch_size=batch_size,
+                                    openspliceai_dir=openspliceai_dir, pangolin_dir=pangolin_dir)
     source = VcfInput(str(input_path))
     try:
         if source.warning:
@@ -322,7 +340,7 @@ def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_p
         header = source.vcf.header
         contigs, has_end = set(header.contigs), "END" in header.info
         had_spliceai = "SpliceAI" in header.info
-        for line in header_lines(models, base):
+        for line in header_lines(models, base, extras):
             if not (had_spliceai and line.startswith("##INFO=<ID=SpliceAI")):
                 header.add_line(line)
         try:
@@ -333,7 +351,7 @@ def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_p
             raise UserError(f"Cannot write {output_path}: {exc}") from None
         with out:
             counts = _stream(source, out, contigs, has_end, reference, gene_table, engine, models, fasta, base,
-                             batch_size=batch_size, device=device, tsv_path=tsv_path, chunk_records=chunk_records,
+                             extras=extras, batch_size=batch_size, device=device, tsv_path=tsv_path, chunk_records=chunk_records,
                              had_spliceai=had_spliceai, reading=Counts(), read_chunk=read_chunk)
     finally:
         source.close()
@@ -343,8 +361,8 @@ def predict_vcf(input_path, output_path, fasta, annotation, model_dirs, *, tsv_p
     return counts
 
 
-def _stream(source, out, contigs, has_end, reference, gene_table, engine, models, fasta, base, *, batch_size, device,
-            tsv_path, chunk_records, had_spliceai, reading, read_chunk) -> dict:
+def _stream(source, out, contigs, has_end, reference, gene_table, engine, models, fasta, base, *, extras, batch_size,
+            device, tsv_path, chunk_records, had_spliceai, reading, read_chunk) -> dict:
     experiments = [m.experiment for m in models]
     counts = {"records": 0, "alleles": 0, "allele_gene_rows": 0, "with_p_sa": 0, "skipped": {}}
     start = time.perf_counter()
@@ -354,7 +372,7 @@ def _stream(source, out, contigs, has_end, reference, gene_table, engine, models
         chunk, error, at_end = read_chunk(vcf_iter, chunk_records, reading, contigs, has_end, source.name)
         if chunk:
             table, spliceai = predict_chunk(chunk, reference, gene_table, engine, models, fasta, base=base,
-                                            batch_size=batch_size, device=device)
+                                            batch_size=batch_size, device=device, extras=extras)
             entries = validsplice_entries(table, experiments, len(chunk))
             for rec, sai, vs in zip(chunk, spliceai, entries):
                 if sai:

@@ -106,6 +106,9 @@ def external_rows(rows: list[str], experiments_with_folder: list[str], combined:
                 left_out[row] = f"member(s) {', '.join(missing)} have no model folder to apply"
             else:
                 included.append(row)
+        elif is_raw_row(row) and row != BASELINE:
+            left_out[row] = ("an additional base model's raw score has no model folder (a raw-score folder applies "
+                             "the primary base model's score, spliceai_raw, only)")
         else:
             left_out[row] = "no model folder (validsplice predict cannot apply it)"
     return included, left_out

@@ -1,8 +1,8 @@
 """Evaluation of one experiment's test predictions (the evaluate_model rule).
 
 Reads a predictions table, joins the test targets' region / site / variant type and each variant's
-gene group, and computes with ``validsplice.evaluation.metrics``: the headline metrics with cluster
-bootstrap intervals over gene groups, cut-off tables, the paired cluster-bootstrap comparison with
+gene group, and computes with ``evaluation.metrics`` and ``evaluation.cluster_bootstrap``: the headline
+metrics with cluster bootstrap intervals over gene groups, cut-off tables, the paired cluster-bootstrap comparison with
 ``spliceai_raw`` (ΔROC-AUC, ΔPR-AUC; DeLong as a secondary test that assumes independent variants),
 breakdowns, and the separate summary of Low-frequency / Conflicting variants. Writes
 ``metrics.json`` and ``breakdown.tsv``.
@@ -28,27 +28,29 @@ import pandas as pd
 from ..common.errors import UserError
 from ..config.naming import calibrated_of_raw, is_raw_row
 from ..variants.split import gene_group_of
-from .metrics import (
-    BASELINE,
-    CLASSES,
+from .cluster_bootstrap import (
     ECE_BINS,
-    NEGATIVE,
-    OTHER_CLASSES,
-    POSITIVE,
     ClusterResampler,
-    Estimate,
     brier_statistic,
     calibration_metrics,
-    delong_paired,
     ece_statistics,
     headline_metrics,
-    json_safe,
     paired_difference,
     pearson_statistic,
     ranking_statistics,
+    share_statistic,
+)
+from .metrics import (
+    BASELINE,
+    CLASSES,
+    NEGATIVE,
+    OTHER_CLASSES,
+    POSITIVE,
+    Estimate,
+    delong_paired,
+    json_safe,
     rate_above,
     roc_auc,
-    share_statistic,
 )
 
 log = logging.getLogger("validsplice.evaluation.evaluate")

@@ -29,14 +29,13 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from ..evaluation.metrics import (  # noqa: E402
+from ..evaluation.cluster_bootstrap import ECE_BINS, calibration_bins
+from ..evaluation.metrics import (
     BASELINE,
     CLASSES,
-    ECE_BINS,
     NEGATIVE,
     POSITIVE,
     average_precision,
-    calibration_bins,
     pearson_r,
     pr_curve,
     roc_auc,

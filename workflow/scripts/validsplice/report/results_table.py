@@ -23,7 +23,7 @@ import math
 import pandas as pd
 
 from ..config.naming import BASELINE, NEGATIVE, POSITIVE
-from ..evaluation.metrics import holm
+from ..evaluation.cluster_bootstrap import holm
 
 # (column, key in metrics["headline"], higher is better)
 METRIC_COLUMNS = (

@@ -17,8 +17,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..evaluation.cluster_bootstrap import headline_metrics
 from ..evaluation.evaluate import GROUP_COLUMN, attach_gene_groups, paired_metric_difference
-from ..evaluation.metrics import NEGATIVE, POSITIVE, headline_metrics
+from ..evaluation.metrics import NEGATIVE, POSITIVE
 
 # |exon_distance| bands (bases to the nearest exon boundary of the variant's gene)
 DISTANCE_BANDS = ((0, 2, "0-2 bp"), (3, 10, "3-10 bp"), (11, 50, "11-50 bp"), (51, 500, "51-500 bp"),

@@ -183,7 +183,7 @@ def _assign_splits(
 
 def gene_group_of(table: pd.DataFrame) -> pd.Series:
     """``gene_groups`` as a Series indexed by ``variant_id``: the split's grouping, which is also the
-    resampling unit of the evaluation's cluster bootstrap (``evaluation.metrics.ClusterResampler``).
+    resampling unit of the evaluation's cluster bootstrap (``evaluation.cluster_bootstrap.ClusterResampler``).
 
     Computed on the variant table the split was made on (or on a test subset: a group never straddles
     splits, so its test members form the same components).
