@@ -118,3 +118,20 @@ def test_offset_trees_on_real_vexseq_labels_keep_calibrated_spliceai_s_ranking()
     # ... and the selection (validation + inner group folds) keeps such trees from hurting: about the offset alone
     guarded, _, _ = offset_trees_out_of_fold(table, settings, shuffle_labels=True)
     assert guarded.mean() >= base.mean() - 0.02, (guarded, base)
+
+
+def test_pangolin_overlay_validates_on_top_of_the_vexseq_config():
+    """config/vexseq_pangolin.yaml is given after config/vexseq.yaml (make vexseq-pangolin): merged as Snakemake
+    merges configfiles, the result is a valid config with Pangolin as a second base model and nothing else changed."""
+    from snakemake.utils import update_config, validate
+
+    base = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "config" / "vexseq_pangolin.yaml").read_text())
+    assert set(overlay) == {"base_models"} and set(overlay["base_models"]) == {"pangolin"}
+    merged = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())
+    update_config(merged, overlay)
+    assert {k: v for k, v in merged.items() if k != "base_models"} == {k: v for k, v in base.items()
+                                                                       if k != "base_models"}
+    validate(merged, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))  # fills in the defaults
+    assert merged["base_models"]["pangolin"]["pangolin_dir"] == "resources/pangolin/models"
+    assert "vexseq_pangolin.yaml" in (ROOT / "Makefile").read_text()
