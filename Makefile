@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo vexseq test lint report report-check rulegraph clean cluster-deps cluster-check
+.PHONY: demo vexseq vexseq-pangolin test lint report report-check rulegraph clean cluster-deps cluster-check
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ demo: $(VENV)/.installed  ## run the whole workflow on the embedded demo data
 
 vexseq: $(VENV)/.installed  ## the whole workflow on the Vex-seq development set, group 5-fold (docs/vexseq.md)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/vexseq.yaml
+
+vexseq-pangolin: $(VENV)/.installed  ## Vex-seq with Pangolin as a second base model (weights at resources/pangolin/models)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/vexseq.yaml config/vexseq_pangolin.yaml
 
 # -n auto: one worker per core; --dist loadfile keeps each module on one worker, so a module's shared run
 # (the demo run of test_workflow.py) is made once, and the slowest modules start first (tests/conftest.py).

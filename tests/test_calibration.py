@@ -375,3 +375,94 @@ def test_the_ece_estimate_lies_inside_its_cluster_interval():
         y = (rng.random(groups.size) < p).astype(int)
         e = calibration_metrics(y, p, groups=groups, n_bootstrap=200, seed=seed)["ece"]
         assert e.ci_low - 1e-12 <= e.value <= e.ci_high + 1e-12, (seed, e.value, e.ci_low, e.ci_high)
+
+
+# ----------------------------------------------------------------- a raw base-model row: train + validation
+def raw_row_files(tmp_path, seed=3):
+    """targets tables of one split: train_labelled / val_labelled (every labelled row, prevalence 0.2), val (a
+    balanced sample of val_labelled, as build_targets writes it) and test, with the base model's max DS."""
+    rng = np.random.default_rng(seed)
+
+    def table(n, split, prevalence=0.2):
+        y = rng.random(n) < prevalence
+        ds = np.clip(np.where(y, rng.normal(0.3, 0.2, n), rng.normal(0.05, 0.1, n)), 0, 1)
+        return pd.DataFrame({"variant_id": [f"{split}{i}" for i in range(n)], "label": np.where(y, SA, NORMAL),
+                             "split": split, "spliceai_max_ds": ds, "target_max_abs_delta": ds})
+
+    tables = {"train_labelled": table(400, "train"), "val_labelled": table(40, "val"), "test": table(200, "test")}
+    val = tables["val_labelled"]
+    n = int((val["label"] == SA).sum())
+    tables["val"] = pd.concat([val[val["label"] == SA], val[val["label"] == NORMAL].head(n)])
+    paths = {name: tmp_path / f"{name}.parquet" for name in tables}
+    for name, t in tables.items():
+        t.to_parquet(paths[name])
+    labelled = pd.concat([tables["train_labelled"], tables["val_labelled"]])
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"per_split_before_balancing": {
+        s: {SA: int((labelled[labelled["split"] == s]["label"] == SA).sum()),
+            NORMAL: int((labelled[labelled["split"] == s]["label"] == NORMAL).sum())} for s in ("train", "val")}}))
+    return paths, tables, summary
+
+
+def run_raw_row(paths, summary, out):
+    from validsplice.training.predictions import baseline_predictions
+
+    out.mkdir(exist_ok=True)
+    baseline_predictions(test_path=paths["test"], val_path=paths["val"], experiment="spliceai_raw",
+                         predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
+                         history_path=out / "history.tsv", training_path=out / "training.json",
+                         labelled_paths=[paths["train_labelled"], paths["val_labelled"]],
+                         calibration_rows_path=out / "calibration_rows.parquet")
+    C.calibrate_experiment(val_predictions=out / "val_predictions.parquet", predictions=out / "predictions.parquet",
+                           training=out / "training.json", target_summary=summary,
+                           calibrator_path=out / "calibrator.json", calibrated_path=out / "calibrated.parquet",
+                           experiment="spliceai_raw", calibration_rows=out / "calibration_rows.parquet")
+    return C.Calibrator.load(out / "calibrator.json")
+
+
+def test_raw_row_calibrator_is_fitted_on_every_labelled_train_and_validation_row(tmp_path):
+    """The base model never saw the labels: its calibrator (spliceai_calibrated and the offset the label-trained
+    models start from) uses all labelled non-test rows, not the small balanced validation sample."""
+    paths, tables, summary = raw_row_files(tmp_path)
+    cal = run_raw_row(paths, summary, tmp_path / "raw")
+    labelled = pd.concat([tables["train_labelled"], tables["val_labelled"]])
+    expected = C.Calibrator.fit(labelled["spliceai_max_ds"], labelled["label"],
+                                C.read_prevalence(summary).value)
+    assert cal.validation["n"] == len(labelled) == 440
+    assert cal.slope == pytest.approx(expected.slope) and cal.intercept == pytest.approx(expected.intercept)
+    assert cal.fitted_on == C.FITTED_ON_LABELLED and "train + validation" in C.describe(cal)
+    # the rows hold the prevalence's own ratio: no prior shift is needed
+    assert cal.intercept == pytest.approx(cal.intercept_at_validation_prevalence)
+    only_val = C.Calibrator.fit(tables["val"]["spliceai_max_ds"], tables["val"]["label"], C.read_prevalence(summary).value)
+    assert abs(cal.slope - only_val.slope) > 1e-3  # not what main fitted (the balanced validation sample)
+    # the train rows move it; the test rows do not
+    train = tables["train_labelled"]
+    train.assign(spliceai_max_ds=train["spliceai_max_ds"] ** 2).to_parquet(paths["train_labelled"])
+    assert run_raw_row(paths, summary, tmp_path / "moved").slope != pytest.approx(cal.slope)
+    tables["train_labelled"].to_parquet(paths["train_labelled"])
+    test = tables["test"]
+    test.assign(spliceai_max_ds=1 - test["spliceai_max_ds"]).to_parquet(paths["test"])
+    assert run_raw_row(paths, summary, tmp_path / "same").to_dict() == cal.to_dict()
+    # the validation predictions still list val.parquet's rows (ensemble members align on them)
+    val_pred = pd.read_parquet(tmp_path / "raw" / "val_predictions.parquet")
+    assert list(val_pred["variant_id"]) == list(tables["val"]["variant_id"])
+
+
+def test_spliceai_calibrated_says_where_its_calibrator_was_fitted_and_test_rows_are_refused(tmp_path):
+    paths, tables, summary = raw_row_files(tmp_path)
+    root = tmp_path / "models"
+    root.mkdir()
+    run_raw_row(paths, summary, root / "spliceai_raw")
+    summary.rename(root / "summary.json")
+    info, files = run_combine(root, "spliceai_calibrated", ["spliceai_raw"])
+    assert "fitted on train + validation" in info["note"]
+    np.testing.assert_allclose(pd.read_parquet(files["out_predictions"])["score"],
+                               pd.read_parquet(root / "spliceai_raw" / "calibrated.parquet")["p_sa"])
+    rows = root / "spliceai_raw" / "calibration_rows.parquet"
+    pd.concat([pd.read_parquet(rows), pd.read_parquet(root / "spliceai_raw" / "predictions.parquet")]).to_parquet(rows)
+    with pytest.raises(UserError, match="test row"):
+        C.calibrate_experiment(val_predictions=root / "spliceai_raw" / "val_predictions.parquet",
+                               predictions=root / "spliceai_raw" / "predictions.parquet",
+                               training=root / "spliceai_raw" / "training.json", target_summary=root / "summary.json",
+                               calibrator_path=tmp_path / "c.json", calibrated_path=tmp_path / "c.parquet",
+                               experiment="spliceai_raw", calibration_rows=rows)

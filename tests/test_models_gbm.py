@@ -434,3 +434,56 @@ def test_rule_trains_on_the_additional_base_model_features(tmp_path):
     assert training["extra_base_models"] == ["pangolin"] and "pangolin_DS_GAIN" in training["features"]
     assert "and pangolin's" in training["note"]
     assert "pangolin_DP_LOSS" in gbm.load_model(out / "model.joblib")["features"]
+
+
+# ------------------------------------------------------------------ issue 19: selection by inner group k-fold
+def test_inner_fold_losses_score_every_training_row_once_by_trees_grown_without_its_gene():
+    rng = np.random.default_rng(0)
+    n = 120
+    groups = np.repeat([f"g{i}" for i in range(12)], 10)
+    y = (rng.random(n) < 0.3).astype(int)
+    w = rng.uniform(0.5, 2.0, n)
+    a = np.column_stack([np.arange(n), rng.random(n)])  # column 0: the row number, to see what each fit got
+    fits = []
+
+    class Constant:
+        def fit(self, x, y_fit, sample_weight=None):
+            fits.append(set(x[:, 0].astype(int)))
+            return self
+
+        def staged_predict_proba(self, x):
+            for _ in range(3):  # three "trees", each predicting 0.5
+                yield np.full((len(x), 2), 0.5)
+
+    sums, k = gbm.inner_fold_losses(Constant, a, y, w, groups, 4, seed=0)
+    assert k == 4 and len(fits) == 4
+    # each row held out exactly once: the loss sums are log(2) times all the weight, at every number of trees
+    np.testing.assert_allclose(sums, np.full(3, np.log(2) * w.sum()))
+    for fitted in fits:
+        held = set(range(n)) - fitted
+        assert not set(groups[list(held)]) & set(groups[list(fitted)])  # no gene on both sides
+    # too few groups of a class for two folds: no inner cross-validation
+    assert gbm.inner_fold_losses(Constant, a, np.r_[1, np.zeros(n - 1, int)], w, groups, 4, seed=0) == (None, 0)
+
+
+def test_selection_folds_choose_on_validation_plus_out_of_fold_training_rows():
+    variants, scores, profiles = synthetic(n=800)
+    feats, tables = features_of(variants, scores), labelled(variants, scores, profiles)
+    calibrator = calibrated_spliceai(feats, tables["val_labelled"])
+    x_train, y_train = split_xy(feats, tables["train_labelled"])
+    x_val, y_val = split_xy(feats, tables["val_labelled"])
+    genes = tables["train_labelled"]["gene"].to_numpy()
+    settings = {**OFFSET_SETTINGS, "max_iter": 30}
+    _, _, plain = gbm.fit_offset_gbm(x_train, y_train, x_val, y_val, settings, calibrator, groups=genes)
+    assert plain["selection"] == "validation"  # selection_folds 0 (the default): as before
+    _, _, inner = gbm.fit_offset_gbm(x_train, y_train, x_val, y_val, {**settings, "selection_folds": 3}, calibrator,
+                                     groups=genes)
+    assert inner["selection"].startswith("validation + 3-fold group cross-validation")
+    # the kept point is the one with the lowest selection loss, and that loss covers the training rows too
+    losses = [p["selection_loss"] for p in inner["grid"]]
+    if inner["beats_offset"]:
+        assert inner["best_val_loss"] == pytest.approx(min(losses))
+        assert min(losses) < inner["offset_selection_loss"]
+    else:
+        assert min(losses) >= inner["offset_selection_loss"]
+    assert [p["selection_loss"] for p in inner["grid"]] != [p["val_loss"] for p in inner["grid"]]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pysam
 import yaml
@@ -47,3 +48,90 @@ def test_vexseq_config_plans_the_kfold_workflow(tmp_path, copy_workflow, planned
     assert "train_hyenadna_frozen" not in jobs and "train_hyenadna_finetune" not in jobs
     assert jobs["calibrate_model"] == 5 * k and jobs["combine_calibrated"] == k  # 5 experiments; spliceai_calibrated
     assert jobs["pool_folds"] == 6 and jobs["evaluate_model"] == 6 and jobs["make_report"] == 1
+
+
+# ------------------------------------------------------------------ real labels in CI (issue 19)
+FEATURES_FIXTURE = ROOT / "tests" / "data" / "vexseq" / "spliceai_features.tsv.gz"
+
+
+def offset_trees_out_of_fold(table: pd.DataFrame, settings: dict, n_folds: int = 3, seed: int = 0,
+                             keep_all: bool = False, shuffle_labels: bool = False):
+    """Group k-fold by exon as the workflow runs Vex-seq, in miniature: per fold, validation = a quarter of the
+    training exons, spliceai_raw's calibrator fitted on every labelled non-test row (calibrate_model), the offset
+    trees fitted on the rest (gbm.fit_offset_gbm). Returns the per-fold test ROC-AUC of (trees, calibrated
+    SpliceAI) and the fits' info. Controls: ``keep_all``, every tree of the first grid point kept (no selection);
+    ``shuffle_labels``, the trees' training labels permuted (the calibrator keeps the real ones)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from validsplice.training import gbm
+    from validsplice.training.calibration import Calibrator
+
+    y = (table["label"] == "Splice-altering").to_numpy(int)
+    genes = table["gene"].to_numpy()
+    x = table[gbm.FEATURES + [gbm.BASE_SCORE]]
+    trees_auc, base_auc, infos = [], [], []
+    outer = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for fit_rows, test_rows in outer.split(x, y, genes):
+        inner = StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=seed)
+        train_pos, val_pos = next(inner.split(fit_rows, y[fit_rows], genes[fit_rows]))
+        train_rows, val_rows = fit_rows[train_pos], fit_rows[val_pos]
+        calibrator = Calibrator.fit(x[gbm.BASE_SCORE].to_numpy()[fit_rows], y[fit_rows])
+        y_fit = np.random.default_rng(seed).permutation(y[train_rows]) if shuffle_labels else y[train_rows]
+        est, _, info = gbm.fit_offset_gbm(x.iloc[train_rows], y_fit, x.iloc[val_rows], y[val_rows], settings,
+                                          calibrator, groups=genes[train_rows])
+        if keep_all:
+            from sklearn.ensemble import GradientBoostingClassifier
+
+            point = gbm.offset_grid(gbm.gbm_settings(settings))[0]
+            est = GradientBoostingClassifier(
+                init=gbm.CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(gbm.FEATURES)),
+                n_estimators=int(settings["max_iter"]), learning_rate=point["learning_rate"],
+                max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=point["min_samples_leaf"],
+                random_state=seed).fit(gbm.tree_matrix(x.iloc[train_rows], gbm.FEATURES), y_fit)
+        p = est.predict_proba(gbm.tree_matrix(x.iloc[test_rows], gbm.FEATURES))[:, 1]
+        trees_auc.append(roc_auc_score(y[test_rows], p))
+        base_auc.append(roc_auc_score(y[test_rows], calibrator.apply(x[gbm.BASE_SCORE].to_numpy()[test_rows])))
+        infos.append(info)
+    return np.array(trees_auc), np.array(base_auc), infos
+
+
+def test_offset_trees_on_real_vexseq_labels_keep_calibrated_spliceai_s_ranking():
+    """Real labels, seconds on a CPU: the offset trees (spliceai_features_gbm as config/vexseq.yaml sets it, smaller)
+    must not rank Vex-seq's exons' variants worse than calibrated SpliceAI, the model they start from,
+    by more than 0.02 ROC-AUC (mean of the folds' out-of-fold values); trees fitted to permuted labels fall
+    below it (the test can fail)."""
+    table = pd.read_csv(FEATURES_FIXTURE, sep="\t")
+    assert len(table) == 1022 and table["gene"].nunique() == 108
+    config = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())
+    # fewer trees, grid points and inner folds than the config, to train in seconds
+    settings = {**config["training"]["model_defaults"]["spliceai_features_gbm"], "max_iter": 60, "seed": 0,
+                "offset_grid": 2, "selection_folds": 2}
+    trees, base, infos = offset_trees_out_of_fold(table, settings)
+    assert base.mean() > 0.6  # SpliceAI ranks these variants (0.70 in the make vexseq table)
+    assert trees.mean() >= base.mean() - 0.02, (trees, base, [i["chosen"] for i in infos])
+    # the control: trees that learn something else than the label (permuted training labels), all kept, fall
+    # below the margin, so a change that breaks learning from the label fails here
+    noise, base_again, _ = offset_trees_out_of_fold(table, settings, keep_all=True, shuffle_labels=True)
+    np.testing.assert_allclose(base_again, base)
+    assert noise.mean() < base.mean() - 0.02, (noise, base)
+    # ... and the selection (validation + inner group folds) keeps such trees from hurting: about the offset alone
+    guarded, _, _ = offset_trees_out_of_fold(table, settings, shuffle_labels=True)
+    assert guarded.mean() >= base.mean() - 0.02, (guarded, base)
+
+
+def test_pangolin_overlay_validates_on_top_of_the_vexseq_config():
+    """config/vexseq_pangolin.yaml is given after config/vexseq.yaml (make vexseq-pangolin): merged as Snakemake
+    merges configfiles, the result is a valid config with Pangolin as a second base model and nothing else changed."""
+    from snakemake.utils import update_config, validate
+
+    base = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "config" / "vexseq_pangolin.yaml").read_text())
+    assert set(overlay) == {"base_models"} and set(overlay["base_models"]) == {"pangolin"}
+    merged = yaml.safe_load((ROOT / "config" / "vexseq.yaml").read_text())
+    update_config(merged, overlay)
+    assert {k: v for k, v in merged.items() if k != "base_models"} == {k: v for k, v in base.items()
+                                                                       if k != "base_models"}
+    validate(merged, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))  # fills in the defaults
+    assert merged["base_models"]["pangolin"]["pangolin_dir"] == "resources/pangolin/models"
+    assert "vexseq_pangolin.yaml" in (ROOT / "Makefile").read_text()

@@ -1,9 +1,13 @@
-# Calibration (validation split only) and the rows built from calibrated probabilities:
-# spliceai_calibrated (raw SpliceAI through its calibrator) and config "ensembles".
+# Calibration and the rows built from calibrated probabilities: spliceai_calibrated (raw SpliceAI through its
+# calibrator) and config "ensembles". A label-trained experiment's calibrator is fitted on the validation split
+# only (the model was fitted on train); a raw base-model row's (spliceai_raw, pangolin_raw: the *_calibrated
+# rows and the offset of the models that start from the base model) on every labelled train + validation row,
+# its calibration_rows.parquet (calibration_rows_of; why: validsplice.training.calibration).
 
 
 rule calibrate_model:
     input:
+        unpack(calibration_rows_of),
         val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
         predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
         training=f"{STUDY}models/{{experiment}}/training.json",

@@ -195,6 +195,14 @@ def calibrated_of(wildcards):
     return [] if wildcards.experiment in RAW_ROWS else [f"results/models/{wildcards.experiment}/calibrated.parquet"]
 
 
+def calibration_rows_of(wildcards):
+    """calibrate_model's extra input: a raw base-model row's calibrator is fitted on its calibration_rows.parquet
+    (every labelled train + validation row), a label-trained experiment's on its validation predictions only."""
+    if wildcards.experiment in RAW_ROWS:
+        return {"calibration_rows": study_path(wildcards, f"models/{wildcards.experiment}/calibration_rows.parquet")}
+    return {}
+
+
 def calibrated_rows():
     return [n for n in table_rows() if n not in RAW_ROWS]
 

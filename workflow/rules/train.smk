@@ -104,15 +104,20 @@ for model_name in registry.FEATURE_MODELS:
 
 
 # The raw base-model rows: spliceai_raw (the primary's max DS, already in the targets tables) and one per
-# additional base model (pangolin_raw ...: its max score of the variant's gene, from its own scores)
+# additional base model (pangolin_raw ...: its max score of the variant's gene, from its own scores).
+# calibration_rows.parquet: the raw score of every labelled train + validation row, what the row's calibrator
+# (calibrate_model) is fitted on: the base model never saw these labels (validsplice.training.calibration).
 rule baseline_predictions:
     input:
         unpack(raw_row_scores),
         test=f"{STUDY}targets/test.parquet",
         val=f"{STUDY}targets/val.parquet",
+        train_labelled=f"{STUDY}targets/train_labelled.parquet",
+        val_labelled=f"{STUDY}targets/val_labelled.parquet",
     output:
         predictions=f"{STUDY}models/{{experiment}}/predictions.parquet",
         val_predictions=f"{STUDY}models/{{experiment}}/val_predictions.parquet",
+        calibration_rows=f"{STUDY}models/{{experiment}}/calibration_rows.parquet",
         history=f"{STUDY}models/{{experiment}}/history.tsv",
         training=f"{STUDY}models/{{experiment}}/training.json",
     wildcard_constraints:

@@ -18,4 +18,7 @@ run_rule(
     # an additional base model's raw row (pangolin_raw): its own scores; the primary's max DS is in the targets
     scores_path=snakemake.input.get("scores"),
     variants_path=snakemake.input.get("variants"),
+    # every labelled non-test row (train + validation, not balanced): what this row's calibrator is fitted on
+    labelled_paths=[snakemake.input.train_labelled, snakemake.input.val_labelled],
+    calibration_rows_path=snakemake.output.calibration_rows,
 )

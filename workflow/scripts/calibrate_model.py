@@ -1,4 +1,5 @@
-"""Rule calibrate_model: fit the calibrator on validation, apply it to the test split (validsplice.training.calibration)."""
+"""Rule calibrate_model: fit the calibrator (validation; a raw row: train + validation), apply it to the test split
+(validsplice.training.calibration)."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
@@ -15,4 +16,6 @@ run_rule(
     calibrator_path=snakemake.output.calibrator,
     calibrated_path=snakemake.output.calibrated,
     experiment=snakemake.params.experiment,
+    # a raw base-model row: fitted on every labelled train + validation row instead of the validation split
+    calibration_rows=snakemake.input.get("calibration_rows"),
 )

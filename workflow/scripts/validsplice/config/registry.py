@@ -129,6 +129,11 @@ class FeaturesGbmParams:
     offset_grid: int = setting(4, "with base_offset: grid points tried, (learning_rate, min_samples_leaf) x (1, 1), "
                                "(1, 3), (1/3, 1), (1/3, 3); the lowest validation log loss is kept",
                                type="integer", minimum=1, maximum=4)
+    selection_folds: int = setting(0, "with base_offset: 0 chooses the grid point and number of trees on the "
+                                   "validation rows alone; k >= 2 on the validation rows plus the out-of-fold "
+                                   "rows of a group k-fold over the training rows (by gene; for a small or "
+                                   "grouped validation split, where a few variants would decide)",
+                                   type="integer", minimum=0)
 
 
 # ------------------------------------------------------------------ the registry

@@ -323,7 +323,8 @@ def evaluate_predictions(
                          "target is the base model's delta, so this is agreement with the base model, "
                          "not with validated effects",
             "pr_auc": "average precision",
-            "brier": "mean (p_sa - y)^2, p_sa the calibrated P(splice-altering) (calibrator fitted on validation only)",
+            "brier": "mean (p_sa - y)^2, p_sa the calibrated P(splice-altering) (calibrator fitted on validation only; "
+                     "a base model's calibrated row: on every labelled train + validation row)",
             "ece": f"calibration error of p_sa: {ECE_BINS} equal-width bins on [0, 1], root of the debiased "
                    "squared ECE sum over bins of (n_bin / n) [(observed Splice-altering share - mean p_sa)^2 - "
                    "sampling variance of the share] (Kumar et al. 2019); 0 when that is negative",

@@ -137,7 +137,8 @@ def footer_lines(table: pd.DataFrame, data_description: str, compact: bool = Fal
              "the threshold chosen on validation (val.).",
              prevalence_sentence(table),
              "Brier / ECE: of the calibrated P(splice-altering) (Platt scaling fitted on the validation split "
-             "only, corrected to the assumed prevalence π); ECE = root of the debiased squared calibration error "
+             "only; a base model's calibrated row, e.g. spliceai_calibrated: on every labelled train + validation row), "
+             "corrected to the assumed prevalence π; ECE = root of the debiased squared calibration error "
              "over 10 equal-width bins (0: no miscalibration beyond sampling noise). Lower is better; spliceai_raw's "
              "raw delta is not a probability: its calibrated form is spliceai_calibrated.",
              f"Bold: the single best value of a column at {BEST_DECIMALS}-decimal precision, and only when the paired "

@@ -1,4 +1,17 @@
-"""Calibration: a model's score -> P(splice-altering), fitted on the validation split only.
+"""Calibration: a model's score -> P(splice-altering), fitted on labelled non-test rows only.
+
+Which rows (``calibrate_experiment``):
+- a label-trained experiment: the **validation split only**. The model was fitted on the train rows, so its
+  scores there are optimistic; a calibrator fitted on them would be over-confident.
+- a raw base-model row (``spliceai_raw``, ``pangolin_raw``: the map behind ``spliceai_calibrated`` /
+  ``pangolin_calibrated`` and the offset the label-trained models start from, ``gbm.CalibratedBaseScore``,
+  ``models.offset``): **every labelled train + validation row** (``calibration_rows.parquet``:
+  train_labelled + val_labelled, neither balanced nor capped). The base model never saw these labels, so its
+  scores on train rows are as honest as on validation rows, and a 2-parameter logistic cannot memorise a few
+  hundred rows: fitting it on train leaks nothing a test row could profit from. The validation split alone is
+  small and, with a grouped split, holds few groups (Vex-seq: 3 to 18 Splice-altering variants per fold's
+  validation split, fitted slopes 3 to 29), so the offset every label-trained model starts from was noisy and
+  the pooled folds of ``spliceai_calibrated`` mixed five scales. The test split is never read to fit either.
 
 Method: Platt scaling, a two-parameter logistic P = 1 / (1 + exp(-(slope * x + intercept))),
 with x the score for delta-scale models and logit(score) for probability-scale models.
@@ -16,7 +29,8 @@ bounded below by 0: a score that ranks validation backwards gives a constant pro
 (recorded), never an inverted one.
 
 Prevalence: the validation split is balanced by sampling (``targets.balance_classes``), so a
-logistic fitted on it predicts for a 50 % prior. The intercept is moved by logit(prevalence) -
+logistic fitted on it predicts for a 50 % prior (the labelled train + validation rows of a raw row's
+calibrator hold the prevalence's own ratio: the shift below is then 0). The intercept is moved by logit(prevalence) -
 logit(validation prevalence), the exact prior-shift correction of a logistic model, with the
 prevalence of ``prevalence.assumed_prevalence`` (the one definition, shared with the binary
 threshold of ``training.select_threshold``): the share of Splice-altering among the
@@ -104,7 +118,8 @@ def _platt_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class Calibrator:
-    """Platt scaling fitted on validation, with the intercept moved to ``prevalence``."""
+    """Platt scaling fitted on validation (``fitted_on``; ``validation`` describes the rows it was fitted on),
+    with the intercept moved to ``prevalence``."""
 
     slope: float
     intercept: float
@@ -209,13 +224,25 @@ def calibrated_table(predictions: pd.DataFrame, p_sa) -> pd.DataFrame:
                          "p_sa": np.asarray(p_sa, dtype=float)})[CALIBRATED_COLUMNS]
 
 
+FITTED_ON_VALIDATION = "validation split"
+FITTED_ON_LABELLED = "train + validation (every labelled non-test row; the base model never saw the labels)"
+
+
 def calibrate_experiment(*, val_predictions, predictions, training, target_summary, calibrator_path,
-                         calibrated_path, experiment: str) -> Calibrator:
-    """Fit the calibrator on ``val_predictions`` and apply it to the test ``predictions``.
+                         calibrated_path, experiment: str, calibration_rows=None) -> Calibrator:
+    """Fit the calibrator on ``val_predictions`` (or, for a raw base-model row, on ``calibration_rows``: every
+    labelled train + validation row, module docstring) and apply it to the test ``predictions``.
 
     The test table is read only after the calibrator is fitted and only to apply it.
     """
-    val = read_table(val_predictions, "validation predictions")
+    if calibration_rows is None:
+        val, fitted_on = read_table(val_predictions, "validation predictions"), FITTED_ON_VALIDATION
+    else:
+        val, fitted_on = read_table(calibration_rows, "calibration rows"), FITTED_ON_LABELLED
+        if "split" in val and (val["split"] == "test").any():
+            raise UserError(f"{calibration_rows}: {int((val['split'] == 'test').sum())} test row(s) among the rows a "
+                            "calibrator is fitted on; re-run baseline_predictions (it lists train_labelled and "
+                            "val_labelled rows only).")
     val = val[val["label"].isin((POSITIVE, NEGATIVE))]
     try:
         scale = json.loads(Path(training).read_text()).get("score_scale") or "delta"
@@ -224,10 +251,11 @@ def calibrate_experiment(*, val_predictions, predictions, training, target_summa
     prevalence = read_prevalence(target_summary)
     calibrator = Calibrator.fit(val["score"], val["label"], prevalence.value, score_scale=scale,
                                 prevalence_source=prevalence.source)
+    calibrator.fitted_on = fitted_on
     calibrator.save(calibrator_path, experiment=experiment, score_scale=scale)
-    log.info("%s: Platt on %s, slope %.4g, intercept %.4g (prevalence %.3f: %s); validation %s",
+    log.info("%s: Platt on %s, slope %.4g, intercept %.4g (prevalence %.3f: %s); fitted on %s %s",
              experiment, calibrator.input, calibrator.slope, calibrator.intercept, calibrator.prevalence,
-             calibrator.prevalence_source, calibrator.validation["per_class"])
+             calibrator.prevalence_source, fitted_on, calibrator.validation["per_class"])
     test = read_table(predictions, "predictions")
     table = calibrated_table(test, calibrator.apply(test["score"]))
     Path(calibrated_path).parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +266,11 @@ def calibrate_experiment(*, val_predictions, predictions, training, target_summa
 
 def describe(calibrator: Calibrator) -> str:
     """One line for logs and notes."""
-    return (f"Platt on {calibrator.input} (slope {calibrator.slope:.3g}), fitted on validation "
+    return (f"Platt on {calibrator.input} (slope {calibrator.slope:.3g}), fitted on {fitted_on_short(calibrator)} "
             f"({calibrator.validation.get('n', '?')} variants), prevalence {calibrator.prevalence:.3f}"
             + ("" if math.isfinite(calibrator.slope) and calibrator.slope > 0 else f"; {calibrator.note}"))
+
+
+def fitted_on_short(calibrator: Calibrator) -> str:
+    """'validation' or 'train + validation', for notes."""
+    return "train + validation" if calibrator.fitted_on == FITTED_ON_LABELLED else "validation"

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..common.errors import UserError
 from ..config.naming import BASELINE, CALIBRATED_BASELINE, NEGATIVE, POSITIVE, check_ensembles, member_experiment  # noqa: F401
-from .calibration import Calibrator, calibrated_table, read_prevalence, read_table
+from .calibration import Calibrator, calibrated_table, fitted_on_short, read_prevalence, read_table
 from .predictions import prediction_table, write_history
 
 log = logging.getLogger("validsplice.training.ensemble")
@@ -72,7 +72,7 @@ def combine_calibrated(*, members: list[str], calibrators: list[str], val_predic
     write_history([], out_history)
     single = len(members) == 1
     model = CALIBRATED_BASELINE if experiment == CALIBRATED_BASELINE else "ensemble"
-    note = (f"{members[0]} through its calibrator (Platt, fitted on validation)" if single else
+    note = (f"{members[0]} through its calibrator (Platt, fitted on {fitted_on_short(cals[0])})" if single else
             f"mean calibrated P(splice-altering) of {', '.join(members)}")
     info = {"experiment": experiment, "model": model, "status": "no training", "members": members,
             "stopped_epoch": None, "max_epochs": None, "best_epoch": None, "training_seconds": 0.0,

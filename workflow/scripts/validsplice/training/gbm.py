@@ -50,7 +50,10 @@ no NaN: a missing value becomes ``MISSING`` (below every real value, so a split 
 The correction's strength is chosen on validation: a grid of learning rate x min_samples_leaf
 (``offset_grid``), each grown to max_iter trees, the number of trees (0 = the offset alone) and the grid
 point with the lowest validation log loss kept; ``beats_offset`` in training.json says whether any beat 0
-trees. ``base_offset: false`` keeps the HistGradientBoosting trees above, started from the class prior.
+trees. With ``selection_folds`` k >= 2 that loss is taken over the validation rows plus the out-of-fold rows of a
+group k-fold over the training rows (``inner_fold_losses``: by gene, stratified; every training row scored once by
+trees grown without its gene), so a validation split of a few groups (Vex-seq: 3 to 18 Splice-altering variants
+per fold) no longer decides alone; the kept trees are still those grown on all training rows. ``base_offset: false`` keeps the HistGradientBoosting trees above, started from the class prior.
 
 Several base models (config ``base_models``, issue 20): the trees of a model that reads the scores
 (``spliceai_features_gbm``) also read each additional base model's DS / DP of the variant's gene, as columns
@@ -112,7 +115,7 @@ VARIANT_COLUMNS = ["variant_id", "ref", "alt", "strand", "variant_type", "indel_
 # training keys (schema's training.defaults), these; epochs, batch_size, hidden_dim, ... mean nothing to trees.
 SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_bins", "class_weight",
                 "threshold_rule", "learning_rate", "early_stopping", "patience", "min_delta", "max_train_samples",
-                "seed", "base_offset", "offset_grid")
+                "seed", "base_offset", "offset_grid", "selection_folds")
 
 
 def base_model_features(base_model: str) -> list[str]:
@@ -340,7 +343,8 @@ class CalibratedBaseScore:
     """The trees' initial model: P = expit(slope * x[:, column] + intercept), calibrated SpliceAI.
 
     ``GradientBoostingClassifier(init=...)`` starts from ``logit(predict_proba(X)[:, 1])``: exactly this
-    logit. ``fit`` changes nothing: the calibrator was fitted on validation by calibrate_model (spliceai_raw).
+    logit. ``fit`` changes nothing: the calibrator was fitted by calibrate_model (spliceai_raw's, on every
+    labelled train + validation row: the base model never saw those labels, ``training.calibration``).
     Also the whole model when no tree beats it on validation (it has ``predict_proba``).
     """
 
@@ -377,9 +381,38 @@ def _log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
     return float(-np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p))) / np.sum(w))
 
 
-def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, settings: dict, calibrator):
+def _loss_sums(y: np.ndarray, staged, w: np.ndarray) -> np.ndarray:
+    """Weighted log-loss sums (not means) per number of trees: summed over parts, divided once by all weights."""
+    return np.array([_log_loss(y, p, w) * float(np.sum(w)) for p in staged])
+
+
+def inner_fold_losses(make_trees, a_train: np.ndarray, y_train, w_train, groups, folds: int, seed: int):
+    """Weighted log-loss sums, per number of trees, of the training rows scored out of fold: a group k-fold
+    over the training rows (stratified by class, whole groups per fold), trees grown on the other folds.
+    Returns (sums of length max_iter, the folds actually used); (None, 0) when the rows hold too few groups."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = np.asarray(groups)
+    k = min(int(folds), len(np.unique(groups[y_train == 1])), len(np.unique(groups[y_train == 0])))
+    if k < 2:
+        return None, 0
+    sums = None
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for fit_rows, held in splitter.split(a_train, y_train, groups):
+        if len(np.unique(y_train[fit_rows])) < 2 or not len(held):
+            continue  # a fold of one class cannot be fitted; its rows are simply not scored
+        trees = make_trees().fit(a_train[fit_rows], y_train[fit_rows], sample_weight=w_train[fit_rows])
+        part = _loss_sums(y_train[held], [p[:, 1] for p in trees.staged_predict_proba(a_train[held])], w_train[held])
+        sums = part if sums is None else sums + part
+    return sums, k
+
+
+def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, settings: dict, calibrator,
+                   groups=None):
     """Trees started from ``calibrator``'s logit of the base score; the grid point and number of trees
-    (0 = the offset alone) with the lowest validation log loss are kept. Returns (estimator, history, info)."""
+    (0 = the offset alone) with the lowest validation log loss are kept (with ``selection_folds`` >= 2 and
+    ``groups``, the training rows' genes: the loss over validation + the training rows scored out of fold,
+    ``inner_fold_losses``). Returns (estimator, history, info)."""
     from sklearn.ensemble import GradientBoostingClassifier
 
     from .loop import safe_roc_auc
@@ -394,23 +427,39 @@ def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, s
     offset = CalibratedBaseScore(calibrator.slope, calibrator.intercept, column=len(columns))
     p0_val = offset.predict_proba(a_val)[:, 1]
     offset_loss, offset_auc = _log_loss(y_val, p0_val, w_val), safe_roc_auc(y_val, p0_val)
+    folds = int(settings["selection_folds"]) if groups is not None else 0
+    # the selection loss of 0 trees (the offset alone) on the same rows as the trees' (validation [+ training])
+    offset_criterion = offset_loss
+    if folds >= 2:
+        p0_train = offset.predict_proba(a_train)[:, 1]
+        offset_criterion = ((_log_loss(y_val, p0_val, w_val) * w_val.sum() + _log_loss(y_train, p0_train, w_train)
+                             * w_train.sum()) / (w_val.sum() + w_train.sum()))
     max_iter = int(settings["max_iter"])
     start = time.perf_counter()
-    best = {"val_loss": offset_loss, "n_trees": 0, "point": None, "estimator": offset}
-    tried, histories = [], []
+    best = {"val_loss": offset_criterion, "n_trees": 0, "point": None, "estimator": offset}
+    tried, histories, used_folds = [], [], 0
     for point in offset_grid(settings):
-        trees = GradientBoostingClassifier(
-            loss="log_loss", init=offset, n_estimators=max_iter, learning_rate=point["learning_rate"],
-            max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=point["min_samples_leaf"],
-            max_depth=None, subsample=1.0, random_state=int(settings["seed"]))
-        trees.fit(a_train, y_train, sample_weight=w_train)
+        def make_trees(point=point):
+            return GradientBoostingClassifier(
+                loss="log_loss", init=offset, n_estimators=max_iter, learning_rate=point["learning_rate"],
+                max_leaf_nodes=int(settings["max_leaf_nodes"]), min_samples_leaf=point["min_samples_leaf"],
+                max_depth=None, subsample=1.0, random_state=int(settings["seed"]))
+
+        trees = make_trees().fit(a_train, y_train, sample_weight=w_train)
         staged = [p[:, 1] for p in trees.staged_predict_proba(a_val)]
         val_losses = np.array([_log_loss(y_val, p, w_val) for p in staged])
-        n = int(np.argmin(val_losses)) + 1
-        tried.append({**point, "best_n_trees": n, "val_loss": float(val_losses[n - 1])})
+        criterion = val_losses
+        if folds >= 2:
+            inner, used_folds = inner_fold_losses(make_trees, a_train, y_train, w_train, groups, folds,
+                                                  int(settings["seed"]))
+            if inner is not None:
+                criterion = (val_losses * w_val.sum() + inner) / (w_val.sum() + w_train.sum())
+        n = int(np.argmin(criterion)) + 1
+        tried.append({**point, "best_n_trees": n, "val_loss": float(val_losses[n - 1]),
+                      "selection_loss": float(criterion[n - 1])})
         histories.append((point, trees, staged, val_losses))
-        if val_losses[n - 1] < best["val_loss"] - float(settings["min_delta"]):
-            best = {"val_loss": float(val_losses[n - 1]), "n_trees": n, "point": point, "trees": trees}
+        if criterion[n - 1] < best["val_loss"] - float(settings["min_delta"]):
+            best = {"val_loss": float(criterion[n - 1]), "n_trees": n, "point": point, "trees": trees}
     if best["n_trees"]:
         # keep the first n trees of the grown model (exact: the same trees a refit with n would grow)
         estimator = best["trees"]
@@ -434,7 +483,10 @@ def fit_offset_gbm(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, s
             "weights": ("the calibrated base-model offset alone (no tree beat it on validation)" if not best["n_trees"]
                         else f"first {best['n_trees']} trees of the best grid point"),
             "offset_val_loss": offset_loss, "offset_val_roc_auc": offset_auc, "beats_offset": bool(best["n_trees"]),
-            "grid": tried, "chosen": best["point"]}
+            "grid": tried, "chosen": best["point"],
+            # what chose the grid point and number of trees (best_val_loss is that loss when folds were used)
+            "selection": (f"validation + {used_folds}-fold group cross-validation of the training rows (by gene)"
+                          if used_folds else "validation"), "offset_selection_loss": offset_criterion}
     return estimator, history, info
 
 
@@ -576,8 +628,12 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         calibrator = Calibrator.load(base_calibrator_path)
     with threadpool_limits(limits=int(threads) if threads else None):
         if calibrator is not None:
+            # the training rows' genes: the groups of the inner cross-validation (selection_folds), a variant
+            # without a gene its own group
+            genes = tables["train"]["gene"].fillna("").astype(str)
+            genes = genes.where(genes != "", tables["train"]["variant_id"].astype(str))
             estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val,
-                                                          config, calibrator)
+                                                          config, calibrator, groups=genes.to_numpy())
         else:
             estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
     log.info("%s: %d trees (best on validation; grown %d of max %d), val loss %.5f, val ROC-AUC %.4f, %.1f s",
@@ -603,7 +659,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     metrics = {"best_val_loss": fit_info["best_val_loss"], "best_val_roc_auc": fit_info["best_val_roc_auc"],
                "best_epoch": fit_info["best_iteration"], "stopped_epoch": fit_info["stopped_iteration"],
                "weights": fit_info["weights"], "threshold": threshold}
-    offset = {k: fit_info[k] for k in ("offset_val_loss", "offset_val_roc_auc", "beats_offset") if k in fit_info}
+    offset = {k: fit_info[k] for k in ("offset_val_loss", "offset_val_roc_auc", "beats_offset", "offset_selection_loss")
+              if k in fit_info}
     metrics.update(offset)
     save_model({**bundle, "threshold": threshold, "metrics": metrics, "versions": version}, model_path)
 
@@ -632,6 +689,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "score_scale": SCORE_SCALE, "target_is_own_output": False, "reads_base_model_delta": reads_scores,
         "starts_from_base_model": calibrator is not None, "beats_offset": offset.get("beats_offset"),
         "offset_grid": fit_info.get("grid"), "offset_grid_chosen": fit_info.get("chosen"),
+        "selection": fit_info.get("selection", "validation"),
         "class_weighting": weighting, "features": features, "extra_base_models": extra_base_models, "validation_counts": validation_counts(tables["val"]),
         "test_rows_without_base_model_score": no_score,
         "note": (f"starts from calibrated SpliceAI ({fit_info['weights']}); " if calibrator is not None else "") + note,

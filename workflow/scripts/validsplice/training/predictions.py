@@ -106,21 +106,30 @@ def with_base_model_score(targets: pd.DataFrame, variants: pd.DataFrame, scores:
 
 def baseline_predictions(*, test_path, predictions_path, history_path, training_path, val_path=None,
                          val_predictions_path=None, experiment: str, scores_path=None,
-                         variants_path=None) -> pd.DataFrame:
+                         variants_path=None, labelled_paths=(), calibration_rows_path=None) -> pd.DataFrame:
     """Baseline: the raw base-model score max(DS_AG, DS_AL, DS_DG, DS_DL) of the chosen gene row.
 
     Variants the base model skipped get score 0.0 (the original tool reports nothing for
     them, i.e. "no effect") and ``scored`` False, so evaluation can show their count.
-    With ``val_path`` the validation split is scored the same way (val_predictions.parquet,
-    what its calibrator is fitted on). With ``scores_path`` (and ``variants_path``) the row of an
-    additional base model (``pangolin_raw``): the same on that model's scores.parquet (Pangolin: the larger
-    of its gain and loss) for the same test / validation rows.
+    With ``val_path`` the validation split is scored the same way (val_predictions.parquet: the rows every
+    experiment lists, on which ensembles align their members and choose thresholds). With ``labelled_paths``
+    (train_labelled.parquet, val_labelled.parquet) and ``calibration_rows_path`` the raw score of every
+    labelled non-test row (calibration_rows.parquet): what the raw row's calibrator is fitted on
+    (``calibration.calibrate_experiment``; why train rows may be used there: its docstring). With
+    ``scores_path`` (and ``variants_path``) the row of an additional base model (``pangolin_raw``): the same on
+    that model's scores.parquet (Pangolin: the larger of its gain and loss) for the same rows.
     """
     test = pd.read_parquet(test_path)
     variants = scores = None
     if scores_path is not None:
         variants, scores = pd.read_parquet(variants_path), pd.read_parquet(scores_path)
         test = with_base_model_score(test, variants, scores, str(scores_path))
+    if calibration_rows_path is not None:
+        labelled = pd.concat([pd.read_parquet(path) for path in labelled_paths], ignore_index=True)
+        if scores is not None:
+            labelled = with_base_model_score(labelled, variants, scores, str(scores_path))
+        Path(calibration_rows_path).parent.mkdir(parents=True, exist_ok=True)
+        spliceai_raw_table(labelled).to_parquet(calibration_rows_path, index=False)
     table = spliceai_raw_table(test)
     scored = table["scored"].to_numpy()
     for path in (predictions_path, history_path, training_path):
