@@ -64,7 +64,7 @@ def check_weights(name: str, entry: dict, folder) -> Path:
     """``folder`` holds the weight files the manifest lists, byte for byte (SHA-256); else a UserError."""
     option = WEIGHTS_OPTION[name]
     if not str(folder or "").strip():
-        raise UserError(f"The model(s) read {name}'s scores (model.json base_models): pass {option} with the folder "
+        raise UserError(f"The model(s) read {name}'s scores or profiles (model.json base_models): pass {option} with the folder "
                         f"of the {name} weights they were trained with ({', '.join(sorted(entry['weights'])) or '?'}).")
     path = Path(folder)
     if not path.is_dir():
