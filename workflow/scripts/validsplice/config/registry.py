@@ -17,7 +17,10 @@ Each entry (``ModelEntry``) holds
   rule reads the baseline's calibrator (``results/models/spliceai_raw/calibrator.json``) and the model
   starts from it (``models.offset``; the trees' initial score in ``training.gbm``);
 - ``reads_scores``: a feature model whose features include the base models' DS / DP (``training.gbm.FEATURE_SETS``
-  says which; a test checks the two agree): its rule reads every configured base model's scores.parquet.
+  says which; a test checks the two agree): its rule reads every configured base model's scores.parquet;
+- ``reads_profiles``: a network that reads every configured base model's delta profile (issue 20 §3): its rule
+  reads the additional models' aligned profiles (rule align_base_model_profiles) and its builder takes
+  ``profile_channels`` (2 per base model, the primary's first); the others read the primary's only.
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
