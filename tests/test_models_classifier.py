@@ -233,3 +233,78 @@ def test_base_offset_needs_the_calibrator(tmp_path):
     paths = write_task(tmp_path, n_genes=(2, 1, 1))
     with pytest.raises(UserError, match="spliceai_raw/calibrator.json"):
         run_experiment(paths, tmp_path, model="paired_cnn_classifier", settings={"epochs": 1})
+
+
+# ---------------------------------------------------------------- issue 20 §3: every base model's delta profile
+@torch.no_grad()
+def test_extra_base_models_profiles_are_extra_channels_and_the_offset_stays_the_primarys():
+    """With two additional base models the profile has 6 channels (2 per model): the first layer reads all six,
+    each changes the output once the head speaks, and before training P_SA is still calibrated primary's."""
+    torch.manual_seed(0)
+    model = registry.build_model("paired_cnn_classifier", SMALL_CNN, window_length=L, profile_length=P,
+                                 profile_channels=6)
+    hidden = int(model.band[0].out_channels)
+    assert model.band[0].in_channels == 3 * hidden + 6 + 1  # features, 3 x (2 channels), indel
+    assert model.head[0].in_features == 5 * hidden + 4 * 3  # the 4 DS-like summaries of each base model
+    batch = batch_with_base()
+    batch["base_profile"] = torch.randn(B, P, 6, generator=torch.Generator().manual_seed(3)) * 0.2
+    batch["base_score"] = torch.tensor([0.0, 0.01, 0.08, 0.4, 0.97], dtype=torch.float64)
+    model.set_base_calibrator(CALIBRATOR)
+    expected = CALIBRATOR.apply(batch["base_score"].numpy())
+    np.testing.assert_allclose(model.eval()(batch)["score"].numpy(), expected, atol=1e-6, rtol=0)
+    torch.nn.init.normal_(model.head[-1].weight)  # the correction speaks: every model's channels matter
+    out = model(batch)["logit"]
+    for channel in (0, 2, 4):
+        other = batch["base_profile"].clone()
+        other[:, :, channel] *= 5
+        assert not torch.allclose(model(dict(batch, base_profile=other))["logit"], out), channel
+    with pytest.raises(UserError, match="2 channels but the model reads 6"):
+        model(dict(batch, base_profile=batch["base_profile"][:, :, :2]))
+    with pytest.raises(UserError, match="2 per base model"):
+        registry.build_model("paired_cnn_classifier", SMALL_CNN, window_length=L, profile_length=P, profile_channels=3)
+    with pytest.raises(UserError, match="primary base model's profile only"):
+        registry.build_model("gated_cnn_paired", SMALL_CNN, window_length=L, profile_length=P, profile_channels=4)
+
+
+def test_primary_only_classifier_is_built_as_before():
+    """Without additional base models the layers, so the seeded initial weights, are those of before (2 channels)."""
+    torch.manual_seed(0)
+    default = registry.build_model("paired_cnn_classifier", SMALL_CNN, window_length=L, profile_length=P)
+    torch.manual_seed(0)
+    explicit = registry.build_model("paired_cnn_classifier", SMALL_CNN, window_length=L, profile_length=P,
+                                    profile_channels=2)
+    hidden = int(default.band[0].out_channels)
+    assert default.band[0].in_channels == 3 * hidden + 3 and default.head[0].in_features == 5 * hidden + 4
+    for (name, a), (_, b) in zip(default.state_dict().items(), explicit.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_training_reads_the_aligned_extra_profiles_and_records_them(tmp_path):
+    """train_experiment stacks an additional base model's aligned profiles after the primary's, records which
+    base models' profiles the model reads, and a wrong shape is a clear error."""
+    paths = write_task(tmp_path, n_genes=(2, 1, 1))
+    n_windows, length = len(np.load(paths["windows"])["variant_id"]), np.load(paths["profiles"]).shape[1]
+    base = np.random.default_rng(1).normal(size=(n_windows, length, 2)).astype(np.float32) * 0.1
+    paths["base_profiles"] = tmp_path / "base_profiles.npy"
+    np.save(paths["base_profiles"], base)
+    extra = tmp_path / "pangolin_base_profiles.npy"
+    np.save(extra, np.random.default_rng(0).normal(size=base.shape).astype(np.float32) * 0.1)
+    info, files = run_experiment(paths, tmp_path, model="paired_cnn_classifier",
+                                 settings={"epochs": 1, "base_offset": False},
+                                 base_profiles_path=paths["base_profiles"],
+                                 profile_base_models=["spliceai", "pangolin"], extra_profiles_paths=[extra])
+    saved = json.loads(files["training_path"].read_text())
+    assert saved["base_model_profiles"] == ["spliceai", "pangolin"] and saved["extra_base_models"] == ["pangolin"]
+    assert saved["profile_channels"] == 4
+    checkpoint = torch.load(files["model_path"], weights_only=True)
+    assert checkpoint["config"]["profile_channels"] == 4
+    assert checkpoint["state_dict"]["band.0.weight"].shape[1] == 3 * SMALL_CNN["hidden_dim"] + 4 + 1
+    np.save(extra, np.zeros((len(base) - 1, *base.shape[1:]), np.float32))
+    with pytest.raises(UserError, match="pangolin's aligned profiles have shape"):
+        run_experiment(paths, tmp_path, model="paired_cnn_classifier", settings={"epochs": 1, "base_offset": False},
+                       base_profiles_path=paths["base_profiles"], profile_base_models=["spliceai", "pangolin"],
+                       extra_profiles_paths=[extra])
+    with pytest.raises(UserError, match="reads the primary base model's profile only"):
+        run_experiment(paths, tmp_path, model="gated_cnn", settings={"epochs": 1},
+                       base_profiles_path=paths["base_profiles"], profile_base_models=["spliceai", "pangolin"],
+                       extra_profiles_paths=[extra])

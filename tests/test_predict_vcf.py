@@ -406,7 +406,7 @@ def pangolin_gbm(workflow, tmp_path_factory, pangolin_model_dir):
     write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json", base_model=BASE,
                    annotation="grch38", base_models={"pangolin": {"distance": 50, "mask": 1, "folder": str(weights)},
                                                      "openspliceai": {"distance": 50, "mask": 0, "folder": ""}})
-    return {"folder": folder, "weights": weights, "scores": p / "scores.parquet"}
+    return {"folder": folder, "weights": weights, "scores": p / "scores.parquet", "profiles": p / "profiles.npy"}
 
 
 def test_a_gbm_reading_pangolin_predicts_the_workflows_p_sa(workflow, pangolin_gbm, tmp_path, monkeypatch):
@@ -503,3 +503,68 @@ def test_predict_checks_each_base_models_settings_and_weights(workflow, pangolin
     with pytest.raises(UserError, match="no base_models.pangolin now"):
         write_manifest(training_path=folder / "training.json", manifest_path=tmp_path / "m.json", base_model=BASE,
                        annotation="grch38", base_models={})
+
+
+def test_a_classifier_reading_pangolins_profiles_predicts_the_workflows_p_sa(workflow, pangolin_gbm, tmp_path, capsys):
+    """Issue 20 §3: the paired classifier trained on SpliceAI's and Pangolin's aligned profiles (4 channels); its
+    folder records both, and predict scores the VCF with both and stacks them: the workflow's P_SA per test
+    variant (it would differ, or fail, without Pangolin's channels)."""
+    import torch
+
+    from validsplice.training.targets import align_base_model_profiles
+
+    d, raw = workflow["dir"], workflow["models"]["spliceai_raw"]
+    aligned = tmp_path / "pangolin_base_profiles.npy"
+    align_base_model_profiles(variants_path=d / "variants.parquet", scores_path=pangolin_gbm["scores"],
+                              profiles_path=pangolin_gbm["profiles"], out_path=aligned, name="pangolin", distance=50,
+                              extra_distance=50)
+    assert np.abs(np.load(aligned)).max() > 0
+    folder = tmp_path / "models" / "classifier"
+    folder.mkdir(parents=True)
+    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test", "train_labelled", "val_labelled")}
+    train_experiment(train_path=t["train"], val_path=t["val"], test_path=t["test"], profiles_path=d / "profiles.npy",
+                     windows_path=d / "windows.npz", base_profiles_path=d / "base_profiles.npy",
+                     train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"],
+                     target_summary_path=d / "targets_summary.json", base_calibrator_path=raw / "calibrator.json",
+                     model_path=folder / "model.pt", history_path=folder / "history.tsv",
+                     predictions_path=folder / "predictions.parquet", training_path=folder / "training.json",
+                     experiment="classifier", model_name="paired_cnn_classifier",
+                     profile_base_models=["spliceai", "pangolin"], extra_profiles_paths=[aligned],
+                     settings={"epochs": 2, "hidden_dim": 8, "n_layers": 2, "kernel_size": 5, "batch_size": 4,
+                               "window_length": 201, "device": "cpu", "seed": 1, "early_stopping": False})
+    state = torch.load(folder / "model.pt", weights_only=True)["state_dict"]
+    assert state["band.0.weight"].shape[1] == 3 * 8 + 4 + 1 and state["head.3.weight"].abs().max() > 0
+    shutil.copy(raw / "calibrator.json", folder / "calibrator.json")  # any calibrator fitted off the test split
+    write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json", base_model=BASE,
+                   annotation="grch38", base_models={"pangolin": {"distance": 50, "mask": 1,
+                                                                  "folder": str(pangolin_gbm["weights"])}})
+    manifest = json.loads((folder / "model.json").read_text())
+    assert manifest["base_model_profiles"] == ["spliceai", "pangolin"]
+    assert [e["name"] for e in manifest["base_models"]] == ["pangolin"]
+    assert main(["predict", "-I", str(d / "normalized.vcf.gz"), "-O", str(tmp_path / "none.vcf.gz"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(folder), "--device", "cpu"]) != 0  # no --pangolin-dir: refused
+    assert "pass --pangolin-dir" in capsys.readouterr().err
+    assert main(["predict", "-I", str(d / "normalized.vcf.gz"), "-O", str(tmp_path / "out.vcf.gz"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(folder), "--pangolin-dir", str(pangolin_gbm["weights"]),
+                 "--tsv", str(tmp_path / "out.tsv"), "--device", "cpu"]) == 0
+    rows = read_tsv(tmp_path / "out.tsv")
+    rows["key"] = [vcf_key(*r) for r in rows[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    variants = pd.read_parquet(d / "variants.parquet")
+    variants["key"] = [vcf_key(*r) for r in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    chosen = variants.merge(rows, on=["key", "gene", "strand"], how="left", suffixes=("", "_tsv"))
+    expected = expected_p_sa(folder, workflow["Calibrator"]).merge(chosen, on="variant_id")
+    test = pd.read_parquet(t["test"])
+    scored = expected["variant_id"].isin(test.loc[test["base_model_scored"], "variant_id"])
+    assert scored.sum() > 8
+    np.testing.assert_allclose(expected.loc[scored, "SCORE_classifier"], expected.loc[scored, "score"], rtol=0,
+                               atol=1e-6)
+    np.testing.assert_allclose(expected.loc[scored, "P_SA_classifier"], expected.loc[scored, "p_sa"], rtol=0,
+                               atol=1e-6)
+    # the external sets' path (a variant table, one gene per variant) gives the same
+    table = variants[variants["split"] == "test"].reset_index(drop=True)
+    _, results = predict_variant_table(table, FASTA, "grch38", [load_model_folder(folder)], batch_size=8,
+                                       pangolin_dir=str(pangolin_gbm["weights"]))
+    by_id = expected.set_index("variant_id")
+    ok = table["variant_id"].isin(test.loc[test["base_model_scored"], "variant_id"]).to_numpy()
+    np.testing.assert_allclose(results["classifier"][1][ok], by_id.loc[table.loc[ok, "variant_id"], "p_sa"], atol=1e-6)
+

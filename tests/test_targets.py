@@ -262,3 +262,68 @@ def test_profile_targets_follow_the_window_orientation_on_minus_strand():
         np.testing.assert_array_equal(out_profiles[train.loc[vid, "profile_row"]], expected)
         # the seed form does not depend on orientation
         assert train.loc[vid, "target_max_abs_delta"] == pytest.approx(np.abs(base).max())
+
+
+# ---------------------------------------------------------------- issue 20 §3: an additional base model's profiles
+def test_align_base_model_profiles_rows_orientation_crop_and_errors(tmp_path):
+    """An additional model's profiles as model input: one per variant row (its own gene's, not OTHER's), minus
+    strand reversed, cropped from its wider ±D to the primary's, zeros for a gene it did not score; a narrower
+    model or stale files are clear errors naming the keys."""
+    from validsplice.training.targets import align_base_model_profiles
+
+    variants, scores, _ = synthetic()
+    variants["strand"] = np.where(variants["gene"] == "G0", "-", "+")
+    wide = np.random.default_rng(5).normal(0, 0.3, size=(len(scores), 2 * (D + 2) + 1, 2)).astype(np.float16)
+    scores.loc[scores["variant_id"] == "v1_0", ["status", "profile_row"]] = ["skipped: no gene", -1]
+    keep = scores["profile_row"] >= 0
+    wide = wide[scores.loc[keep, "profile_row"].to_numpy()]
+    scores.loc[keep, "profile_row"] = np.arange(int(keep.sum()))
+    paths = {"variants_path": tmp_path / "variants.parquet", "scores_path": tmp_path / "scores.parquet",
+             "profiles_path": tmp_path / "delta_profiles.npy", "out_path": tmp_path / "base_profiles.npy"}
+    variants.to_parquet(paths["variants_path"])
+    scores.to_parquet(paths["scores_path"])
+    np.save(paths["profiles_path"], wide)
+    out = align_base_model_profiles(**paths, name="pangolin", distance=D, extra_distance=D + 2)
+    assert out.shape == (len(variants), 2 * D + 1, 2) and out.dtype == np.float32
+    np.testing.assert_array_equal(np.load(paths["out_path"]), out)
+    own = scores[scores["gene"] != "OTHER"].set_index("variant_id")["profile_row"]
+    for vid, reversed_ in (("v0_2", True), ("v2_2", False), ("v3_1", False)):
+        row = variants.index[variants["variant_id"] == vid][0]
+        expected = wide[own[vid], 2:-2].astype(np.float32)
+        np.testing.assert_array_equal(out[row], expected[::-1] if reversed_ else expected)
+    assert not out[variants.index[variants["variant_id"] == "v1_0"][0]].any()
+    with pytest.raises(UserError, match=r"base_models.pangolin.distance 3 is below base_model.distance 5"):
+        align_base_model_profiles(**paths, name="pangolin", distance=D, extra_distance=3)
+    np.save(paths["profiles_path"], wide[:-1])
+    with pytest.raises(UserError, match="different runs"):
+        align_base_model_profiles(**paths, name="pangolin", distance=D, extra_distance=D + 2)
+
+
+def test_profile_distances_checked_at_parse_time_only_for_a_profile_reader():
+    from validsplice.config.workflow_config import check_profile_distances
+
+    config = {"base_model": {"distance": 50}}
+    extra = {"pangolin": {"distance": 20}}
+    check_profile_distances(config, extra, [])  # no classifier: Pangolin's distance is its own business
+    check_profile_distances(config, {"pangolin": {"distance": 80}}, ["paired_classifier"])
+    with pytest.raises(UserError, match=r"base_models.pangolin.distance 20 is below base_model.distance 50.*"
+                                        r"'paired_classifier'"):
+        check_profile_distances(config, extra, ["paired_classifier"])
+
+
+def test_pangolin_profile_is_the_masked_gain_loss_tracks_around_the_variant():
+    """Pangolin's profile channels: [gain, loss] at pos-d .. pos+d (a deletion's longer track cut, a track cut
+    short at a contig end NaN-padded); pangolin_rows numbers scored rows' profile_row in that order."""
+    from validsplice.scoring.pangolin.score import PangolinResult, gain_loss_profile
+    from validsplice.scoring.pangolin.shards import pangolin_profiles
+
+    gain, loss = np.arange(13, dtype=float), -np.arange(13, dtype=float)  # 2d + len(ref) = 13: d 5, a 3-base REF
+    prof = gain_loss_profile(gain, loss, 5)
+    assert prof.shape == (11, 2) and prof[0].tolist() == [0, 0] and prof[10].tolist() == [10, -10]
+    short = gain_loss_profile(gain[:7], loss[:7], 5)
+    assert np.isnan(short[7:]).all() and short[6].tolist() == [6, -6]
+    results = [PangolinResult(profiles=[prof, prof * 2]), PangolinResult(status="skipped: no gene"),
+               PangolinResult(profiles=[prof * 3])]
+    stacked = pangolin_profiles(results, 5)
+    assert stacked.shape == (3, 11, 2) and stacked.dtype == np.float16
+    assert stacked[2, 10, 0] == 30

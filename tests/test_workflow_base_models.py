@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -33,8 +34,8 @@ def two_base_models_run(tmp_path_factory, copy_workflow, run_snakemake, pangolin
 def test_two_base_models_each_get_rows_columns_and_gbm_features(two_base_models_run):
     work = two_base_models_run
     summary = pd.read_csv(work / "results/report/summary.tsv", sep="\t")
-    assert list(summary["Experiment"]) == ["spliceai_raw", "pangolin_raw", "features_gbm", "spliceai_calibrated",
-                                           "pangolin_calibrated"]
+    assert list(summary["Experiment"]) == ["spliceai_raw", "pangolin_raw", "features_gbm", "paired_classifier",
+                                           "spliceai_calibrated", "pangolin_calibrated"]
     rows = summary.set_index("Experiment")
     # the Δ columns stay relative to the one named baseline, the primary's raw row
     assert any(c.startswith("ΔROC-AUC vs spliceai_raw") for c in summary.columns)
@@ -65,6 +66,36 @@ def test_two_base_models_each_get_rows_columns_and_gbm_features(two_base_models_
 
 
 @pytest.mark.slow
+def test_paired_classifier_reads_both_base_models_profiles(two_base_models_run, run_snakemake):
+    """Issue 20 §3: the classifier's base profile holds SpliceAI's and Pangolin's delta profiles (4 channels);
+    Pangolin's shards write its [gain, loss] profiles, aligned to the variant rows; the manifest lists both
+    (predict with them: tests/test_predict_vcf.py, not run here to keep this module short)."""
+    work = two_base_models_run
+    training = json.loads((work / "results/models/paired_classifier/training.json").read_text())
+    assert training["base_model_profiles"] == ["spliceai", "pangolin"], training
+    assert training["extra_base_models"] == ["pangolin"] and training["profile_channels"] == 4
+    assert training["starts_from_base_model"] is True
+    pangolin = pd.read_parquet(work / "results/scores/pangolin/scores.parquet")
+    profiles = np.load(work / "results/scores/pangolin/delta_profiles.npy")
+    scored = pangolin["status"] == "scored"
+    assert (pangolin.loc[scored, "profile_row"].to_numpy() == np.arange(int(scored.sum()))).all()
+    assert profiles.shape == (int(scored.sum()), 101, 2)
+    # each row's DS_GAIN / DS_LOSS is its profile's largest gain / loss (the masked tracks: the same numbers)
+    rows = pangolin[scored]
+    gain = np.nanmax(profiles[:, :, 0].astype(float), axis=1).clip(min=0)
+    loss = np.nanmax(-profiles[:, :, 1].astype(float), axis=1).clip(min=0)
+    assert gain == pytest.approx(rows["DS_GAIN"].to_numpy(), abs=2e-3)  # float16 profiles
+    assert loss == pytest.approx(rows["DS_LOSS"].to_numpy(), abs=2e-3)
+    variants = pd.read_parquet(work / "results/variants/variants.parquet")
+    aligned = np.load(work / "results/scores/pangolin/base_profiles.npy")
+    assert aligned.shape == (len(variants), 101, 2) and np.abs(aligned).max() > 0
+    run_snakemake(work, "results/models/paired_classifier/model.json")  # the model_manifest rule
+    manifest = json.loads((work / "results/models/paired_classifier/model.json").read_text())
+    assert manifest["base_model_profiles"] == ["spliceai", "pangolin"]
+    assert [e["name"] for e in manifest["base_models"]] == ["pangolin"] and manifest["base_models"][0]["weights"]
+
+
+@pytest.mark.slow
 def test_adding_a_base_model_to_a_finished_run_scores_only_that_model(two_base_models_run, edit_config):
     """A third base model (OpenSpliceAI, the committed rs10 checkpoint) added to the finished two-model run:
     its own shards, its rows and what reads its scores (the GBM, the report) run; SpliceAI's and Pangolin's
@@ -75,6 +106,8 @@ def test_adding_a_base_model_to_a_finished_run_scores_only_that_model(two_base_m
     assert jobs.get("score_shard_openspliceai") == 2, jobs
     assert jobs.get("gather_base_model_scores") == 1 and jobs.get("baseline_predictions") == 1, jobs
     assert jobs.get("combine_calibrated") == 1 and jobs.get("train_spliceai_features_gbm") == 1, jobs
+    # the classifier reads every base model's profile: OpenSpliceAI's aligned ones, then its retraining
+    assert jobs.get("align_base_model_profiles") == 1 and jobs.get("train_paired_cnn_classifier") == 1, jobs
     for untouched in ("score_shard", "gather_scores", "score_shard_pangolin", "build_targets", "normalize_variants"):
         assert untouched not in jobs, jobs
     assert "results/scores/openspliceai/shards/1.parquet" in proc.stdout + proc.stderr

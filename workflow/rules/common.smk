@@ -24,6 +24,7 @@ from validsplice.common.rule_io import UserError  # noqa: E402
 from validsplice.config.workflow_config import (  # noqa: E402
     BUILTIN_ANNOTATIONS,
     check_config_keys,
+    check_profile_distances,
     check_input_files,
     extra_base_models,
     file_digest,
@@ -512,8 +513,12 @@ def manifest_base_models():
 
 
 def manifest_weights(wildcards):
-    """The weight files of the additional base models a feature model reads (hashed into its manifest)."""
-    if EXTRA_BASE_MODELS and experiment_model(wildcards.experiment) in registry.SCORE_READING_FEATURE_MODELS:
+    """The weight files of the additional base models a model reads, their scores (feature models) or profiles
+    (paired classifier; hashed into its manifest)."""
+    model = experiment_model(wildcards.experiment)
+    if EXTRA_BASE_MODELS and (
+        model in registry.SCORE_READING_FEATURE_MODELS or model in registry.PROFILE_READING_MODELS
+    ):
         return [f for name in EXTRA_BASE_MODELS for f in base_model_weights(name)]
     return []
 
@@ -569,3 +574,26 @@ def external_targets():
 def base_calibrator_inputs(entry):
     """The baseline's calibrator for a model that starts from calibrated SpliceAI, else nothing."""
     return [f"{STUDY}models/{BASELINE}/calibrator.json"] if entry.base_offset else []
+
+
+def profile_base_models(entry):
+    """The base models whose delta profiles a reads_profiles model reads (primary first, then config base_models);
+    [] for the others (they read the primary's profile only, from base_profiles.npy)."""
+    return [config["base_model"]["name"], *EXTRA_BASE_MODELS] if entry.reads_profiles else []
+
+
+def extra_profile_inputs(entry):
+    """The additional base models' aligned profiles a reads_profiles model reads (config order)."""
+    return [f"results/scores/{name}/base_profiles.npy" for name in profile_base_models(entry)[1:]]
+
+
+def _check_profile_distances():
+    """Every additional base model's profile covers the primary's ±D when a model reads them all."""
+    reading = [n for n in config["experiments"] if registry.MODELS[experiment_model(n)].reads_profiles]
+    try:
+        check_profile_distances(config, EXTRA_BASE_MODELS, reading)
+    except UserError as error:
+        raise UserError(str(error)) from None
+
+
+_check_profile_distances()

@@ -38,3 +38,32 @@ rule build_targets:
         "../envs/train.yaml"
     script:
         "../scripts/build_targets.py"
+
+
+# An additional base model's delta profiles as model input (the paired classifier reads every base model's):
+# aligned to the variant table's rows like base_profiles.npy, per base model, so adding one reruns this for
+# it alone (and what reads it), never build_targets.
+rule align_base_model_profiles:
+    input:
+        variants="results/variants/variants.parquet",
+        scores="results/scores/{base_model}/scores.parquet",
+        profiles="results/scores/{base_model}/delta_profiles.npy",
+    output:
+        profiles="results/scores/{base_model}/base_profiles.npy",
+    wildcard_constraints:
+        base_model=name_pattern(list(EXTRA_BASE_MODELS)),
+    params:
+        name=lambda wildcards: wildcards.base_model,
+        distance=config["base_model"]["distance"],
+        extra_distance=lambda wildcards: EXTRA_BASE_MODELS[wildcards.base_model]["distance"],
+        code=script_code("align_base_model_profiles.py"),
+    log:
+        "logs/scores/{base_model}/align_profiles.log",
+    benchmark:
+        "benchmarks/scores/{base_model}/align_profiles.tsv"
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/align_base_model_profiles.py"

@@ -23,6 +23,8 @@ for model_name, model_entry in registry.MODELS.items():
             checkpoint=checkpoint_inputs,
             # a classifier that starts from calibrated SpliceAI (registry base_offset): the baseline's calibrator
             base_calibrator=base_calibrator_inputs(model_entry),
+            # a model reading every base model's profile (registry reads_profiles): the additional ones', aligned
+            extra_profiles=extra_profile_inputs(model_entry),
         output:
             model=f"{STUDY}models/{{experiment}}/model.pt",
             history=f"{STUDY}models/{{experiment}}/history.tsv",
@@ -35,6 +37,7 @@ for model_name, model_entry in registry.MODELS.items():
             experiment=lambda wildcards: wildcards.experiment,
             model=model_name,
             settings=settings_of,
+            profile_base_models=profile_base_models(model_entry),
             code=script_code("train_model.py", model_module(model_name)),
         log:
             f"{STUDY_LOGS}models/{{experiment}}.log",

@@ -30,4 +30,7 @@ run_rule(
     model_name=snakemake.params.model,
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
+    # a model reading every base model's profile (registry reads_profiles): their names, the additional ones' files
+    profile_base_models=list(snakemake.params.profile_base_models),
+    extra_profiles_paths=list(snakemake.input.extra_profiles),
 )

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
@@ -63,7 +64,7 @@ def check_weights(name: str, entry: dict, folder) -> Path:
     """``folder`` holds the weight files the manifest lists, byte for byte (SHA-256); else a UserError."""
     option = WEIGHTS_OPTION[name]
     if not str(folder or "").strip():
-        raise UserError(f"The model(s) read {name}'s scores (model.json base_models): pass {option} with the folder "
+        raise UserError(f"The model(s) read {name}'s scores or profiles (model.json base_models): pass {option} with the folder "
                         f"of the {name} weights they were trained with ({', '.join(sorted(entry['weights'])) or '?'}).")
     path = Path(folder)
     if not path.is_dir():
@@ -111,30 +112,40 @@ def load_extra_base_models(models: list[ModelFolder], reference, *, device: str,
     return out
 
 
-def score_alleles(extra: ExtraBaseModel, alleles: pd.DataFrame, reference, annotation) -> pd.DataFrame:
-    """The score table the workflow's scoring of ``extra`` makes for ``alleles`` (variant_id, chrom, pos, ref,
-    alt: one allele per row): one row per (allele, gene), one per skipped allele."""
+def score_alleles(extra: ExtraBaseModel, alleles: pd.DataFrame, reference, annotation
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The score table and profiles the workflow's scoring of ``extra`` makes for ``alleles`` (variant_id,
+    chrom, pos, ref, alt: one allele per row): one row per (allele, gene), one per skipped allele; a scored
+    row's ``profile_row`` points into the profiles (float16 (n, 2D+1, 2))."""
     if extra.name == "pangolin":
         from ..scoring.pangolin.score import PangolinSettings, score_records
-        from ..scoring.pangolin.shards import pangolin_rows
+        from ..scoring.pangolin.shards import pangolin_profiles, pangolin_rows
 
         records = [(str(c), int(p), str(r), str(a))
                    for c, p, r, a in alleles[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
         results = score_records(records, reference, annotation, extra.engine,
                                 PangolinSettings(distance=extra.distance, mask=extra.mask))
-        return pangolin_rows(alleles, results, annotation)
+        return pangolin_rows(alleles, results, annotation), pangolin_profiles(results, extra.distance)
     from ..scoring.delta import VariantRecord, score_records
     from ..scoring.shards import rows_from_slots
 
     records = [VariantRecord(str(c), int(p), str(r), (str(a),), label=f"{vid} {c}:{p} {r}>{a}")
                for vid, c, p, r, a in alleles[["variant_id", "chrom", "pos", "ref", "alt"]].itertuples(index=False)]
     slots = score_records(records, reference, annotation, extra.engine, extra.distance, extra.mask)
-    return rows_from_slots(alleles, slots)[0]
+    table, profiles, _ = rows_from_slots(alleles, slots)
+    if profiles is None:
+        profiles = np.zeros((0, 2 * extra.distance + 1, 2), dtype=np.float16)
+    return table, profiles
 
 
-def score_tables(extras: list[ExtraBaseModel], alleles: pd.DataFrame, reference, annotation) -> dict[str, pd.DataFrame]:
-    """{name: score table of ``alleles``} of every additional base model (what variant_features' extra_scores takes)."""
-    return {extra.name: score_alleles(extra, alleles, reference, annotation) for extra in extras}
+def score_tables(extras: list[ExtraBaseModel], alleles: pd.DataFrame, reference, annotation
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """({name: score table of ``alleles``} of every additional base model (what variant_features' extra_scores
+    takes), {name: its profiles} (what the paired classifier reads, through ``profile_row``))."""
+    tables, profiles = {}, {}
+    for extra in extras:
+        tables[extra.name], profiles[extra.name] = score_alleles(extra, alleles, reference, annotation)
+    return tables, profiles
 
 
 def per_gene_row(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:

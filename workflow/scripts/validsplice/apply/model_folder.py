@@ -9,8 +9,10 @@ mask, annotation name). Paths inside are relative to the folder, so a copied fol
 ``base_models``: the additional base models (config ``base_models``) the model reads, each with the settings it
 was scored with (distance, mask) and its weights' identity (file name -> SHA-256: Pangolin's twelve files,
 OpenSpliceAI's .pt checkpoints), so ``predict`` can score a VCF with the same networks and refuse other ones.
-Only a feature model that reads the base model's scores reads them (training.json ``extra_base_models``);
-``[]`` for every other model (and in manifests written before the key existed).
+A feature model that reads the base model's scores reads them (training.json ``extra_base_models``), and so
+does the paired classifier, whose base profile holds every base model's delta profile (``base_model_profiles``:
+their names in channel order, the primary first; ``predict`` scores the alleles with each and stacks them);
+``[]`` for every other model (and in manifests written before the keys existed).
 
 Three kinds of model:
 - ``network``: a model of ``models.registry`` applied to ref/alt windows (and, when it reads it,
@@ -115,8 +117,11 @@ def write_manifest(*, training_path, manifest_path, base_model: dict, annotation
         "threshold": training.get("threshold"),
         "base_model": {"name": str(base_model["name"]), "distance": int(base_model["distance"]),
                        "mask": int(base_model["mask"]), "annotation": _annotation_name(annotation)},
+        # the additional base models the model reads: their scores (feature model) or profiles (paired classifier)
         "base_models": extra_base_model_entries(training.get("extra_base_models") or [], base_models,
-                                                training_path) if kind == "feature_model" else [],
+                                                training_path) if kind in ("feature_model", "network") else [],
+        # a network reading every base model's delta profile: their names in channel order (primary first)
+        "base_model_profiles": list(training.get("base_model_profiles") or []) if kind == "network" else [],
         "code_version": training.get("code_version"),
     }
     Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +159,11 @@ class ModelFolder:
         return [dict(entry) for entry in self.manifest.get("base_models") or []]
 
     @property
+    def extra_profile_models(self) -> list[str]:
+        """The additional base models whose profiles the network reads after the primary's (channel order)."""
+        return [str(n) for n in (self.manifest.get("base_model_profiles") or [])[1:]]
+
+    @property
     def window_length(self) -> int | None:
         return None if self.network is None else int(self.manifest["window_length"])
 
@@ -181,13 +191,22 @@ class ModelFolder:
 
         n = len(inputs["indel_length"])
         length = int(inputs["base_profile"].shape[1])
+        base_profile = np.asarray(inputs["base_profile"], dtype=np.float32)
+        if self.extra_profile_models:  # the additional base models' profiles, after the primary's channels
+            extra = inputs.get("extra_base_profiles") or {}
+            missing = [name for name in self.extra_profile_models if name not in extra]
+            if missing:
+                raise UserError(f"--model {self.path}: reads {', '.join(missing)}'s delta profiles (model.json "
+                                "base_model_profiles) but they were not scored; a bug: report it.")
+            base_profile = np.concatenate([base_profile, *(np.asarray(extra[name], dtype=np.float32)
+                                                           for name in self.extra_profile_models)], axis=2)
         data = SplitData(
             table=pd.DataFrame(index=np.arange(n)),
             ref=crop_windows(inputs["ref"], self.window_length), alt=crop_windows(inputs["alt"], self.window_length),
             indel_length=np.asarray(inputs["indel_length"], dtype=np.float32),
             label=np.zeros(n, np.float32), target_seed=np.zeros((n, 3), np.float32),
             target_profile=np.zeros((n, length, 2), np.float32),
-            base_profile=np.asarray(inputs["base_profile"], dtype=np.float32),
+            base_profile=base_profile,
             base_score=np.nan_to_num(np.asarray(inputs["base_max_ds"], dtype=np.float64), nan=0.0),  # as spliceai_raw
         )
         return run_model(self.network, data, batch_size, torch.device(device))["score"]
@@ -239,6 +258,11 @@ def _check_extra_base_models(manifest: dict, manifest_path: Path) -> None:
             raise UserError(f"{manifest_path}: base_models entry {entry.get('name')!r} lacks {missing}; re-run the "
                             "model_manifest rule.")
     listed = {e["name"] for e in entries}
+    unlisted = [n for n in (manifest.get("base_model_profiles") or [])[1:] if n not in listed]
+    if unlisted:
+        raise UserError(f"{manifest_path}: the network reads {', '.join(unlisted)}'s delta profiles "
+                        "(base_model_profiles) but base_models does not list that base model; re-run the "
+                        "model_manifest rule.")
     read = {f.split("_", 1)[0] for f in manifest.get("features") or [] if f.split("_", 1)[0] in BASE_MODEL_NAMES}
     if read - listed:
         raise UserError(f"{manifest_path}: the trees read {', '.join(sorted(read - listed))}'s scores but base_models "
@@ -287,6 +311,12 @@ def _load_network(folder: Path, manifest: dict, device):
                         "checkpoint folder to that path.")
     network = registry.build_model(name, params,
                                    window_length=int(config["window_length"]),
-                                   profile_length=int(config["profile_length"]))
+                                   profile_length=int(config["profile_length"]),
+                                   profile_channels=int(config.get("profile_channels", 2)))
+    reads = list(config.get("base_model_profiles") or [])
+    if reads[1:] != list((manifest.get("base_model_profiles") or [])[1:]):
+        raise UserError(f"{weights} reads the profiles of {reads or 'the primary only'} but {MANIFEST} says "
+                        f"{manifest.get('base_model_profiles') or 'the primary only'}; the files come from different "
+                        "runs. Re-run the training and model_manifest rules.")
     network.load_state_dict(checkpoint["state_dict"])
     return network.to(device).eval()

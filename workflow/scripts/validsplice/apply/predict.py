@@ -98,20 +98,26 @@ def base_model_engine(base: dict, reference: Reference, *, device: str, batch_si
 
 # ------------------------------------------------------------------ shared core: rows -> model inputs -> P_SA
 def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, distance: int,
-                 window_length: int, features: bool = False, extra_scores: dict | None = None) -> dict:
+                 window_length: int, features: bool = False, extra_scores: dict | None = None,
+                 extra_profiles: dict | None = None) -> dict:
     """Inputs of every model for ``rows`` (one per variant and gene: variant_id unique, chrom as in the
     FASTA, pos, ref, alt, gene, strand), from the base-model ``scores``/``profiles`` of those ids.
 
     ``features``: also the feature models' input (``rows`` then holds the variant table's position
     columns, ``gene_rows_position`` adds them to VCF rows), made by the training function; ``extra_scores``:
-    {additional base model: its score table of those ids}, the prefixed features of the models reading them."""
+    {additional base model: its score table of those ids}, the prefixed features of the models reading them;
+    ``extra_profiles``: {additional base model: its profiles, ``profile_row`` of its table}: each one's
+    aligned profile (``extra_base_profiles``), channels a paired classifier stacks after the primary's."""
     if profiles is None:
         profiles = np.zeros((0, 2 * distance + 1, 2), dtype=np.float16)
     base_profile = base_model_inputs(rows, scores, profiles, distance=distance)
     max_ds = choose_score_rows(rows, scores)["spliceai_max_ds"].to_numpy(dtype=float)
     windows = build_windows(rows, fasta, window_length)
     out = {"ref": windows["ref"], "alt": windows["alt"], "base_profile": base_profile, "base_max_ds": max_ds,
-           "indel_length": (rows["alt"].str.len() - rows["ref"].str.len()).to_numpy(np.float32)}
+           "indel_length": (rows["alt"].str.len() - rows["ref"].str.len()).to_numpy(np.float32),
+           # cropped to the primary's ±D as in the workflow (align_base_model_profiles)
+           "extra_base_profiles": {name: base_model_inputs(rows, (extra_scores or {})[name], prof, distance=distance)
+                                   for name, prof in (extra_profiles or {}).items()}}
     if features:
         from ..training.gbm import variant_features
 
@@ -185,10 +191,10 @@ def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: lis
     scores, profiles, _ = rows_from_slots(variants, slots)
     extras = load_extra_base_models(models, reference, device=device, batch_size=batch_size,
                                     openspliceai_dir=openspliceai_dir, pangolin_dir=pangolin_dir)
-    extra_scores = score_tables(extras, variants, reference, genes)
+    extra_scores, extra_profiles = score_tables(extras, variants, reference, genes)
     inputs = model_inputs(variants, scores, profiles, fasta, distance=int(base["distance"]),
                           window_length=max_window_length(models), features=needs_features(models),
-                          extra_scores=extra_scores)
+                          extra_scores=extra_scores, extra_profiles=extra_profiles)
     scored = ~np.isnan(inputs["base_max_ds"])
     return scores, apply_models(models, inputs, scored, batch_size=batch_size, device=device)
 
@@ -247,11 +253,11 @@ def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotatio
     if len(rows):
         # each additional base model scores the alleles with a row here, its rows re-keyed to (allele, gene) rows
         allele_table = alleles[alleles["variant_id"].isin(set(rows["allele_id"]))]
-        extra_scores = {name: per_gene_row(t, rows)
-                        for name, t in score_tables(list(extras), allele_table, reference, annotation).items()}
+        tables, extra_profiles = score_tables(list(extras), allele_table, reference, annotation)
+        extra_scores = {name: per_gene_row(t, rows) for name, t in tables.items()}  # profile_row kept
         inputs = model_inputs(rows, table[windowed], profiles, fasta, distance=int(base["distance"]),
                               window_length=max_window_length(models), features=needs_features(models),
-                              extra_scores=extra_scores)
+                              extra_scores=extra_scores, extra_profiles=extra_profiles)
         results = apply_models(models, inputs, (rows["status"] == SCORED).to_numpy(), batch_size=batch_size,
                                device=device)
     for m in models:

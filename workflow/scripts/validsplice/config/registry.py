@@ -17,7 +17,10 @@ Each entry (``ModelEntry``) holds
   rule reads the baseline's calibrator (``results/models/spliceai_raw/calibrator.json``) and the model
   starts from it (``models.offset``; the trees' initial score in ``training.gbm``);
 - ``reads_scores``: a feature model whose features include the base models' DS / DP (``training.gbm.FEATURE_SETS``
-  says which; a test checks the two agree): its rule reads every configured base model's scores.parquet.
+  says which; a test checks the two agree): its rule reads every configured base model's scores.parquet;
+- ``reads_profiles``: a network that reads every configured base model's delta profile (issue 20 §3): its rule
+  reads the additional models' aligned profiles (rule align_base_model_profiles) and its builder takes
+  ``profile_channels`` (2 per base model, the primary's first); the others read the primary's only.
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
@@ -43,6 +46,9 @@ class ModelEntry:
     trainer: str | None = None
     base_offset: bool = False
     reads_scores: bool = False
+    # a network that reads every configured base model's delta profile (config base_models: extra input
+    # channels after the primary's; the workflow aligns them, align_base_model_profiles)
+    reads_profiles: bool = False
 
     @property
     def trained(self) -> bool:
@@ -147,7 +153,7 @@ MODELS: dict[str, ModelEntry] = {
                                     HyenaDNAFinetuneParams, env="hyenadna.yaml"),
     # trained on the label (BCE), not on the delta profile
     "paired_cnn_classifier": ModelEntry("validsplice.models.paired_classifier:build_paired_cnn_classifier",
-                                        PairedClassifierParams, base_offset=True),
+                                        PairedClassifierParams, base_offset=True, reads_profiles=True),
     # feature models: trees trained by their own rule on the CPU (validsplice.training.gbm.FEATURE_SETS):
     # on the cached base-model scores and position features, started from calibrated SpliceAI ...
     "spliceai_features_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False, base_offset=True, reads_scores=True,
@@ -172,6 +178,8 @@ def __getattr__(name: str):
         # ... of which those reading the base models' scores (every configured base model's DS / DP)
         "SCORE_READING_FEATURE_MODELS": lambda: tuple(n for n, e in MODELS.items()
                                                       if e.trainer is not None and e.reads_scores),
+        # ... and the networks reading every configured base model's delta profile (extra input channels)
+        "PROFILE_READING_MODELS": lambda: tuple(n for n, e in MODELS.items() if e.reads_profiles),
         # a model's own keys with their JSON schemas: with training.defaults, the valid keys of
         # an experiment and of training.model_defaults.<model> (validsplice.config.workflow_config)
         "MODEL_SETTINGS": lambda: {n: params_schema(e.params) for n, e in MODELS.items()},
@@ -195,9 +203,15 @@ def model_settings(name: str, values: dict | None, where: str = "settings"):
     return settings_for(check_model_name(name, where).params, values, f"{where} (model {name})")
 
 
-def build_model(name: str, settings, *, window_length: int, profile_length: int):
-    """Build model ``name``; ``settings`` is its settings object or a dict of keys to set."""
+def build_model(name: str, settings, *, window_length: int, profile_length: int, profile_channels: int = 2):
+    """Build model ``name``; ``settings`` is its settings object or a dict of keys to set. ``profile_channels``:
+    the base profiles' channels, 2 per base model whose profile it reads (2: the primary's only; more only for
+    a ``reads_profiles`` model)."""
     entry = check_model_name(name)
+    if int(profile_channels) != 2 and not entry.reads_profiles:
+        raise UserError(f"Model {name!r} reads the primary base model's profile only (2 channels), not "
+                        f"{profile_channels}; only {', '.join(n for n, e in MODELS.items() if e.reads_profiles)} "
+                        "read(s) the additional base models' profiles.")
     if not entry.trained:
         raise UserError(f"Model {name!r} is not trained; it has no network to build.")
     if entry.trainer is not None:
@@ -206,7 +220,8 @@ def build_model(name: str, settings, *, window_length: int, profile_length: int)
         settings = model_settings(name, settings)
     module_name, func_name = entry.builder.split(":")
     builder = getattr(importlib.import_module(module_name), func_name)
-    return builder(settings, window_length=window_length, profile_length=profile_length)
+    extra = {"profile_channels": int(profile_channels)} if entry.reads_profiles else {}
+    return builder(settings, window_length=window_length, profile_length=profile_length, **extra)
 
 
 # ------------------------------------------------------------------ what a model's score means

@@ -165,6 +165,23 @@ def extra_base_models(config: dict) -> dict[str, dict]:
     return extra
 
 
+def check_profile_distances(config: dict, extra: dict, reading_experiments) -> None:
+    """With an experiment reading every base model's delta profile (registry ``reads_profiles``: the paired
+    classifier), each additional base model must score at least the primary's ±D (its profiles are cropped to
+    ±base_model.distance; narrower ones cannot be aligned)."""
+    reading = list(reading_experiments)
+    if not reading or not extra:
+        return
+    distance = int((config.get("base_model") or {}).get("distance", 50))
+    for name, settings in extra.items():
+        own = int((settings or {}).get("distance", 50))
+        if own < distance:
+            raise UserError(f"config base_models.{name}.distance {own} is below base_model.distance {distance}, but "
+                            f"experiment {reading[0]!r} reads every base model's delta profile at the primary's "
+                            f"±{distance} positions. Set base_models.{name}.distance to {distance} or more (wider "
+                            "profiles are cropped to the centre).")
+
+
 def openspliceai_settings(config: dict) -> tuple[dict, str] | None:
     """(settings, config key) of the OpenSpliceAI base model, primary or additional; None when not used."""
     base = config.get("base_model") or {}

@@ -33,6 +33,13 @@ giving the head the profile's four DS-like maxima (gain and loss per acceptor / 
 scale directly. Window-pooled features average only over real bases: in a reporter construct most of a
 501-base window is N, whose constant features swamped the mean.
 
+Several base models (issue 20 §3): with config ``base_models`` the profile holds every configured base model's
+profile, the primary's two channels first, then two per additional model in config order (OpenSpliceAI:
+acceptor, donor like SpliceAI; Pangolin: gain, loss), ``profile_channels`` in all (2 per model). Each channel
+is read on the same asinh scale, and the head gets each channel's largest gain and loss (2 x channels DS-like
+summaries). The offset stays the primary's calibrated logit. With the primary alone (2 channels) the layers,
+and so the seeded initialisation, are those of before.
+
 Multi-task option (an open question of the research log): ``aux_delta_weight`` > 0 adds a
 per-position head predicting the validated delta profile (the targets' ``target_profile``:
 SpliceAI's delta for Splice-altering, zero for Normal) with an MSE loss of that weight;
@@ -56,9 +63,13 @@ class PairedSpliceClassifier(nn.Module):
     score_scale = "probability"
     reads_base_model_delta = True
 
-    def __init__(self, settings, window_length: int, profile_length: int):
+    def __init__(self, settings, window_length: int, profile_length: int, profile_channels: int = 2):
         super().__init__()
         check_profile_fits("paired_cnn_classifier", profile_length, window_length)
+        if profile_channels < 2 or profile_channels % 2:
+            raise UserError(f"paired_cnn_classifier: profile_channels {profile_channels} must be 2 per base model "
+                            "(the primary's 2, then 2 per additional base model).")
+        self.profile_channels = int(profile_channels)
         hidden = int(settings.hidden_dim)
         dropout = float(settings.dropout)
         self.profile_length = profile_length
@@ -76,13 +87,15 @@ class PairedSpliceClassifier(nn.Module):
         self.use_offset = bool(settings.base_offset)
         self.offset = BaseModelOffset()
         self.encoder = encoder_from_settings(settings, in_channels=4)
-        per_position = 3 * hidden + 2 + 1  # (alt - ref, alt, ref) features, base delta (acceptor, donor), indel
+        # (alt - ref, alt, ref) features, base deltas (primary: acceptor, donor; then 2 per additional model), indel
+        per_position = 3 * hidden + self.profile_channels + 1
         self.band = nn.Sequential(
             nn.Conv1d(per_position, hidden, kernel_size=1), nn.ReLU(), nn.Dropout(dropout),
             nn.Conv1d(hidden, hidden, kernel_size=1), nn.ReLU(),
         )
         self.head = nn.Sequential(
-            nn.Linear(2 * hidden + 3 * hidden + N_BASE_SUMMARY, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(2 * hidden + 3 * hidden + N_BASE_SUMMARY * self.profile_channels // 2, hidden), nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden, 1)
         )
         zero_last_layer(self.head[-1])  # the correction to the offset starts at 0
@@ -119,8 +132,12 @@ class PairedSpliceClassifier(nn.Module):
         band = slice(centre - half, centre + half + 1)
         indel = batch["indel_length"].to(f_alt.dtype)
         indel = torch.sign(indel) * torch.log1p(indel.abs())
-        profile = self.scaled_profile(batch["base_profile"].float()).to(f_alt.dtype)  # (B, P, 2)
-        base = profile.transpose(1, 2)  # (B, 2, P), window orientation
+        raw = batch["base_profile"]
+        if raw.shape[2] != self.profile_channels:
+            raise UserError(f"paired_cnn_classifier: base_profile has {raw.shape[2]} channels but the model reads "
+                            f"{self.profile_channels} (2 per base model it was trained with).")
+        profile = self.scaled_profile(raw.float()).to(f_alt.dtype)  # (B, P, C)
+        base = profile.transpose(1, 2)  # (B, C, P), window orientation
         n_pos = base.shape[2]
         x = torch.cat([f_alt[:, :, band] - f_ref[:, :, band], f_alt[:, :, band], f_ref[:, :, band], base,
                        indel[:, None, None].expand(-1, 1, n_pos)], dim=1)
@@ -148,5 +165,6 @@ class PairedSpliceClassifier(nn.Module):
         return loss
 
 
-def build_paired_cnn_classifier(settings, *, window_length: int, profile_length: int) -> nn.Module:
-    return PairedSpliceClassifier(settings, window_length, profile_length)
+def build_paired_cnn_classifier(settings, *, window_length: int, profile_length: int,
+                                profile_channels: int = 2) -> nn.Module:
+    return PairedSpliceClassifier(settings, window_length, profile_length, profile_channels)

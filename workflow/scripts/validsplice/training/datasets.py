@@ -50,7 +50,7 @@ class SplitData:
     label: np.ndarray
     target_seed: np.ndarray
     target_profile: np.ndarray
-    base_profile: np.ndarray  # the base model's delta profile (input; zeros if unavailable)
+    base_profile: np.ndarray  # the base models' delta profiles (input, 2 channels each; zeros if unavailable)
     # the baseline's score (spliceai_raw: max DS of the chosen gene row, 0.0 where unscored), what the
     # base-model offset of a classifier reads (models.offset); zeros when not given
     base_score: np.ndarray | None = None
@@ -111,9 +111,12 @@ def make_split_data(table: pd.DataFrame, windows: dict, profiles: np.ndarray, wi
     if base_profiles is None:
         base_profile = np.zeros_like(target_profile)
     else:
-        if len(base_profiles) != n_windows or base_profiles.shape[1:] != (length, 2):
+        # 2 channels per base model: the primary's, then those of the additional ones a model reads
+        if (len(base_profiles) != n_windows or base_profiles.ndim != 3 or base_profiles.shape[1] != length
+                or base_profiles.shape[2] < 2 or base_profiles.shape[2] % 2):
             raise UserError(f"base-model profiles of shape {base_profiles.shape} do not match {n_windows} windows "
-                            f"and profiles of length {length}; re-run build_targets.")
+                            f"and profiles of length {length} (2 channels per base model); re-run build_targets "
+                            "(and align_base_model_profiles).")
         base_profile = np.asarray(base_profiles[rows], dtype=np.float32)
     return SplitData(
         table=table.reset_index(drop=True),

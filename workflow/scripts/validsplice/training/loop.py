@@ -327,12 +327,44 @@ def offset_metrics(result: FitResult) -> dict:
             "beats_offset": result.beats_offset}
 
 
+def extra_profile_models(model_name: str, experiment: str, profile_base_models, extra_profiles_paths
+                         ) -> tuple[list[str], list[str]]:
+    """(every base model whose profile the model reads, primary first; the additional ones), checked against
+    the aligned profile files given ([] and [] for a model that reads the primary's profile only)."""
+    names = [str(n) for n in profile_base_models or []]
+    paths = list(extra_profiles_paths or [])
+    if names and not registry.MODELS[model_name].reads_profiles:
+        raise UserError(f"experiment {experiment!r}: model {model_name!r} reads the primary base model's profile "
+                        f"only, not those of {', '.join(names[1:]) or names[0]}.")
+    if len(names[1:]) != len(paths):
+        raise UserError(f"experiment {experiment!r}: {len(names[1:])} additional base model(s) "
+                        f"({', '.join(names[1:]) or 'none'}) but {len(paths)} aligned profile file(s).")
+    return names, names[1:]
+
+
+def stack_profiles(base_profiles, base_profiles_path, names: list[str], paths) -> np.ndarray:
+    """The primary's base profiles with each additional model's (align_base_model_profiles) as channels after
+    them: (n_windows, 2D+1, 2 x (1 + len(names))) float32; the files must share rows and length."""
+    if base_profiles is None:
+        raise UserError("the additional base models' profiles need the primary's base_profiles.npy (build_targets).")
+    arrays = [np.asarray(base_profiles, dtype=np.float32)]
+    for name, path in zip(names, paths):
+        extra = np.load(path, mmap_mode="r")
+        if extra.shape != base_profiles.shape:
+            raise UserError(f"{path}: {name}'s aligned profiles have shape {extra.shape} but {base_profiles_path} "
+                            f"has {base_profiles.shape} (rows = the variant table's, ±base_model.distance); re-run "
+                            "align_base_model_profiles and build_targets.")
+        arrays.append(np.asarray(extra, dtype=np.float32))
+    return np.concatenate(arrays, axis=2)
+
+
 def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_path,
                      model_path, history_path, predictions_path, training_path, base_profiles_path=None,
                      train_labelled_path=None, val_labelled_path=None,
                      val_predictions_path=None, target_summary_path=None, base_calibrator_path=None,
                      experiment: str, model_name: str, settings: dict | None = None,
-                     threads: int | None = None, on_epoch_end=None) -> dict:
+                     threads: int | None = None, on_epoch_end=None,
+                     profile_base_models=(), extra_profiles_paths=()) -> dict:
     """Train one experiment and write model.pt, history.tsv, predictions.parquet (test),
     val_predictions.parquet (the rows of val.parquet, for calibration) and training.json.
 
@@ -342,6 +374,9 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     probability model's threshold; without it the validation split's own ratio is used.
     ``base_calibrator_path`` (results/models/spliceai_raw/calibrator.json): the calibrated base model a
     classifier with ``base_offset`` starts from (``models.offset``); required by such a model.
+    ``profile_base_models`` (a ``reads_profiles`` model: the primary's name, then config base_models') and
+    ``extra_profiles_paths`` (the additional ones' aligned profiles, align_base_model_profiles, same order):
+    their channels follow the primary's in the model's base profile; recorded in training.json.
     """
     if not registry.check_model_name(model_name, where=f"experiment {experiment!r}").trained:
         raise UserError(f"experiment {experiment!r}: model {model_name!r} is not trained; use baseline_predictions.")
@@ -373,6 +408,11 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
     window_length = int(config.window_length or windows["ref"].shape[1])
     profile_length = int(profiles.shape[1])
     base_profiles = None if base_profiles_path is None else np.load(base_profiles_path, mmap_mode="r")
+    profile_base_models, extra_base_models = extra_profile_models(model_name, experiment, profile_base_models,
+                                                                  extra_profiles_paths)
+    if extra_base_models:
+        base_profiles = stack_profiles(base_profiles, base_profiles_path, extra_base_models, extra_profiles_paths)
+    profile_channels = 2 if base_profiles is None else int(base_profiles.shape[2])
     data = {name: make_split_data(t, windows, profiles, window_length, str(p), str(windows_path), base_profiles)
             for (name, t), p in zip(tables.items(), (train_path, val_path, test_path))}
     shared_val = data["val"]
@@ -381,7 +421,8 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
                                      str(shared_val_path), str(windows_path), base_profiles)
     del windows
 
-    model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length)
+    model = registry.build_model(model_name, config, window_length=window_length, profile_length=profile_length,
+                                 profile_channels=profile_channels)
     if hasattr(model, "set_class_balance"):  # class weighting from the training table's class counts
         model.set_class_balance(data["train"].label)
     if getattr(config, "base_offset", False):
@@ -408,10 +449,13 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
                **offset_metrics(result)}
     version = code_version()
     config = as_dict(config)
+    # which base models' profiles the network reads, in channel order (the checkpoint rebuilds from it)
+    profile_info = ({"profile_channels": profile_channels, "base_model_profiles": profile_base_models}
+                    if profile_base_models else {})
     save_checkpoint_atomic({"state_dict": model.state_dict(), "model": model_name, "params": config,
                             # the resolved lengths last: the settings' window_length may be None ("use the stored")
                             "config": {**config, "experiment": experiment, "window_length": window_length,
-                                       "profile_length": profile_length},
+                                       "profile_length": profile_length, **profile_info},
                             "metrics": metrics, "code_version": version}, model_path)
 
     predictions = predict_split(model, data["test"], int(config["batch_size"]), device)
@@ -431,6 +475,7 @@ def train_experiment(*, train_path, val_path, test_path, profiles_path, windows_
         "reads_base_model_delta": registry.reads_base_model_delta(model), "note": getattr(model, "note", None),
         "validation_counts": validation_counts(tables["val"]),
         "starts_from_base_model": result.offset_val_loss is not None, "beats_offset": result.beats_offset,
+        "extra_base_models": extra_base_models, **profile_info,
         "metrics": metrics, "config": {**config, "window_length": window_length, "profile_length": profile_length},
         "code_version": version,
     }

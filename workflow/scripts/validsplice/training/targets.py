@@ -434,6 +434,43 @@ def base_model_inputs(variants: pd.DataFrame, scores: pd.DataFrame, delta_profil
     return np.nan_to_num(out, nan=0.0)
 
 
+def align_base_model_profiles(*, variants_path, scores_path, profiles_path, out_path, name: str,
+                              distance: int, extra_distance: int) -> np.ndarray:
+    """Rule align_base_model_profiles: an additional base model's delta profiles (config ``base_models.<name>``)
+    as model input, like ``base_profiles.npy`` (``base_model_inputs``): float32 (n_variants, 2D+1, 2) in
+    ``window_row`` order (the variant table's, every fold's), the variant's own gene's row, window orientation,
+    cropped to the primary's ±D (``base_model.distance``), zeros where the model did not score the gene.
+
+    A paired classifier concatenates these after the primary's channels (OpenSpliceAI: acceptor, donor;
+    Pangolin: gain, loss; ``scoring.pangolin.shards``).
+    """
+    if int(extra_distance) < int(distance):
+        raise UserError(f"config base_models.{name}.distance {extra_distance} is below base_model.distance {distance}: "
+                        f"{name}'s profiles cover ±{extra_distance} positions but the paired classifier reads every "
+                        f"base model's profile at the primary's ±{distance}. Set base_models.{name}.distance to at "
+                        f"least {distance}.")
+    variants = pd.read_parquet(variants_path)
+    scores = pd.read_parquet(scores_path)
+    check_columns(variants, ["variant_id", "gene"], variants_path)
+    check_columns(scores, SCORE_COLUMNS, scores_path)
+    profiles = np.load(profiles_path, mmap_mode="r")
+    scored = scores["profile_row"] >= 0
+    if int(scored.sum()) != len(profiles) or (len(profiles) and int(scores["profile_row"].max()) >= len(profiles)):
+        raise UserError(f"{scores_path}: {int(scored.sum())} scored rows but {profiles_path} holds {len(profiles)} "
+                        f"profiles; the two files come from different runs. Re-run {name}'s scoring "
+                        "(gather_base_model_scores).")
+    if profiles.ndim != 3 or profiles.shape[2] != 2 or profiles.shape[1] < 2 * int(distance) + 1:
+        raise UserError(f"{profiles_path}: shape {profiles.shape}, expected (n, 2D+1, 2) with D >= {distance} "
+                        f"(base_model.distance); re-run {name}'s scoring with base_models.{name}.distance >= "
+                        f"{distance}.")
+    out = base_model_inputs(variants, scores, profiles, distance=int(distance))
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    np.save(out_path, out)
+    log.info("%s: %d variant profiles (%d non-zero), ±%d, from %s", name, len(out),
+             int(np.abs(out).max(axis=(1, 2)).astype(bool).sum()) if len(out) else 0, int(distance), profiles_path)
+    return out
+
+
 def build_targets(
     *, variants_path, windows_path, scores_path, profiles_path,
     train_path, val_path, test_path, out_profiles_path, summary_path, base_profiles_path=None,

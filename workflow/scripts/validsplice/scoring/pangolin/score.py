@@ -108,6 +108,10 @@ class PangolinResult:
     # per gene of ``genes`` (no score cutoff): (largest gain, its position, largest loss, its position),
     # unrounded, after masking; positions relative to the variant (what the entries print, rounded)
     values: list[tuple[float, int, float, int]] = field(default_factory=list)
+    # per gene of ``genes`` (no score cutoff): its (gain, loss) tracks after masking, exactly what ``values``
+    # are the extremes of, at the ref positions pos-d .. pos+d (float32 (2d+1, 2), genomic order; NaN where a
+    # window cut short at a contig end has no position). The workflow's Pangolin "delta profile".
+    profiles: list[np.ndarray] = field(default_factory=list)
     loss: dict[str, np.ndarray] = field(default_factory=dict)  # strand -> loss track (unmasked)
     gain: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -255,6 +259,16 @@ def value_text(value, style: str) -> str:
     return repr(float(rounded)) if style == "repr" else str(rounded)
 
 
+def gain_loss_profile(gain: np.ndarray, loss: np.ndarray, distance: int) -> np.ndarray:
+    """(2d+1, 2) float32 [gain, loss] at ref positions pos-d .. pos+d (the tracks cover 2d + len(ref) positions:
+    a deletion's extra ones beyond pos+d are dropped; a track cut short at a contig end leaves NaN)."""
+    n = 2 * int(distance) + 1
+    out = np.full((n, 2), np.nan, dtype=np.float32)
+    k = min(n, len(gain))
+    out[:k, 0], out[:k, 1] = gain[:k], loss[:k]
+    return out
+
+
 def finalize(result: PangolinResult, probs: dict[str, tuple[np.ndarray, np.ndarray]],
              annotation: GeneAnnotation, pos: int, settings: PangolinSettings) -> None:
     """Per-gene entries from the strands' (ref, alt) tracks (masking in place, as the original)."""
@@ -286,6 +300,7 @@ def finalize(result: PangolinResult, probs: dict[str, tuple[np.ndarray, np.ndarr
         else:
             lo, hi = np.argmin(loss), np.argmax(gain)
             result.values.append((float(gain[hi]), int(hi - d), float(loss[lo]), int(lo - d)))
+            result.profiles.append(gain_loss_profile(gain, loss, d))
             fields.append(f"{hi - d}:{value_text(gain[hi], settings.float_style)}")
             fields.append(f"{lo - d}:{value_text(loss[lo], settings.float_style)}")
         fields.append(warnings)

@@ -6,9 +6,14 @@ The table has the primary's key columns (variant_id ... strand, status, flags, p
 DS / DP, Pangolin's two (``config.naming.PANGOLIN_DS`` / ``PANGOLIN_DP``): the largest gain and the largest
 loss over the window (masked when ``mask``, as the original's default), the loss as a positive number, and
 their positions relative to the variant. ``max_ds`` = the larger of the two, the ``pangolin_raw`` row's
-score. Values are unrounded (the original prints them rounded to 2 decimals). Pangolin gives no
-(acceptor, donor) profile, so ``profile_row`` is -1 and the shard's profile file is empty: the delta
-targets and delta models read the primary's profiles only.
+score. Values are unrounded (the original prints them rounded to 2 decimals).
+
+Profiles (issue 20 §3): Pangolin gives no (acceptor, donor) split, so its "delta profile" has two other
+channels: [gain, loss], the per-position largest increase and largest decrease of the splice-site
+probability over the four tissue models (``score.loss_gain``), after the gene's masking (the tracks whose
+extremes DS_GAIN / DS_LOSS are), at the 2D+1 positions pos-D .. pos+D in genomic order, as float16 like
+SpliceAI's; a scored row's ``profile_row`` points at it (-1 for skipped rows). The delta targets never read
+them; the paired classifier reads them as extra input channels (``align_base_model_profiles``).
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ PANGOLIN_COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "gene", "strand"
 
 def pangolin_rows(part: pd.DataFrame, results, annotation: GeneAnnotation) -> pd.DataFrame:
     """One row per (variant, gene) Pangolin scored, one per skipped variant (gene "", its skip reason)."""
-    rows = []
+    rows, n_profiles = [], 0
     for (_, v), res in zip(part.iterrows(), results):
         base = {"variant_id": v["variant_id"], "chrom": v["chrom"], "pos": int(v["pos"]), "ref": v["ref"],
                 "alt": v["alt"], "flags": ""}
@@ -47,22 +52,29 @@ def pangolin_rows(part: pd.DataFrame, results, annotation: GeneAnnotation) -> pd
             ds_gain, ds_loss = max(gain, 0.0), max(-loss, 0.0)  # masking can leave no gain / no loss: 0
             rows.append(dict(base, gene=str(annotation.names[g]), strand=strand, status="scored",
                              DS_GAIN=ds_gain, DS_LOSS=ds_loss, DP_GAIN=gain_pos, DP_LOSS=loss_pos,
-                             max_ds=max(ds_gain, ds_loss)))
+                             max_ds=max(ds_gain, ds_loss), profile_row=n_profiles))
+            n_profiles += 1
     df = pd.DataFrame(rows).reindex(columns=PANGOLIN_COLUMNS)
     for c in [*PANGOLIN_DS, "max_ds"]:
         df[c] = df[c].astype("float64")
     for c in PANGOLIN_DP:
         df[c] = df[c].astype("Int64")
-    df["profile_row"] = -1
+    df["profile_row"] = df["profile_row"].fillna(-1).astype("int64")
     df["flags"] = df["flags"].fillna("").astype(str)
     return df
+
+
+def pangolin_profiles(results, distance: int) -> np.ndarray:
+    """The scored rows' [gain, loss] profiles (float16 (n, 2D+1, 2)), in ``pangolin_rows``' profile_row order."""
+    arrays = [p for res in results if res.status == "scored" for p in res.profiles]
+    return (np.stack(arrays) if arrays else np.zeros((0, 2 * int(distance) + 1, 2))).astype(np.float16)
 
 
 def score_pangolin_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: int = 0, n_shards: int = 1,
                          pangolin_dir: str, annotation: str = "grch38", distance: int = 50, mask: bool = True,
                          batch_size: int = 0, device: str = "auto", threads: int = 1) -> pd.DataFrame:
     """Score shard ``shard`` of ``n_shards`` of the variant table with Pangolin; write the scores parquet and
-    an empty profile array (shape (0, 2 distance + 1, 2), what gather_scores expects of a shard)."""
+    the scored rows' [gain, loss] profiles (``pangolin_profiles``)."""
     from .engine import PangolinEngine
     from .network import load_pangolin_folder
 
@@ -98,5 +110,5 @@ def score_pangolin_shard(table: str, fasta: str, scores: str, profiles: str, *, 
                     engine.errors)
     Path(scores).parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(scores, index=False)
-    np.save(profiles, np.zeros((0, 2 * int(distance) + 1, 2), dtype=np.float16))
+    np.save(profiles, pangolin_profiles(results, int(distance)))
     return df
