@@ -28,6 +28,22 @@ SCORE_COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "gene", "strand", *
                  *MASKED_DS, *UNMASKED_DS]
 REQUIRED = ["variant_id", "chrom", "pos", "ref", "alt"]
 
+def read_shard_table(table: str, shard: int, n_shards: int, shards_key: str) -> pd.DataFrame:
+    """The variant table a scoring shard reads, after checking the shard number (``shards_key``: the config
+    key that sets ``n_shards``) and the columns every base model's shard scorer needs."""
+    if not 0 <= int(shard) < int(n_shards):
+        raise UserError(f"shard {shard} is outside 0..{int(n_shards) - 1}; check {shards_key} in the config.")
+    try:
+        variants = pd.read_parquet(table)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"Cannot read variant table {table}: {exc}") from None
+    missing = [c for c in REQUIRED if c not in variants.columns]
+    if missing:
+        raise UserError(f"{table}: missing column(s) {missing}; it must be the variants.parquet of "
+                        "normalize_variants (docs/DESIGN.md).")
+    return variants
+
+
 
 def shard_rows(table: pd.DataFrame, contig_order: list[str], shard: int, n_shards: int) -> pd.DataFrame:
     """The shard's contiguous chunk of the (chrom, pos)-sorted table, so clusters stay together."""
@@ -79,16 +95,7 @@ def score_shard(table: str, fasta: str, scores: str, profiles: str, *, shard: in
     from .incremental import IncrementalEngine
     from .weights import load_ensemble
 
-    if not 0 <= int(shard) < int(n_shards):
-        raise UserError(f"shard {shard} is outside 0..{int(n_shards) - 1}; check base_model.shards in the config.")
-    try:
-        variants = pd.read_parquet(table)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot read variant table {table}: {exc}") from None
-    missing = [c for c in REQUIRED if c not in variants.columns]
-    if missing:
-        raise UserError(f"{table}: missing column(s) {missing}; it must be the variants.parquet of "
-                        "normalize_variants (docs/DESIGN.md).")
+    variants = read_shard_table(table, shard, n_shards, "base_model.shards")
     if threads:
         torch.set_num_threads(int(threads))
     device = resolve_device(device, where="config base_model.device")

@@ -26,11 +26,10 @@ import pandas as pd
 import torch
 
 from ...common.device import resolve_device
-from ...common.errors import UserError
 from ...config.naming import PANGOLIN_DP, PANGOLIN_DS
 from ...io.annotation import GeneAnnotation
 from ..delta import Reference
-from ..shards import REQUIRED, shard_rows
+from ..shards import read_shard_table, shard_rows
 from .score import PangolinSettings, score_records
 
 log = logging.getLogger(__name__)
@@ -78,16 +77,7 @@ def score_pangolin_shard(table: str, fasta: str, scores: str, profiles: str, *, 
     from .engine import PangolinEngine
     from .network import load_pangolin_folder
 
-    if not 0 <= int(shard) < int(n_shards):
-        raise UserError(f"shard {shard} is outside 0..{int(n_shards) - 1}; check base_models.pangolin.shards.")
-    try:
-        variants = pd.read_parquet(table)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"Cannot read variant table {table}: {exc}") from None
-    missing = [c for c in REQUIRED if c not in variants.columns]
-    if missing:
-        raise UserError(f"{table}: missing column(s) {missing}; it must be the variants.parquet of "
-                        "normalize_variants (docs/DESIGN.md).")
+    variants = read_shard_table(table, shard, n_shards, "base_models.pangolin.shards")
     if threads:
         torch.set_num_threads(int(threads))
     device = resolve_device(device, where="config base_models.pangolin.device")
