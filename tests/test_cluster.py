@@ -73,9 +73,72 @@ def test_slurm_profile_sends_the_scoring_rules_to_the_gpu_partition():
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     sets = profile["set-resources"]
     rules_text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
-    for rule in ("score_shard", "predict_vcf", "predict_external"):
+    for rule in ("score_shard", "score_shard_openspliceai", "score_shard_pangolin", "predict_vcf", "predict_external"):
         assert f"rule {rule}:" in rules_text, rule
         assert sets[rule].get("slurm_partition") == "gpu" and sets[rule].get("gpu") == 1, rule
     assert not any("--gres" in str(res.get("slurm_extra", "")) for res in sets.values())
     assert profile["default-resources"]["slurm_partition"] != "gpu"
     assert profile["slurm-status-command"] == "squeue"  # see the profile's comment and docs/cluster.md
+
+
+def test_every_rule_that_can_ask_for_a_gpu_is_in_the_profiles_gpu_list():
+    """A rule whose `resources:` can ask for `gpu` runs on a GPU when one is there; on SLURM the profile, not
+    the submitting host, sends it to the GPU partition (docs/cluster.md), so it must be in that list."""
+    import re
+
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    on_gpu = {rule for rule, res in profile["set-resources"].items() if res.get("slurm_partition") == "gpu"}
+    asking = set()
+    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"\n\s*rule ", path.read_text())[1:]:
+            name = block.split(":", 1)[0].strip()
+            if re.search(r"\bgpu=gpu_request\(", block):
+                asking.add(name)
+    assert {"score_shard", "score_shard_pangolin", "score_shard_openspliceai"} <= asking, asking
+    assert asking <= on_gpu, sorted(asking - on_gpu)
+
+
+def test_sbatch_recorder_writes_one_line_per_call_when_calls_are_concurrent(tmp_path, monkeypatch):
+    """The plugin submits jobs concurrently; the recorder must not interleave two calls into one line (seen
+    in a full `make cluster-check`: one line held two calls and the next was empty)."""
+    spec = importlib.util.spec_from_file_location("cluster_check", TOOLS / "cluster_check.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    fake = tmp_path / "real"
+    fake.mkdir()
+    (fake / "sbatch").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    bindir, calls = check.sbatch_recorder(tmp_path / "work")
+    procs = [subprocess.Popen([str(bindir / "sbatch"), "--comment", f"rule_r_{i}", "--wrap", "x" * 20000])
+             for i in range(30)]
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    lines = calls.read_text().splitlines()
+    assert sorted(lines) == sorted(f"sbatch --comment rule_r_{i} --wrap {'x' * 20000} " for i in range(30))
+
+
+def test_local_and_slurm_results_may_differ_only_by_thread_order_noise(tmp_path):
+    """compare_results: timing columns are ignored, metrics may differ by float noise (the profile's threads
+    differ from the local config's), anything larger fails."""
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("cluster_check", TOOLS / "cluster_check.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    table = pd.DataFrame({"Experiment": ["a", "b"], "ROC-AUC": [0.9123456, 0.8], "Training seconds": [1.0, 2.0],
+                          "Training time": ["1.0 s", "2.0 s"]})
+
+    def write(name, roc, seconds):
+        (tmp_path / name / "results" / "report").mkdir(parents=True)
+        table.assign(**{"ROC-AUC": roc, "Training seconds": seconds}).to_csv(
+            tmp_path / name / "results" / "report" / "summary.tsv", sep="\t", index=False)
+
+    write("local", [0.9123456, 0.8], [1.0, 2.0])
+    write("noise", [0.9123457, 0.8], [9.0, 9.0])
+    write("worse", [0.9133456, 0.8], [1.0, 2.0])
+    compared = check.compare_results(tmp_path / "local", tmp_path / "noise", None)
+    assert "largest difference 1.0e-07" in compared[-1]
+    with pytest.raises(AssertionError):
+        check.compare_results(tmp_path / "local", tmp_path / "worse", None)

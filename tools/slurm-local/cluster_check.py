@@ -55,7 +55,12 @@ SLURM_RUN_TIMEOUT = 3600
 # writing its log (the job's own snakemake has parsed the workflow and runs the rule)
 KILLED_RULE, KILLED_WILDCARDS, KILLED_LOG = "score_shard", "1", "logs/scores/shard_1.log"
 # summary.tsv columns that measure the run, not the results
-TIMING_COLUMNS = {"Training time"}
+TIMING_COLUMNS = {"Training time", "Training seconds"}
+# Training metrics of the local and the SLURM run agree to this, not bit for bit: profiles/slurm gives
+# score_shard and train_gated_cnn 8 threads (set-threads) where the local config uses 1, and torch's CPU
+# reductions add in an order that depends on the thread count (the full check saw a gated CNN's
+# summary.tsv Correlation differ by 1e-7 from epoch 2 on). The table as shown (3 decimals) must be equal.
+METRIC_TOLERANCE = 1e-6
 
 
 def say(message: str) -> None:
@@ -106,7 +111,10 @@ def sbatch_recorder(workdir: Path) -> tuple[Path, Path]:
     bindir, calls = workdir / "bin", workdir / "sbatch_calls.txt"
     bindir.mkdir(parents=True, exist_ok=True)
     wrapper = bindir / "sbatch"
-    wrapper.write_text(f'#!/usr/bin/env bash\n{{ printf "%q " sbatch "$@"; echo; }} >> {shlex.quote(str(calls))}\n'
+    # The plugin submits jobs concurrently: the line is written under an exclusive lock (flock), or two
+    # calls' pieces interleave into one line and an empty one (seen in a full run).
+    wrapper.write_text(f'#!/usr/bin/env bash\n'
+                       f'{{ flock 9; printf "%q " sbatch "$@" >&9; echo >&9; }} 9>> {shlex.quote(str(calls))}\n'
                        f'exec {shlex.quote(real)} "$@"\n')
     wrapper.chmod(0o755)
     return bindir, calls
@@ -211,8 +219,15 @@ def compare_results(local: Path, slurm: Path, until: str | None) -> list[str]:
     if until is None:
         a, b = (pd.read_csv(w / summary, sep="\t") for w in (local, slurm))
         keep = [c for c in a.columns if c not in TIMING_COLUMNS]
-        pd.testing.assert_frame_equal(a[keep], b[keep], check_exact=True)
-        compared.append(f"{summary} (all columns but {', '.join(sorted(TIMING_COLUMNS))})")
+        numbers = [c for c in keep if a[c].dtype.kind == "f"]
+        pd.testing.assert_frame_equal(a[keep].drop(columns=numbers), b[keep].drop(columns=numbers),
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(a[numbers].round(3), b[numbers].round(3), check_exact=True)
+        pd.testing.assert_frame_equal(a[numbers], b[numbers], check_exact=False, rtol=0, atol=METRIC_TOLERANCE)
+        largest = float((a[numbers] - b[numbers]).abs().max().max()) if numbers else 0.0
+        compared.append(f"{summary} (all columns but {', '.join(sorted(TIMING_COLUMNS))}: text columns and "
+                        f"the shown 3 decimals equal, metrics within {METRIC_TOLERANCE:g}, largest difference "
+                        f"{largest:.1e})")
     if not compared:
         raise AssertionError("nothing to compare between the local and the SLURM run")
     return compared
