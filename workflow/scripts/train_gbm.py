@@ -1,13 +1,20 @@
-"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm): gradient-boosted trees on features."""
+"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm, embedding_head): the registry's trainer."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.common.rule_io import run_rule, setup_logging
+from validsplice.config.registry import MODELS
+from validsplice.training.embedding_head import train_embedding_head_experiment
 from validsplice.training.gbm import train_gbm_experiment
 
 log = setup_logging(snakemake.log[0])
+# the registry names each feature model's trainer; both share train_gbm_experiment's arguments
+TRAINERS = {
+    "validsplice.training.gbm:train_gbm_experiment": train_gbm_experiment,
+    "validsplice.training.embedding_head:train_embedding_head_experiment": train_embedding_head_experiment,
+}
 run_rule(
-    train_gbm_experiment,
+    TRAINERS[MODELS[snakemake.params.model].trainer],
     variants_path=snakemake.input.variants,
     scores_path=snakemake.input.scores,
     train_labelled_path=snakemake.input.train_labelled,
@@ -26,6 +33,8 @@ run_rule(
     # the additional base models (config base_models) whose DS / DP are features too, with their scores
     extra_base_models=list(snakemake.params.extra_base_models),
     extra_scores_paths=list(snakemake.input.extra_scores),
+    # the base model's embeddings, for an experiment that reads them (registry.experiment_reads_embeddings)
+    embeddings_path=snakemake.input.get("embeddings") or None,
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )
