@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from helpers import GBM_D as D
+from helpers import gbm_synthetic as synthetic
+from helpers import tiny_nets
 from sklearn.metrics import roc_auc_score
-from test_embeddings import tiny_nets
-from test_models_gbm import D, synthetic
 
 import validsplice.training.gbm as gbm
 from validsplice.common.errors import UserError

@@ -3,18 +3,11 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
 from validsplice.common.rule_io import run_rule, setup_logging
-from validsplice.config.registry import MODELS
-from validsplice.training.embedding_head import train_embedding_head_experiment
 from validsplice.training.gbm import train_gbm_experiment
 
 log = setup_logging(snakemake.log[0])
-# the registry names each feature model's trainer; both share train_gbm_experiment's arguments
-TRAINERS = {
-    "validsplice.training.gbm:train_gbm_experiment": train_gbm_experiment,
-    "validsplice.training.embedding_head:train_embedding_head_experiment": train_embedding_head_experiment,
-}
 run_rule(
-    TRAINERS[MODELS[snakemake.params.model].trainer],
+    train_gbm_experiment,
     variants_path=snakemake.input.variants,
     scores_path=snakemake.input.scores,
     train_labelled_path=snakemake.input.train_labelled,

@@ -184,9 +184,10 @@ MODELS: dict[str, ModelEntry] = {
     # ... and the control on the position features alone (no base-model score): how much of a gain is study design
     "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
                                     trainer="validsplice.training.gbm:train_gbm_experiment"),
-    # an L2 logistic correction of calibrated SpliceAI on SpliceAI's own embeddings (issue 19)
+    # an L2 logistic correction of calibrated SpliceAI on SpliceAI's own embeddings (issue 19; the fit:
+    # validsplice.training.embedding_head, called by the feature models' trainer)
     "embedding_head": ModelEntry(None, EmbeddingHeadParams, gpu=False, base_offset=True, reads_embeddings=True,
-                                 trainer="validsplice.training.embedding_head:train_embedding_head_experiment"),
+                                 trainer="validsplice.training.gbm:train_gbm_experiment"),
     # the baseline: its predictions are the base model's scores (validsplice.training.predictions), nothing is trained
     BASELINE: ModelEntry(None, gpu=False),
 }

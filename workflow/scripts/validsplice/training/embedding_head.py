@@ -13,8 +13,10 @@ by gene; the offset alone (w = b = 0) is a candidate too, kept when no penalty b
 A row without embeddings (an indel, ...; ``embedding_status``) gets no correction: its score is calibrated
 SpliceAI's (training.json counts them); training rows without embeddings are left out of the fit.
 
-The rule is train_embedding_head (workflow/rules/train.smk's feature-model rules); everything around the fit
-(rows, threshold, predictions, training.json, model.joblib) is ``training.gbm.train_gbm_experiment``'s.
+The rule is train_embedding_head (workflow/rules/train.smk's feature-model rules); its trainer is
+``training.gbm.train_gbm_experiment`` (registry), which does everything around the fit (rows, threshold,
+predictions, training.json, model.joblib) and calls ``fit_embedding_head``. This module imports nothing of
+gbm (no cycle): the base score's column name and the class weights are given to it.
 """
 from __future__ import annotations
 
@@ -111,24 +113,31 @@ def _loss_sum(theta, z, offset, y, w) -> float:
     return float(-np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
 
 
+def _class_weights(labels: np.ndarray, how: str) -> np.ndarray:
+    """As training.gbm.class_weights: "balanced" gives each class half the total weight, "none" weight 1."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    labels = np.asarray(labels).astype(int)
+    return compute_sample_weight("balanced", labels) if how == "balanced" else np.ones(len(labels))
+
+
 def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, settings: dict, calibrator,
-                       embedding_columns, groups=None):
+                       embedding_columns, groups=None, base_score: str = "spliceai_max_ds"):
     """The head on the training rows, penalty chosen on validation (+ inner group folds). Returns
     (estimator, history, info) as ``training.gbm.fit_offset_gbm``."""
     import time
 
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from .gbm import BASE_SCORE, class_weights
     from .loop import safe_roc_auc
 
     start = time.perf_counter()
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
-    w_train = class_weights(y_train, settings["class_weight"])
-    w_val = class_weights(y_val, settings["class_weight"])
+    w_train = _class_weights(y_train, settings["class_weight"])
+    w_val = _class_weights(y_val, settings["class_weight"])
     projection = fit_projection(x_train[list(embedding_columns)].to_numpy(), settings["embedding_components"],
                                 embedding_columns)
-    head0 = OffsetLogisticHead(calibrator, projection, base_score=BASE_SCORE)
+    head0 = OffsetLogisticHead(calibrator, projection, base_score=base_score)
 
     def parts(frame):
         z = project(frame, projection).to_numpy()
@@ -169,14 +178,12 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
     beats = best["selection_loss"] < offset_criterion
     if beats:
         theta = _fit_weights(z_tr[has_tr], o_tr[has_tr], y_train[has_tr], w_train[has_tr], best["penalty"])
-        estimator = OffsetLogisticHead(calibrator, projection, theta[:-1], theta[-1], base_score=BASE_SCORE)
+        estimator = OffsetLogisticHead(calibrator, projection, theta[:-1], theta[-1], base_score=base_score)
     else:
         estimator = head0
     seconds = time.perf_counter() - start
     p_val = estimator.predict_proba(x_val)[:, 1]
     p0_val = head0.predict_proba(x_val)[:, 1]
-    from .gbm import _log_loss
-
     history = pd.DataFrame({"epoch": np.arange(1, len(tried) + 1), "train_loss": np.nan,
                             "val_loss": [t["selection_loss"] for t in tried], "val_metric": np.nan,
                             "learning_rate": [t["penalty"] for t in tried], "seconds": seconds / len(tried)})
@@ -185,16 +192,9 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
             "best_val_roc_auc": safe_roc_auc(y_val, p_val), "seconds": seconds,
             "weights": (f"L2 penalty {best['penalty']:g} on {len(projection['names'])} embedding input(s)" if beats
                         else "the calibrated base-model offset alone (no penalty beat it)"),
-            "offset_val_loss": _log_loss(y_val, p0_val, w_val), "offset_val_roc_auc": safe_roc_auc(y_val, p0_val),
+            "offset_val_loss": _loss_sum(zero, z_va, o_va, y_val, w_val) / w_val.sum(), "offset_val_roc_auc": safe_roc_auc(y_val, p0_val),
             "beats_offset": bool(beats), "grid": tried, "chosen": best if beats else None,
             "selection": (f"validation + {used_folds}-fold group cross-validation of the training rows (by gene)"
                           if used_folds else "validation"), "offset_selection_loss": float(offset_criterion),
             "train_rows_without_embeddings": int((~has_tr).sum())}
     return estimator, history, info
-
-
-def train_embedding_head_experiment(**kwargs) -> dict:
-    """The rule's entry (registry trainer): ``training.gbm.train_gbm_experiment`` with model embedding_head."""
-    from .gbm import train_gbm_experiment
-
-    return train_gbm_experiment(**{**kwargs, "model_name": MODEL_NAME})

@@ -684,7 +684,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
 
                 estimator, history, fit_info = fit_embedding_head(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]],
                                                                   y_val, config, calibrator, embedding_columns,
-                                                                  groups=genes.to_numpy())
+                                                                  groups=genes.to_numpy(), base_score=BASE_SCORE)
             else:
                 estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]][features + [BASE_SCORE]], y_train,
                                                               x.iloc[rows["val"]][features + [BASE_SCORE]], y_val,
