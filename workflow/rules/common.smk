@@ -456,7 +456,7 @@ def reads_embeddings(name):
 
 
 def embeddings_needed():
-    """The rule base_model_embeddings exists only when an experiment reads them: otherwise the DAG is unchanged."""
+    """base_model_embeddings is defined only when an experiment reads the embeddings, so no other DAG changes."""
     return any(reads_embeddings(n) for n in experiment_names())
 
 
