@@ -198,3 +198,64 @@ def random_openspliceai_model(flank, seed):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
     return model.eval()
+
+
+# ---------- spliceai_features_gbm's synthetic task (test_models_gbm, test_embedding_models)
+GBM_D = 5
+GBM_KINDS = ("AG", "AL", "DG", "DL")
+
+
+def gbm_synthetic(n=1200, seed=0):
+    """An imbalanced task (~25% Splice-altering) that DS alone cannot solve.
+
+    Splice-altering: either SpliceAI sees it (high DS_DL) or it sits 1-2 bases into the intron at a
+    donor, where SpliceAI here scores it low (the variants SpliceAI misses); 5% of labels are flipped.
+    Every variant has an
+    own-gene score row; variant 0 of each split is unscored (its gene's row is skipped).
+    """
+    rng = np.random.default_rng(seed)
+    split = rng.choice(["train", "val", "test"], size=n, p=[0.6, 0.2, 0.2])
+    strand = rng.choice(["+", "-"], size=n)
+    site = rng.choice(["acceptor", "donor"], size=n)
+    region = rng.choice(["exonic", "intronic"], size=n, p=[0.3, 0.7])
+    distance = rng.integers(1, 300, size=n) * rng.choice([-1, 1], size=n)
+    seen = rng.random(n) < 0.12
+    missed = (~seen) & (site == "donor") & (region == "intronic") & (rng.random(n) < 0.5)
+    distance[missed] = rng.choice([-2, -1, 1, 2], size=int(missed.sum()))
+    sa = (seen | missed) ^ (rng.random(n) < 0.05)  # 5% label noise: more trees eventually overfit
+    dl = np.where(seen, rng.uniform(0.3, 1.0, n), rng.uniform(0.0, 0.08, n))
+    variants = pd.DataFrame({
+        "variant_id": [f"v{i}" for i in range(n)], "label": np.where(sa, "Splice-altering", "Normal"),
+        "split": split, "chrom": "chr2", "pos": np.arange(n) + 1000, "ref": "A", "alt": "G", "strand": strand,
+        "gene": [f"{s}{i % 13}" for i, s in enumerate(split)], "variant_type": "SNV", "indel_length": 0,
+        "exon_distance": distance, "region": region, "nearest_site": site,
+    })
+    scores = pd.DataFrame({"variant_id": variants["variant_id"], "gene": variants["gene"], "strand": strand,
+                           "status": "scored", "profile_row": np.arange(n)})
+    for kind in GBM_KINDS:
+        unmasked = dl if kind == "DL" else rng.uniform(0, 0.05, n)
+        scores[f"DS_{kind}_unmasked"] = unmasked
+        # the mask only ever zeroes a value; make it differ from the unmasked one on some rows
+        scores[f"DS_{kind}_masked"] = np.where(rng.random(n) < 0.3, 0.0, unmasked)
+        scores[f"DS_{kind}"] = scores[f"DS_{kind}_unmasked"]
+        scores[f"DP_{kind}"] = rng.integers(-GBM_D, GBM_D + 1, n)
+    scores["max_ds"] = scores[[f"DS_{k}" for k in GBM_KINDS]].max(axis=1)
+    profiles = np.zeros((n, 2 * GBM_D + 1, 2), dtype=np.float16)
+    profiles[:, GBM_D, 1] = -dl
+    for name in ("train", "val", "test"):
+        first = int(np.flatnonzero(split == name)[0])
+        scores.loc[first, "status"] = "skipped: multi-base ref and alt"
+        scores.loc[first, "profile_row"] = -1
+    return variants, scores, profiles
+
+
+# ---------- tiny SpliceAI-family networks for the embeddings (test_embeddings, test_embedding_models)
+def tiny_nets(n=2):
+    from validsplice.scoring.network import SpliceAINet
+
+    torch.manual_seed(0)
+    nets = [SpliceAINet(units=((3, 1), (3, 2)), skip_taps=(0, 2), channels=6) for _ in range(n)]
+    for net in nets:
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+    return nets

@@ -2,18 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from helpers import tiny_nets
 
 from validsplice.scoring.embeddings import feature_names, variant_embeddings
-from validsplice.scoring.network import SpliceAINet
-
-
-def tiny_nets(n=2):
-    torch.manual_seed(0)
-    nets = [SpliceAINet(units=((3, 1), (3, 2)), skip_taps=(0, 2), channels=6) for _ in range(n)]
-    for net in nets:
-        for p in net.parameters():
-            torch.nn.init.normal_(p, std=0.3)
-    return nets
 
 
 def one_hot(codes):

@@ -119,6 +119,42 @@ if "pangolin" in EXTRA_BASE_MODELS:
             "../scripts/score_shard_pangolin.py"
 
 
+if embeddings_needed():
+
+    # The primary base model's embeddings of every variant (issue 19; validsplice.scoring.embeddings), cached
+    # beside its scores; only when an experiment reads them (registry.experiment_reads_embeddings). One job:
+    # one network over ref + alt, a fifth of a scoring pass.
+    rule base_model_embeddings:
+        input:
+            table="results/variants/variants.parquet",
+            fasta=reference_files()[0],
+            fasta_index=reference_files()[1:],
+            weights=openspliceai_checkpoints(),
+        output:
+            embeddings=EMBEDDINGS,
+        params:
+            base_model=config["base_model"]["name"],
+            openspliceai_dir=config["base_model"]["openspliceai_dir"],
+            flank=config["base_model"]["distance"],
+            batch_size=config["base_model"]["batch_size"],
+            device=config["base_model"]["device"],
+            code=script_code("base_model_embeddings.py"),
+        log:
+            "logs/scores/embeddings.log",
+        message:
+            "Computing the base model's embeddings (progress: {log})"
+        benchmark:
+            "benchmarks/scores/embeddings.tsv"
+        threads: config["base_model"]["threads"]
+        resources:
+            gpu=gpu_request(config["base_model"]["device"]),
+            mem_mb=8000,
+        conda:
+            "../envs/base_model.yaml"
+        script:
+            "../scripts/base_model_embeddings.py"
+
+
 rule gather_scores:
     input:
         scores=expand("results/scores/shards/{shard}.parquet", shard=shard_ids()),

@@ -448,13 +448,36 @@ def print_summary_table():
 # ---------------------------------------------------------------- predict (VCFs) and external test sets
 
 
+EMBEDDINGS = "results/scores/embeddings.parquet"  # the primary base model's embeddings (rule base_model_embeddings)
+
+
+def reads_embeddings(name):
+    """Whether experiment ``name`` reads the base model's embeddings (registry.experiment_reads_embeddings)."""
+    return registry.experiment_reads_embeddings(experiment_model(name), experiment_settings(name))
+
+
+def embeddings_needed():
+    """base_model_embeddings is defined only when an experiment reads the embeddings, so no other DAG changes."""
+    return any(reads_embeddings(n) for n in experiment_names())
+
+
+def embeddings_inputs(wildcards):
+    """A feature model's embeddings input: the cache when the experiment reads it, else nothing."""
+    return [EMBEDDINGS] if reads_embeddings(wildcards.experiment) else []
+
+
 def predictable_experiments():
     """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees, also
     those reading the base_models' scores: their manifest lists those models, predict scores with each) and
     the primary's raw score spliceai_raw (rows combined from others, i.e. spliceai_calibrated and the
     ensembles, are not experiments). The raw rows of base_models (pangolin_raw ...) have no model folder: a
-    raw-score folder applies the primary's score only (external sets name them as left out, with the reason)."""
-    return [n for n in experiment_names() if registry.MODELS[experiment_model(n)].trained or n == BASELINE]
+    raw-score folder applies the primary's score only (external sets name them as left out, with the reason).
+    Experiments reading the base model's embeddings have none either: predict computes no embeddings."""
+    return [
+        n
+        for n in experiment_names()
+        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE) and not reads_embeddings(n)
+    ]
 
 
 def _check_predict_config():

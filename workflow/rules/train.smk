@@ -70,6 +70,9 @@ for model_name in registry.FEATURE_MODELS:
             scores="results/scores/scores.parquet",
             # the additional base models' scores (config base_models): their DS / DP are features too
             extra_scores=list(extra_scores().values()) if registry.MODELS[model_name].reads_scores else [],
+            # the primary base model's embeddings, for an experiment that reads them (embedding_head, features_gbm
+            # with features: base+embeddings)
+            embeddings=embeddings_inputs,
             train_labelled=f"{STUDY}targets/train_labelled.parquet",
             val_labelled=f"{STUDY}targets/val_labelled.parquet",
             val=f"{STUDY}targets/val.parquet",

@@ -1,4 +1,4 @@
-"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm): gradient-boosted trees on features."""
+"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm, embedding_head): the registry's trainer."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
@@ -26,6 +26,8 @@ run_rule(
     # the additional base models (config base_models) whose DS / DP are features too, with their scores
     extra_base_models=list(snakemake.params.extra_base_models),
     extra_scores_paths=list(snakemake.input.extra_scores),
+    # the base model's embeddings, for an experiment that reads them (registry.experiment_reads_embeddings)
+    embeddings_path=snakemake.input.get("embeddings") or None,
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )

@@ -21,6 +21,10 @@ Each entry (``ModelEntry``) holds
 - ``reads_profiles``: a network that reads every configured base model's delta profile (issue 20 §3): its rule
   reads the additional models' aligned profiles (rule align_base_model_profiles) and its builder takes
   ``profile_channels`` (2 per base model, the primary's first); the others read the primary's only.
+- ``reads_embeddings``: a feature model that always reads the primary base model's embeddings
+  (results/scores/embeddings.parquet, ``scoring.embeddings``; ``embedding_head``); ``spliceai_features_gbm``
+  reads them only with ``features: base+embeddings``. ``experiment_reads_embeddings`` says which experiment
+  does; the rule base_model_embeddings exists only when one does.
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
@@ -49,6 +53,7 @@ class ModelEntry:
     # a network that reads every configured base model's delta profile (config base_models: extra input
     # channels after the primary's; the workflow aligns them, align_base_model_profiles)
     reads_profiles: bool = False
+    reads_embeddings: bool = False
 
     @property
     def trained(self) -> bool:
@@ -135,11 +140,35 @@ class FeaturesGbmParams:
     offset_grid: int = setting(4, "with base_offset: grid points tried, (learning_rate, min_samples_leaf) x (1, 1), "
                                "(1, 3), (1/3, 1), (1/3, 3); the lowest validation log loss is kept",
                                type="integer", minimum=1, maximum=4)
+    features: str = setting("base", "base = the base models' DS / DP and the position features; base+embeddings = "
+                            "also the primary base model's embeddings (results/scores/embeddings.parquet, reduced "
+                            "by embedding_components)", enum=["base", "base+embeddings"])
+    embedding_components: int = setting(8, "with features base+embeddings: the embeddings enter as this many "
+                                        "principal components, fitted on the standardised training rows only "
+                                        "(0 = all 96 columns)", type="integer", minimum=0)
     selection_folds: int = setting(0, "with base_offset: 0 chooses the grid point and number of trees on the "
                                    "validation rows alone; k >= 2 on the validation rows plus the out-of-fold "
                                    "rows of a group k-fold over the training rows (by gene; for a small or "
                                    "grouped validation split, where a few variants would decide)",
                                    type="integer", minimum=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingHeadParams:
+    """The head's own keys. Of the general keys it reads seed and max_train_samples."""
+
+    embedding_components: int = setting(0, "principal components of the standardised embeddings, fitted on the "
+                                        "training rows only (0 = all 96 standardised columns)", type="integer",
+                                        minimum=0)
+    penalties: tuple = setting((1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0), "L2 penalties tried (on the summed "
+                              "log loss); the one with the lowest selection loss is kept, or none (the offset "
+                              "alone) when none beats it", type="array", items={"type": "number",
+                                                                                  "exclusiveMinimum": 0}, minItems=1)
+    selection_folds: int = setting(4, "0: the penalty is chosen on the validation rows alone; k >= 2: on the "
+                                   "validation rows plus the out-of-fold rows of a group k-fold over the training "
+                                   "rows (by gene)", type="integer", minimum=0)
+    class_weight: str = setting("none", _OFFSET_CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
 
 
 # ------------------------------------------------------------------ the registry
@@ -161,6 +190,10 @@ MODELS: dict[str, ModelEntry] = {
     # ... and the control on the position features alone (no base-model score): how much of a gain is study design
     "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
                                     trainer="validsplice.training.gbm:train_gbm_experiment"),
+    # an L2 logistic correction of calibrated SpliceAI on SpliceAI's own embeddings (issue 19; the fit:
+    # validsplice.training.embedding_head, called by the feature models' trainer)
+    "embedding_head": ModelEntry(None, EmbeddingHeadParams, gpu=False, base_offset=True, reads_embeddings=True,
+                                 trainer="validsplice.training.gbm:train_gbm_experiment"),
     # the baseline: its predictions are the base model's scores (validsplice.training.predictions), nothing is trained
     BASELINE: ModelEntry(None, gpu=False),
 }
@@ -196,6 +229,13 @@ def check_model_name(name: str, where: str = "config") -> ModelEntry:
         raise UserError(f"Model {name!r} named in {where} has no implementation.{hint} "
                         f"Known models: {', '.join(MODELS)}.")
     return MODELS[name]
+
+
+def experiment_reads_embeddings(model: str, settings: dict | None) -> bool:
+    """True when an experiment of ``model`` with ``settings`` (its merged keys) reads the base model's embeddings:
+    the models that always do (``reads_embeddings``) and the trees with ``features: base+embeddings``."""
+    entry = check_model_name(model)
+    return entry.reads_embeddings or (entry.trainer is not None and (settings or {}).get("features") == "base+embeddings")
 
 
 def model_settings(name: str, values: dict | None, where: str = "settings"):

@@ -63,6 +63,15 @@ model did not score the gene. The primary's columns keep their names, and the of
 calibrated logit (spliceai_raw's calibrator). A row without the primary's scores still gets no score; one
 without an additional model's gets the trees' missing-value branch.
 
+Base-model embeddings (issue 19; ``features: base+embeddings``): the trees of spliceai_features_gbm also read
+the primary base model's embeddings (``scoring.embeddings``, results/scores/embeddings.parquet), standardised and
+reduced to ``embedding_components`` principal components fitted on the training rows only (no label read; 0 =
+all 96 standardised columns), so ~800 training rows do not meet 96 noisy columns. The projection travels in
+model.joblib (``embedding_projection``); a row without embeddings (an indel) takes the trees' missing branch.
+The same training function trains ``embedding_head`` (``training.embedding_head``: an L2 logistic correction of
+the calibrated logit on the embeddings). Neither can be applied by ``validsplice predict`` (it computes no
+embeddings): their experiments are left out of the predictable model folders.
+
 ``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
 the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
 """
@@ -100,7 +109,9 @@ NUMERIC_FEATURES = SCORE_FEATURES + ["indel_length", "allele_length", "exon_dist
 FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
 # the non-base-model features: variant type and length, exon distance, boundary kind and side, region, strand
 POSITION_FEATURES = [f for f in FEATURES if f not in SCORE_FEATURES]
-FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES}
+EMBEDDING_HEAD = "embedding_head"
+# the head's inputs are the embeddings alone (added by train_gbm_experiment), with the base score as its offset
+FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES, EMBEDDING_HEAD: []}
 # what the features are made from (label and split are not read: a VCF row to predict has neither)
 # the baseline's own score (spliceai_raw: max DS of the variant's gene, 0.0 where unscored), what the
 # calibrated offset reads; a column of feature_matrix's output beside the features, not a tree feature
@@ -115,7 +126,7 @@ VARIANT_COLUMNS = ["variant_id", "ref", "alt", "strand", "variant_type", "indel_
 # training keys (schema's training.defaults), these; epochs, batch_size, hidden_dim, ... mean nothing to trees.
 SETTING_KEYS = ("max_iter", "max_leaf_nodes", "min_samples_leaf", "l2_regularization", "max_bins", "class_weight",
                 "threshold_rule", "learning_rate", "early_stopping", "patience", "min_delta", "max_train_samples",
-                "seed", "base_offset", "offset_grid", "selection_folds")
+                "seed", "base_offset", "offset_grid", "selection_folds", "features", "embedding_components")
 
 
 def base_model_features(base_model: str) -> list[str]:
@@ -498,9 +509,17 @@ def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
     Training, the workflow's predictions and ``validsplice predict`` all call this function.
     """
     missing = [c for c in bundle["features"] if c not in features.columns]
+    projection = bundle.get("embedding_projection")
+    if projection is not None and missing:  # the trees read projected embeddings: project the raw columns
+        from .embedding_head import project
+
+        features = features.join(project(features, projection))
+        missing = [c for c in bundle["features"] if c not in features.columns]
     if missing:
         raise UserError(f"{bundle.get('model', MODEL_NAME)}: features {', '.join(missing)} missing; the model was "
                         f"saved with {bundle['features']}.")
+    if bundle.get("model") == EMBEDDING_HEAD:  # reads the raw embedding columns and the base score itself
+        return np.asarray(bundle["estimator"].predict_proba(features)[:, 1], dtype=np.float64)
     if bundle.get("base_offset"):
         if BASE_SCORE not in features.columns:
             raise UserError(f"{bundle.get('model', MODEL_NAME)}: this model starts from calibrated SpliceAI and needs "
@@ -570,7 +589,7 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
                          experiment: str, target_summary_path=None, base_calibrator_path=None,
                          settings: dict | None = None, threads: int | None = None, model_name: str = MODEL_NAME,
-                         extra_scores_paths=(), extra_base_models=()) -> dict:
+                         extra_scores_paths=(), extra_base_models=(), embeddings_path=None) -> dict:
     """Train one experiment of feature model ``model_name`` (``FEATURE_SETS``); write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
@@ -580,7 +599,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     (results/targets/summary.json, as every classifier; without it the validation rows' own ratio).
     With ``base_offset`` the trees start from ``base_calibrator_path`` (spliceai_raw's calibrator.json).
     ``extra_base_models`` / ``extra_scores_paths`` (same order): the additional base models whose scores a model
-    that reads scores takes as features too (``features_of``).
+    that reads scores takes as features too (``features_of``). ``embeddings_path``: results/scores/embeddings.parquet,
+    for an experiment that reads the embeddings (``registry.experiment_reads_embeddings``).
     """
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
@@ -593,8 +613,19 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     if len(extra_base_models) != len(list(extra_scores_paths)):
         raise UserError(f"experiment {experiment!r}: {len(extra_base_models)} additional base model(s) "
                         f"({', '.join(extra_base_models)}) but {len(list(extra_scores_paths))} scores file(s).")
+    from ..config.registry import experiment_reads_embeddings
+    from .embedding_head import head_settings
+
     features = features_of(model_name, extra_base_models)
-    config = gbm_settings(settings, model_name)
+    head = model_name == EMBEDDING_HEAD
+    config = head_settings(settings) if head else gbm_settings(settings, model_name)
+    reads_embeddings = experiment_reads_embeddings(model_name, config)
+    if reads_embeddings and not head and not reads_base_model_scores(features):
+        raise UserError(f"experiment {experiment!r}: {model_name} is the control without any base-model input; "
+                        "features: base+embeddings is for spliceai_features_gbm.")
+    if reads_embeddings and embeddings_path is None:
+        raise UserError(f"experiment {experiment!r} reads the base model's embeddings but none were given "
+                        "(results/scores/embeddings.parquet, rule base_model_embeddings).")
     model_path = Path(model_path)
     if model_path.exists():
         model_path.unlink()  # a stale model must not survive a failed rerun
@@ -613,12 +644,28 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         tables.items(), (train_labelled_path, val_labelled_path, val_path, test_path))}
     y_train = (tables["train"]["label"] == SA).to_numpy(dtype=int)
     y_val = (tables["val"]["label"] == SA).to_numpy(dtype=int)
+    projection, embedding_columns, without_embeddings = None, [], 0
+    if reads_embeddings:
+        from ..scoring.embeddings import embeddings_of
+        from .embedding_head import fit_projection, project
+
+        embeddings = embeddings_of(variants, pd.read_parquet(embeddings_path), embeddings_path)
+        embedding_columns = list(embeddings.columns)
+        without_embeddings = int((~np.isfinite(embeddings.to_numpy()).all(axis=1)).sum())
+        x = pd.concat([x, embeddings.set_index(x.index)], axis=1)
+        if not head:  # the trees read the projection (fitted on the training rows only), the head projects itself
+            projection = fit_projection(embeddings.iloc[rows["train"]].to_numpy(), config["embedding_components"],
+                                        embedding_columns)
+            x = x.join(project(x, projection))
+            features = features + projection["names"]
+        else:
+            features = embedding_columns
     log.info("%s: %d train rows (%d Splice-altering, %d Normal; all labelled, class weights %s), %d val rows",
              experiment, len(y_train), int(y_train.sum()), int((1 - y_train).sum()), config["class_weight"],
              len(y_val))
     calibrator = None
     # the position-only control never starts from the base model: it must not see any base-model score
-    if config["base_offset"] and reads_base_model_scores(features):
+    if head or (config["base_offset"] and reads_base_model_scores(features)):
         from .calibration import Calibrator
 
         if base_calibrator_path is None:
@@ -627,15 +674,24 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
                             "the class prior.")
         calibrator = Calibrator.load(base_calibrator_path)
     with threadpool_limits(limits=int(threads) if threads else None):
-        if calibrator is not None:
+        if head or calibrator is not None:
             # the training rows' genes: the groups of the inner cross-validation (selection_folds), a variant
             # without a gene its own group
             genes = tables["train"]["gene"].fillna("").astype(str)
             genes = genes.where(genes != "", tables["train"]["variant_id"].astype(str))
-            estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val,
-                                                          config, calibrator, groups=genes.to_numpy())
+            if head:
+                from .embedding_head import fit_embedding_head
+
+                estimator, history, fit_info = fit_embedding_head(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]],
+                                                                  y_val, config, calibrator, embedding_columns,
+                                                                  groups=genes.to_numpy(), base_score=BASE_SCORE)
+            else:
+                estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]][features + [BASE_SCORE]], y_train,
+                                                              x.iloc[rows["val"]][features + [BASE_SCORE]], y_val,
+                                                              config, calibrator, groups=genes.to_numpy())
         else:
-            estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config)
+            estimator, history, fit_info = fit_gbm(x.iloc[rows["train"]][features], y_train,
+                                                   x.iloc[rows["val"]][features], y_val, config)
     log.info("%s: %d trees (best on validation; grown %d of max %d), val loss %.5f, val ROC-AUC %.4f, %.1f s",
              experiment, fit_info["best_iteration"], fit_info["stopped_iteration"], fit_info["max_iter"],
              fit_info["best_val_loss"], fit_info["best_val_roc_auc"], fit_info["seconds"])
@@ -643,6 +699,10 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     bundle = {"model": model_name, "experiment": experiment, "estimator": estimator, "features": features,
               "categories": {k: v for k, v in CATEGORIES.items() if k in features}, "settings": config,
               "score_scale": SCORE_SCALE, "base_offset": calibrator is not None}
+    if projection is not None:
+        bundle["embedding_projection"] = projection
+    if head:
+        bundle["features"] = embedding_columns + [BASE_SCORE]
 
     def scores_of(name):
         return predict_scores(bundle, x.iloc[rows[name]])  # NaN where a row lacks the base-model scores it reads
@@ -673,7 +733,10 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     write_history(history.to_dict("records"), history_path)
     reads_scores = reads_base_model_scores(features)
     no_score = int((~np.isfinite(test_scores)).sum())
-    if reads_scores:
+    if head:
+        note = (f"L2 logistic correction of calibrated SpliceAI on its embeddings; {without_embeddings} variant(s) "
+                "without embeddings (indels, ...) get calibrated SpliceAI's score unchanged")
+    elif reads_scores:
         also = f" and {', '.join(extra_base_models)}'s" if extra_base_models else ""
         note = (f"trees on SpliceAI DS/DP{also} + position features; epochs are trees; {no_score} test row(s) without a "
                 "base-model score get no score (left out of the metrics and counted, not sent down a branch the "
@@ -692,6 +755,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "selection": fit_info.get("selection", "validation"),
         "class_weighting": weighting, "features": features, "extra_base_models": extra_base_models, "validation_counts": validation_counts(tables["val"]),
         "test_rows_without_base_model_score": no_score,
+        "reads_embeddings": reads_embeddings, "variants_without_embeddings": without_embeddings if reads_embeddings
+        else None, "embedding_inputs": (projection or {}).get("names") if projection else None,
         "note": (f"starts from calibrated SpliceAI ({fit_info['weights']}); " if calibrator is not None else "") + note,
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
     }
