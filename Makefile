@@ -34,9 +34,11 @@ vexseq-pangolin: $(VENV)/.installed  ## Vex-seq with Pangolin as a second base m
 	$(BIN)/snakemake --cores $(CORES) --configfile config/vexseq.yaml config/vexseq_pangolin.yaml
 
 # -n auto: one worker per core; --dist loadfile keeps each module on one worker, so a module's shared run
-# (the demo run of test_workflow.py) is made once, and the slowest modules start first (tests/conftest.py).
+# (the demo run of test_workflow.py) is made once; --no-loadscope-reorder keeps the collection order, in which
+# the slowest modules come first (tests/conftest.py), instead of xdist's default of the modules with the most
+# tests first (that started the SLURM check and the two-base-model run last: CI's tail).
 test: $(VENV)/.installed  ## run the test suite in parallel (includes a demo workflow run and snakemake --lint)
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.installed-dev  ## snakefmt --check, ruff check and snakemake --lint (config in pyproject.toml)
 	$(BIN)/snakefmt --check workflow

@@ -20,8 +20,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
-# The slowest modules, slowest first (measured with --durations): in a parallel run (`make test`, pytest-xdist
-# --dist loadfile hands out whole modules in collection order) they start at once instead of being the tail.
+# The slowest modules, slowest first (measured with --durations): in a parallel run (`make test`: pytest-xdist
+# --dist loadfile --no-loadscope-reorder hands out whole modules in collection order) they start at once
+# instead of being the tail.
 SLOWEST_MODULES = ["test_workflow.py", "test_cluster.py", "test_workflow_base_models.py", "test_pangolin_parity.py",
                    "test_spliceai_long_indel_parity.py", "test_workflow_inputs.py", "test_predict_vcf.py"]
 
