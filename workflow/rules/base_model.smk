@@ -82,7 +82,8 @@ if "openspliceai" in EXTRA_BASE_MODELS:
 
 if "pangolin" in EXTRA_BASE_MODELS:
 
-    # Pangolin (additional only): the original command's scores of each variant's genes, no profiles
+    # Pangolin (additional only): the original command's scores of each variant's genes, and their gain / loss
+    # profiles (what the paired classifier reads; align_base_model_profiles)
     rule score_shard_pangolin:
         input:
             table="results/variants/variants.parquet",
