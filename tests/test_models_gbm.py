@@ -236,6 +236,15 @@ def calibrated_spliceai(feats, table):
 OFFSET_SETTINGS = {"max_iter": 60, "learning_rate": 0.1, "seed": 0, "offset_grid": 2}
 
 
+
+def rule_paths(paths: dict, out) -> dict:
+    """train_gbm_experiment's input tables (``paths``) and output files (in the folder ``out``)."""
+    return dict(variants_path=paths["variants"], scores_path=paths["scores"],
+                train_labelled_path=paths["train_labelled"], val_labelled_path=paths["val_labelled"],
+                val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
+                history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
+                val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json")
+
 def test_offset_trees_start_from_calibrated_spliceai():
     """No tree: P_SA = calibrated SpliceAI's to 1e-6; shuffled train labels: no grid point beats the offset on
     validation, so the model IS the offset and says so."""
@@ -292,12 +301,8 @@ def test_rule_starts_from_the_baseline_calibrator_and_records_the_flag(tmp_path)
     calibrator = calibrated_spliceai(feats, tables["val_labelled"])
     calibrator.save(tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
     out = tmp_path / "models" / "gbm"
-    kwargs = dict(variants_path=paths["variants"], scores_path=paths["scores"],
-                  train_labelled_path=paths["train_labelled"], val_labelled_path=paths["val_labelled"],
-                  val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
-                  history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
-                  val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
-                  experiment="gbm", settings={**OFFSET_SETTINGS, "max_iter": 20, "offset_grid": 1}, threads=1)
+    kwargs = dict(rule_paths(paths, out), experiment="gbm",
+                  settings={**OFFSET_SETTINGS, "max_iter": 20, "offset_grid": 1}, threads=1)
     with pytest.raises(UserError, match="base_offset"):
         gbm.train_gbm_experiment(**kwargs)
     gbm.train_gbm_experiment(**kwargs, base_calibrator_path=tmp_path / "calibrator.json")
@@ -372,12 +377,8 @@ def test_rule_trains_on_the_additional_base_model_features(tmp_path):
         paths[name] = tmp_path / f"{name}.parquet"
         tables[name].to_parquet(paths[name])
     out = tmp_path / "models" / "gbm"
-    kwargs = dict(variants_path=paths["variants"], scores_path=paths["scores"],
-                  train_labelled_path=paths["train_labelled"], val_labelled_path=paths["val_labelled"],
-                  val_path=paths["val"], test_path=paths["test"], model_path=out / "model.joblib",
-                  history_path=out / "history.tsv", predictions_path=out / "predictions.parquet",
-                  val_predictions_path=out / "val_predictions.parquet", training_path=out / "training.json",
-                  experiment="gbm", settings={**OFFSET_SETTINGS, "max_iter": 10, "offset_grid": 1}, threads=1)
+    kwargs = dict(rule_paths(paths, out), experiment="gbm",
+                  settings={**OFFSET_SETTINGS, "max_iter": 10, "offset_grid": 1}, threads=1)
     # the offset stays the primary's calibrated logit (spliceai_raw's calibrator)
     calibrated_spliceai(features_of(variants, scores), tables["val_labelled"]).save(
         tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")

@@ -81,6 +81,17 @@ def demo_subset(path: Path) -> None:
     pd.concat(parts).sort_index().to_csv(path, sep="\t", index=False, quoting=3)
 
 
+
+def gbm_rule_paths(d: Path, t: dict, folder: Path) -> dict:
+    """train_gbm_experiment's inputs (the workflow fixture's folder ``d``, target tables ``t``) and outputs
+    (in the model folder ``folder``)."""
+    return dict(variants_path=d / "variants.parquet", scores_path=d / "scores.parquet",
+                train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"], val_path=t["val"],
+                test_path=t["test"], target_summary_path=d / "targets_summary.json",
+                model_path=folder / "model.joblib", history_path=folder / "history.tsv",
+                predictions_path=folder / "predictions.parquet",
+                val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json")
+
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory):
     """Run the workflow's stages on demo variants; returns paths and the experiments' folders."""
@@ -133,11 +144,7 @@ def workflow(tmp_path_factory):
     for name, model in (("features_gbm", "spliceai_features_gbm"), ("position_only_gbm", "position_only_gbm")):
         folder = trees[name] = models / name
         train_gbm_experiment(
-            variants_path=d / "variants.parquet", scores_path=d / "scores.parquet",
-            train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"], val_path=t["val"],
-            test_path=t["test"], target_summary_path=d / "targets_summary.json", model_path=folder / "model.joblib",
-            history_path=folder / "history.tsv", predictions_path=folder / "predictions.parquet",
-            val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json",
+            **gbm_rule_paths(d, t, folder),
             experiment=name, model_name=model, threads=1, base_calibrator_path=raw / "calibrator.json",
             settings={"max_iter": 15, "learning_rate": 0.3, "min_samples_leaf": 1, "max_leaf_nodes": 4,
                       "early_stopping": False, "seed": 0})
@@ -391,11 +398,7 @@ def pangolin_gbm(workflow, tmp_path_factory, pangolin_model_dir):
     raw = workflow["models"]["spliceai_raw"]
     t = {name: d / f"{name}.parquet" for name in ("train", "val", "test", "train_labelled", "val_labelled")}
     train_gbm_experiment(
-        variants_path=d / "variants.parquet", scores_path=d / "scores.parquet",
-        train_labelled_path=t["train_labelled"], val_labelled_path=t["val_labelled"], val_path=t["val"],
-        test_path=t["test"], target_summary_path=d / "targets_summary.json", model_path=folder / "model.joblib",
-        history_path=folder / "history.tsv", predictions_path=folder / "predictions.parquet",
-        val_predictions_path=folder / "val_predictions.parquet", training_path=folder / "training.json",
+        **gbm_rule_paths(d, t, folder),
         experiment="two_base_models_gbm", model_name="spliceai_features_gbm", threads=1,
         base_calibrator_path=raw / "calibrator.json", extra_base_models=["pangolin"],
         extra_scores_paths=[p / "scores.parquet"],
