@@ -249,6 +249,39 @@ def gbm_synthetic(n=1200, seed=0):
     return variants, scores, profiles
 
 
+def write_gbm_task(tmp_path, variants, scores, profiles):
+    """gbm_synthetic()'s task as the feature models' rule reads it: the files (train_gbm_experiment's path
+    arguments), the target tables, the feature matrix and spliceai_raw's calibrator (fitted on val_labelled)
+    (test_embedding_models, test_exon_site_head)."""
+    import validsplice.training.gbm as gbm
+    from validsplice.training.calibration import Calibrator
+
+    tables, _, summary = make_targets(variants, scores, profiles, distance=GBM_D, seed=0, balance=True)
+    paths = {"variants_path": tmp_path / "variants.parquet", "scores_path": tmp_path / "scores.parquet",
+             "target_summary_path": tmp_path / "summary.json"}
+    variants.to_parquet(paths["variants_path"])
+    scores.to_parquet(paths["scores_path"])
+    paths["target_summary_path"].write_text(json.dumps(summary))
+    for name in ("train_labelled", "val_labelled", "val", "test"):
+        paths[f"{name}_path"] = tmp_path / f"{name}.parquet"
+        tables[name].to_parquet(paths[f"{name}_path"])
+    feats = gbm.variant_features(variants, scores)
+    rows = tables["val_labelled"]["window_row"].to_numpy()
+    calibrator = Calibrator.fit(feats[gbm.BASE_SCORE].to_numpy()[rows],
+                                (tables["val_labelled"]["label"] == "Splice-altering").to_numpy(dtype=int),
+                                score_scale="delta")
+    calibrator.save(tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
+    paths["base_calibrator_path"] = tmp_path / "calibrator.json"
+    return paths, tables, feats, calibrator
+
+
+def gbm_outputs(out):
+    """train_gbm_experiment's output path arguments, in folder ``out``."""
+    return dict(model_path=out / "model.joblib", history_path=out / "history.tsv",
+                predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
+                training_path=out / "training.json")
+
+
 # ---------- tiny SpliceAI-family networks for the embeddings (test_embeddings, test_embedding_models)
 def tiny_nets(n=2):
     from validsplice.scoring.network import SpliceAINet

@@ -1,23 +1,20 @@
 """Issue 19: the base model's embeddings as features: the cache rule, the trees' feature set, embedding_head."""
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import yaml
-from helpers import GBM_D as D
+from helpers import gbm_outputs as outputs
 from helpers import gbm_synthetic as synthetic
-from helpers import tiny_nets
+from helpers import tiny_nets, write_gbm_task
 from sklearn.metrics import roc_auc_score
 
 import validsplice.training.gbm as gbm
 from validsplice.common.errors import UserError
 from validsplice.config import registry
 from validsplice.scoring import embeddings as emb
-from validsplice.training import embedding_head as eh
-from validsplice.training.calibration import Calibrator
-from validsplice.training.targets import make_targets
+from validsplice.training import offset_heads as eh
 
 
 # ------------------------------------------------------------------ the cache (rule base_model_embeddings)
@@ -105,30 +102,10 @@ def with_embeddings(n=900, seed=0, signal=True):
 
 
 def write_inputs(tmp_path, variants, scores, profiles, table):
-    tables, _, summary = make_targets(variants, scores, profiles, distance=D, seed=0, balance=True)
-    paths = {"variants_path": tmp_path / "variants.parquet", "scores_path": tmp_path / "scores.parquet",
-             "embeddings_path": tmp_path / "embeddings.parquet", "target_summary_path": tmp_path / "summary.json"}
-    variants.to_parquet(paths["variants_path"])
-    scores.to_parquet(paths["scores_path"])
+    paths, tables, feats, calibrator = write_gbm_task(tmp_path, variants, scores, profiles)
+    paths["embeddings_path"] = tmp_path / "embeddings.parquet"
     table.to_parquet(paths["embeddings_path"])
-    paths["target_summary_path"].write_text(json.dumps(summary))
-    for name in ("train_labelled", "val_labelled", "val", "test"):
-        paths[f"{name}_path"] = tmp_path / f"{name}.parquet"
-        tables[name].to_parquet(paths[f"{name}_path"])
-    feats = gbm.variant_features(variants, scores)
-    rows = tables["val_labelled"]["window_row"].to_numpy()
-    calibrator = Calibrator.fit(feats[gbm.BASE_SCORE].to_numpy()[rows],
-                                (tables["val_labelled"]["label"] == "Splice-altering").to_numpy(dtype=int),
-                                score_scale="delta")
-    calibrator.save(tmp_path / "calibrator.json", experiment="spliceai_raw", score_scale="delta")
-    paths["base_calibrator_path"] = tmp_path / "calibrator.json"
     return paths, tables, feats, calibrator
-
-
-def outputs(out):
-    return dict(model_path=out / "model.joblib", history_path=out / "history.tsv",
-                predictions_path=out / "predictions.parquet", val_predictions_path=out / "val_predictions.parquet",
-                training_path=out / "training.json")
 
 
 def test_embedding_head_starts_as_calibrated_spliceai_and_learns_the_embeddings_signal(tmp_path):

@@ -156,6 +156,44 @@ if embeddings_needed():
             "../scripts/base_model_embeddings.py"
 
 
+if exon_sites_needed():
+
+    # Each base model's exon-site scores (issue 19; validsplice.scoring.exon_sites): its probability at the
+    # nearest exon's acceptor and donor, ref and alt; only when an experiment reads them (exon_site_head). One job
+    # per base model, with the primary's device, threads and batch size: one pass of its networks per variant.
+    rule base_model_exon_sites:
+        input:
+            table="results/variants/variants.parquet",
+            fasta=reference_files()[0],
+            fasta_index=reference_files()[1:],
+            annotation=annotation_inputs(),
+            weights=lambda wildcards: base_model_weights(wildcards.base_model),
+        output:
+            scores=EXON_SITES,
+        wildcard_constraints:
+            base_model="|".join(base_model_names()),
+        params:
+            model_dir=lambda wildcards: base_model_dir(wildcards.base_model),
+            annotation=config["annotation"],
+            batch_size=config["base_model"]["batch_size"],
+            device=config["base_model"]["device"],
+            code=script_code("base_model_exon_sites.py"),
+        log:
+            "logs/scores/exon_sites/{base_model}.log",
+        message:
+            "Scoring the nearest exons' splice sites with {wildcards.base_model} (progress: {log})"
+        benchmark:
+            "benchmarks/scores/exon_sites/{base_model}.tsv"
+        threads: config["base_model"]["threads"]
+        resources:
+            gpu=gpu_request(config["base_model"]["device"]),
+            mem_mb=8000,
+        conda:
+            "../envs/base_model.yaml"
+        script:
+            "../scripts/base_model_exon_sites.py"
+
+
 rule gather_scores:
     input:
         scores=expand("results/scores/shards/{shard}.parquet", shard=shard_ids()),

@@ -466,17 +466,52 @@ def embeddings_inputs(wildcards):
     return [EMBEDDINGS] if reads_embeddings(wildcards.experiment) else []
 
 
+# a base model's exon-site scores (rule base_model_exon_sites)
+EXON_SITES = "results/scores/exon_sites/{base_model}.parquet"
+
+
+def reads_exon_sites(name):
+    """Whether experiment ``name`` reads the base models' exon-site scores (registry reads_exon_sites)."""
+    return registry.MODELS[experiment_model(name)].reads_exon_sites
+
+
+def exon_sites_needed():
+    """base_model_exon_sites is defined only when an experiment reads the scores, so no other DAG changes."""
+    return any(reads_exon_sites(n) for n in experiment_names())
+
+
+def base_model_names():
+    """Every configured base model: the primary first, then config base_models in order."""
+    return [config["base_model"]["name"], *EXTRA_BASE_MODELS]
+
+
+def exon_sites_inputs(wildcards):
+    """An exon-site head's inputs: every base model's exon-site scores (primary first), else nothing."""
+    if not reads_exon_sites(wildcards.experiment):
+        return []
+    return [EXON_SITES.format(base_model=name) for name in base_model_names()]
+
+
+def base_model_dir(name):
+    """The folder a base model's weights are read from ('' for SpliceAI: the spliceai package's own)."""
+    settings = base_model_settings(name)
+    return settings.get("pangolin_dir") or settings.get("openspliceai_dir") or ""
+
+
 def predictable_experiments():
     """Experiments a model folder can carry for `validsplice predict`: networks, feature models (trees, also
     those reading the base_models' scores: their manifest lists those models, predict scores with each) and
     the primary's raw score spliceai_raw (rows combined from others, i.e. spliceai_calibrated and the
     ensembles, are not experiments). The raw rows of base_models (pangolin_raw ...) have no model folder: a
     raw-score folder applies the primary's score only (external sets name them as left out, with the reason).
-    Experiments reading the base model's embeddings have none either: predict computes no embeddings."""
+    Experiments reading the base model's embeddings or exon-site scores have none either: predict computes
+    neither."""
     return [
         n
         for n in experiment_names()
-        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE) and not reads_embeddings(n)
+        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE)
+        and not reads_embeddings(n)
+        and not reads_exon_sites(n)
     ]
 
 

@@ -73,6 +73,8 @@ for model_name in registry.FEATURE_MODELS:
             # the primary base model's embeddings, for an experiment that reads them (embedding_head, features_gbm
             # with features: base+embeddings)
             embeddings=embeddings_inputs,
+            # every base model's exon-site scores, for an experiment that reads them (exon_site_head)
+            exon_sites=exon_sites_inputs,
             train_labelled=f"{STUDY}targets/train_labelled.parquet",
             val_labelled=f"{STUDY}targets/val_labelled.parquet",
             val=f"{STUDY}targets/val.parquet",

@@ -1,4 +1,5 @@
-"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm, embedding_head): the registry's trainer."""
+"""Rules train_<feature model> (spliceai_features_gbm, position_only_gbm, embedding_head,
+exon_site_head): the registry's trainer."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # this checkout's validsplice wins (docs/DESIGN.md)
@@ -28,6 +29,8 @@ run_rule(
     extra_scores_paths=list(snakemake.input.extra_scores),
     # the base model's embeddings, for an experiment that reads them (registry.experiment_reads_embeddings)
     embeddings_path=snakemake.input.get("embeddings") or None,
+    # every base model's exon-site scores (results/scores/exon_sites/<base model>.parquet), for exon_site_head
+    exon_sites_paths=list(snakemake.input.get("exon_sites") or []),
     settings=dict(snakemake.params.settings),
     threads=snakemake.threads,
 )

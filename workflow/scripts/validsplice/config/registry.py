@@ -25,6 +25,9 @@ Each entry (``ModelEntry``) holds
   (results/scores/embeddings.parquet, ``scoring.embeddings``; ``embedding_head``); ``spliceai_features_gbm``
   reads them only with ``features: base+embeddings``. ``experiment_reads_embeddings`` says which experiment
   does; the rule base_model_embeddings exists only when one does.
+- ``reads_exon_sites``: a feature model that reads every configured base model's exon-site scores
+  (results/scores/exon_sites/<base model>.parquet, ``scoring.exon_sites``; ``exon_site_head``); the rule
+  base_model_exon_sites exists only when an experiment of one does.
 
 Everything else derives from it: the training rules (workflow/rules/train.smk), the valid keys
 of an experiment (``MODEL_SETTINGS``, checked at parse time), the model names the config accepts;
@@ -54,6 +57,7 @@ class ModelEntry:
     # channels after the primary's; the workflow aligns them, align_base_model_profiles)
     reads_profiles: bool = False
     reads_embeddings: bool = False
+    reads_exon_sites: bool = False
 
     @property
     def trained(self) -> bool:
@@ -171,6 +175,22 @@ class EmbeddingHeadParams:
     threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
 
 
+@dataclasses.dataclass(frozen=True)
+class ExonSiteHeadParams:
+    """The exon-site head's own keys. Of the general keys it reads seed and max_train_samples."""
+
+    penalties: tuple = setting((1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0), "L2 penalties tried (on the summed "
+                              "log loss), for each candidate input set (each base model's exon-site score alone, "
+                              "and all of them together); the input set and penalty with the lowest selection loss "
+                              "are kept, or none (the offset alone) when none beats it", type="array",
+                              items={"type": "number", "exclusiveMinimum": 0}, minItems=1)
+    selection_folds: int = setting(4, "0: inputs and penalty are chosen on the validation rows alone; k >= 2: on "
+                                   "the validation rows plus the out-of-fold rows of a group k-fold over the "
+                                   "training rows (by gene)", type="integer", minimum=0)
+    class_weight: str = setting("none", _OFFSET_CLASS_WEIGHT_HELP, **_CLASS_WEIGHT)
+    threshold_rule: str = setting("f1", _THRESHOLD_HELP, enum=["f1", "youden"])
+
+
 # ------------------------------------------------------------------ the registry
 MODELS: dict[str, ModelEntry] = {
     "gated_cnn": ModelEntry("validsplice.models.gated_cnn:build_gated_cnn"),
@@ -191,8 +211,12 @@ MODELS: dict[str, ModelEntry] = {
     "position_only_gbm": ModelEntry(None, FeaturesGbmParams, gpu=False,
                                     trainer="validsplice.training.gbm:train_gbm_experiment"),
     # an L2 logistic correction of calibrated SpliceAI on SpliceAI's own embeddings (issue 19; the fit:
-    # validsplice.training.embedding_head, called by the feature models' trainer)
+    # validsplice.training.offset_heads, called by the feature models' trainer)
     "embedding_head": ModelEntry(None, EmbeddingHeadParams, gpu=False, base_offset=True, reads_embeddings=True,
+                                 trainer="validsplice.training.gbm:train_gbm_experiment"),
+    # an L2 logistic correction of calibrated SpliceAI on how much the variant moves its nearest exon's splice
+    # sites, as each base model sees it (issue 19; validsplice.scoring.exon_sites, validsplice.training.offset_heads)
+    "exon_site_head": ModelEntry(None, ExonSiteHeadParams, gpu=False, base_offset=True, reads_exon_sites=True,
                                  trainer="validsplice.training.gbm:train_gbm_experiment"),
     # the baseline: its predictions are the base model's scores (validsplice.training.predictions), nothing is trained
     BASELINE: ModelEntry(None, gpu=False),

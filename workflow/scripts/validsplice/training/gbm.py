@@ -68,9 +68,10 @@ the primary base model's embeddings (``scoring.embeddings``, results/scores/embe
 reduced to ``embedding_components`` principal components fitted on the training rows only (no label read; 0 =
 all 96 standardised columns), so ~800 training rows do not meet 96 noisy columns. The projection travels in
 model.joblib (``embedding_projection``); a row without embeddings (an indel) takes the trees' missing branch.
-The same training function trains ``embedding_head`` (``training.embedding_head``: an L2 logistic correction of
-the calibrated logit on the embeddings). Neither can be applied by ``validsplice predict`` (it computes no
-embeddings): their experiments are left out of the predictable model folders.
+The same training function trains the heads of ``training.offset_heads``: ``embedding_head`` (an L2 logistic
+correction of the calibrated logit on the embeddings) and ``exon_site_head`` (the same on every base model's
+exon-site score, ``scoring.exon_sites``). None of these can be applied by ``validsplice predict`` (it computes
+neither embeddings nor exon-site scores): their experiments are left out of the predictable model folders.
 
 ``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
 the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
@@ -86,6 +87,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import UserError
+from .offset_heads import EMBEDDING_HEAD, EXON_SITE_HEAD, HEADS  # the logistic corrections of the calibrated base score
 
 log = logging.getLogger("validsplice.training.gbm")
 
@@ -109,9 +111,9 @@ NUMERIC_FEATURES = SCORE_FEATURES + ["indel_length", "allele_length", "exon_dist
 FEATURES = NUMERIC_FEATURES + list(CATEGORIES)
 # the non-base-model features: variant type and length, exon distance, boundary kind and side, region, strand
 POSITION_FEATURES = [f for f in FEATURES if f not in SCORE_FEATURES]
-EMBEDDING_HEAD = "embedding_head"
-# the head's inputs are the embeddings alone (added by train_gbm_experiment), with the base score as its offset
-FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES, EMBEDDING_HEAD: []}
+# a head's inputs are the embeddings or the exon-site scores alone (added by train_gbm_experiment), with the base
+# score as its offset
+FEATURE_SETS = {MODEL_NAME: FEATURES, POSITION_ONLY: POSITION_FEATURES, EMBEDDING_HEAD: [], EXON_SITE_HEAD: []}
 # what the features are made from (label and split are not read: a VCF row to predict has neither)
 # the baseline's own score (spliceai_raw: max DS of the variant's gene, 0.0 where unscored), what the
 # calibrated offset reads; a column of feature_matrix's output beside the features, not a tree feature
@@ -511,14 +513,14 @@ def predict_scores(bundle: dict, features: pd.DataFrame) -> np.ndarray:
     missing = [c for c in bundle["features"] if c not in features.columns]
     projection = bundle.get("embedding_projection")
     if projection is not None and missing:  # the trees read projected embeddings: project the raw columns
-        from .embedding_head import project
+        from .offset_heads import project
 
         features = features.join(project(features, projection))
         missing = [c for c in bundle["features"] if c not in features.columns]
     if missing:
         raise UserError(f"{bundle.get('model', MODEL_NAME)}: features {', '.join(missing)} missing; the model was "
                         f"saved with {bundle['features']}.")
-    if bundle.get("model") == EMBEDDING_HEAD:  # reads the raw embedding columns and the base score itself
+    if bundle.get("model") in HEADS:  # reads its raw input columns and the base score itself
         return np.asarray(bundle["estimator"].predict_proba(features)[:, 1], dtype=np.float64)
     if bundle.get("base_offset"):
         if BASE_SCORE not in features.columns:
@@ -589,7 +591,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
                          model_path, history_path, predictions_path, val_predictions_path, training_path,
                          experiment: str, target_summary_path=None, base_calibrator_path=None,
                          settings: dict | None = None, threads: int | None = None, model_name: str = MODEL_NAME,
-                         extra_scores_paths=(), extra_base_models=(), embeddings_path=None) -> dict:
+                         extra_scores_paths=(), extra_base_models=(), embeddings_path=None,
+                         exon_sites_paths=()) -> dict:
     """Train one experiment of feature model ``model_name`` (``FEATURE_SETS``); write model.joblib, history.tsv, predictions.parquet,
     val_predictions.parquet (rows of targets/val.parquet, like every model, for calibration) and training.json.
 
@@ -600,7 +603,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     With ``base_offset`` the trees start from ``base_calibrator_path`` (spliceai_raw's calibrator.json).
     ``extra_base_models`` / ``extra_scores_paths`` (same order): the additional base models whose scores a model
     that reads scores takes as features too (``features_of``). ``embeddings_path``: results/scores/embeddings.parquet,
-    for an experiment that reads the embeddings (``registry.experiment_reads_embeddings``).
+    for an experiment that reads the embeddings (``registry.experiment_reads_embeddings``). ``exon_sites_paths``:
+    results/scores/exon_sites/<base model>.parquet of every base model (the primary first), for ``exon_site_head``.
     """
     from threadpoolctl import threadpool_limits  # scikit-learn's tree code runs on OpenMP threads
 
@@ -614,11 +618,14 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         raise UserError(f"experiment {experiment!r}: {len(extra_base_models)} additional base model(s) "
                         f"({', '.join(extra_base_models)}) but {len(list(extra_scores_paths))} scores file(s).")
     from ..config.registry import experiment_reads_embeddings
-    from .embedding_head import head_settings
+    from .offset_heads import head_settings
 
     features = features_of(model_name, extra_base_models)
-    head = model_name == EMBEDDING_HEAD
-    config = head_settings(settings) if head else gbm_settings(settings, model_name)
+    head = model_name in HEADS
+    config = head_settings(settings, model_name) if head else gbm_settings(settings, model_name)
+    if model_name == EXON_SITE_HEAD and not list(exon_sites_paths):
+        raise UserError(f"experiment {experiment!r} reads the base models' exon-site scores but none were given "
+                        "(results/scores/exon_sites/<base model>.parquet, rule base_model_exon_sites).")
     reads_embeddings = experiment_reads_embeddings(model_name, config)
     if reads_embeddings and not head and not reads_base_model_scores(features):
         raise UserError(f"experiment {experiment!r}: {model_name} is the control without any base-model input; "
@@ -645,9 +652,19 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     y_train = (tables["train"]["label"] == SA).to_numpy(dtype=int)
     y_val = (tables["val"]["label"] == SA).to_numpy(dtype=int)
     projection, embedding_columns, without_embeddings = None, [], 0
+    input_sets = None  # a head's candidate inputs (training.offset_heads.fit_offset_head)
+    if model_name == EXON_SITE_HEAD:
+        from .offset_heads import exon_site_input_sets, exon_site_inputs
+
+        sites = exon_site_inputs(variants, exon_sites_paths)
+        embedding_columns = list(sites.columns)  # the head's raw input columns (bundle["features"])
+        without_embeddings = int((~np.isfinite(sites.to_numpy()).all(axis=1)).sum())
+        x = pd.concat([x, sites.set_index(x.index)], axis=1)
+        input_sets = exon_site_input_sets(embedding_columns)
+        features = embedding_columns
     if reads_embeddings:
         from ..scoring.embeddings import embeddings_of
-        from .embedding_head import fit_projection, project
+        from .offset_heads import fit_projection, project
 
         embeddings = embeddings_of(variants, pd.read_parquet(embeddings_path), embeddings_path)
         embedding_columns = list(embeddings.columns)
@@ -680,11 +697,12 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
             genes = tables["train"]["gene"].fillna("").astype(str)
             genes = genes.where(genes != "", tables["train"]["variant_id"].astype(str))
             if head:
-                from .embedding_head import fit_embedding_head
+                from .offset_heads import fit_offset_head
 
-                estimator, history, fit_info = fit_embedding_head(x.iloc[rows["train"]], y_train, x.iloc[rows["val"]],
-                                                                  y_val, config, calibrator, embedding_columns,
-                                                                  groups=genes.to_numpy(), base_score=BASE_SCORE)
+                estimator, history, fit_info = fit_offset_head(
+                    x.iloc[rows["train"]], y_train, x.iloc[rows["val"]], y_val, config, calibrator,
+                    input_sets or {"embeddings": embedding_columns}, groups=genes.to_numpy(), base_score=BASE_SCORE,
+                    what="exon-site" if input_sets else "embedding")
             else:
                 estimator, history, fit_info = fit_offset_gbm(x.iloc[rows["train"]][features + [BASE_SCORE]], y_train,
                                                               x.iloc[rows["val"]][features + [BASE_SCORE]], y_val,
@@ -733,7 +751,11 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
     write_history(history.to_dict("records"), history_path)
     reads_scores = reads_base_model_scores(features)
     no_score = int((~np.isfinite(test_scores)).sum())
-    if head:
+    if model_name == EXON_SITE_HEAD:
+        note = (f"L2 logistic correction of calibrated SpliceAI on the base models' exon-site scores (inputs chosen "
+                f"among {', '.join(input_sets)}); {without_embeddings} variant(s) without them (no annotated exon "
+                "site, ...) get calibrated SpliceAI's score unchanged")
+    elif head:
         note = (f"L2 logistic correction of calibrated SpliceAI on its embeddings; {without_embeddings} variant(s) "
                 "without embeddings (indels, ...) get calibrated SpliceAI's score unchanged")
     elif reads_scores:
@@ -757,6 +779,8 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "test_rows_without_base_model_score": no_score,
         "reads_embeddings": reads_embeddings, "variants_without_embeddings": without_embeddings if reads_embeddings
         else None, "embedding_inputs": (projection or {}).get("names") if projection else None,
+        "exon_site_inputs": input_sets, "variants_without_exon_sites": without_embeddings if input_sets else None,
+        "inputs_chosen": (fit_info.get("chosen") or {}).get("inputs") if input_sets else None,
         "note": (f"starts from calibrated SpliceAI ({fit_info['weights']}); " if calibrator is not None else "") + note,
         "metrics": metrics, "config": config, "code_version": version["validsplice"], "versions": version,
     }

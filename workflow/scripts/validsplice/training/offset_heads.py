@@ -1,41 +1,79 @@
-"""``embedding_head``: an L2 logistic correction of calibrated SpliceAI on SpliceAI's own embeddings (issue 19).
+"""The offset heads: L2 logistic corrections of calibrated SpliceAI on a few inputs (issue 19).
 
 P(Splice-altering) = expit(offset + z . w + b), where offset = ``slope * max DS + intercept`` is spliceai_raw's
-calibrator (the logit of ``spliceai_calibrated``) and z the variant's embeddings (``scoring.embeddings``:
-96 columns from results/scores/embeddings.parquet) standardised on the training rows, optionally reduced to
-``embedding_components`` principal components fitted on the training rows only (no label is read). w and b
-start at 0, so before training the head IS calibrated SpliceAI (a test asserts it to 1e-6).
+calibrator (the logit of ``spliceai_calibrated``) and z the head's inputs standardised on the training rows. w and
+b start at 0, so before training a head IS calibrated SpliceAI (a test asserts it to 1e-6). Two heads:
+
+- ``embedding_head``: z = the variant's embeddings (``scoring.embeddings``: 96 columns from
+  results/scores/embeddings.parquet), optionally reduced to ``embedding_components`` principal components fitted on
+  the training rows only (no label is read);
+- ``exon_site_head``: z = the square root of each base model's exon-site score (``scoring.exon_sites``: how much
+  the variant moves its nearest exon's acceptor and donor; results/scores/exon_sites/<base model>.parquet). The
+  candidate input sets are each base model's score alone and, with several base models, all of them together;
+  the set is chosen with the penalty. On Vex-seq it is the model that beats raw SpliceAI (docs/vexseq.md).
 
 The fit: weighted log loss + penalty * |w|^2 (b not penalised), L-BFGS (scipy), seconds on a CPU. The
-penalty is chosen from ``penalties`` like the trees' grid (``training.gbm``): the lowest log loss over the
-validation rows plus, with ``selection_folds`` k >= 2, the training rows scored out of fold by a group k-fold
-by gene; the offset alone (w = b = 0) is a candidate too, kept when no penalty beats it (``beats_offset``).
-A row without embeddings (an indel, ...; ``embedding_status``) gets no correction: its score is calibrated
-SpliceAI's (training.json counts them); training rows without embeddings are left out of the fit.
+penalty (and input set) is chosen from ``penalties`` like the trees' grid (``training.gbm``): the lowest log loss
+over the validation rows plus, with ``selection_folds`` k >= 2, the training rows scored out of fold by a group
+k-fold by gene; the offset alone (w = b = 0) is a candidate too, kept when nothing beats it (``beats_offset``).
+A row without inputs (an indel without embeddings, a variant without an annotated exon site, ...) gets no
+correction: its score is calibrated SpliceAI's (training.json counts them); such training rows are left out of
+the fit.
 
-The rule is train_embedding_head (workflow/rules/train.smk's feature-model rules); its trainer is
-``training.gbm.train_gbm_experiment`` (registry), which does everything around the fit (rows, threshold,
-predictions, training.json, model.joblib) and calls ``fit_embedding_head``. This module imports nothing of
-gbm (no cycle): the base score's column name and the class weights are given to it.
+The rules are train_embedding_head and train_exon_site_head (workflow/rules/train.smk's feature-model rules);
+their trainer is ``training.gbm.train_gbm_experiment`` (registry), which does everything around the fit (rows,
+threshold, predictions, training.json, model.joblib) and calls ``fit_offset_head``. This module imports nothing
+of gbm (no cycle): the base score's column name and the class weights are given to it.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-MODEL_NAME = "embedding_head"
-# what the head reads of its settings (registry.EmbeddingHeadParams + these general keys)
+EMBEDDING_HEAD = "embedding_head"
+EXON_SITE_HEAD = "exon_site_head"
+HEADS = (EMBEDDING_HEAD, EXON_SITE_HEAD)
+# what a head reads of its settings (registry.EmbeddingHeadParams / ExonSiteHeadParams + these general keys)
 SETTING_KEYS = ("embedding_components", "penalties", "selection_folds", "class_weight", "threshold_rule",
                 "max_train_samples", "seed")
 
 
-def head_settings(settings: dict | None) -> dict:
+def head_settings(settings: dict | None, model: str = EMBEDDING_HEAD) -> dict:
     from ..config.registry import model_settings
 
-    typed = model_settings(MODEL_NAME, settings)
-    values = {key: getattr(typed, key) for key in SETTING_KEYS}
+    typed = model_settings(model, settings)
+    values = {key: getattr(typed, key) for key in SETTING_KEYS if hasattr(typed, key)}
     values["penalties"] = [float(v) for v in values["penalties"]]
     return values
+
+
+# ------------------------------------------------------------------ the exon-site head's inputs
+def exon_site_column(base_model: str) -> str:
+    return f"{base_model}_exon_site"
+
+
+def exon_site_inputs(variants: pd.DataFrame, paths) -> pd.DataFrame:
+    """The exon-site head's input columns: per base model (``paths``: results/scores/exon_sites/<name>.parquet,
+    the primary first), the square root of its ``exon_site_delta`` (NaN where skipped). The square root spreads
+    the many small changes that a linear term on the raw delta (mostly 0.00-0.05, a few up to 0.8) would squeeze
+    together; it was chosen in the development of issue 19 on Vex-seq (docs/vexseq.md says how)."""
+    from pathlib import Path
+
+    from ..scoring.exon_sites import exon_site_scores_of
+
+    columns = {}
+    for path in paths:
+        columns[exon_site_column(Path(path).stem)] = np.sqrt(exon_site_scores_of(variants, pd.read_parquet(path),
+                                                                                 path).to_numpy())
+    return pd.DataFrame(columns, index=variants.index)
+
+
+def exon_site_input_sets(columns) -> dict:
+    """The candidate input sets: each base model's column alone, and (with several) all of them together."""
+    sets = {c.removesuffix("_exon_site"): [c] for c in columns}
+    if len(columns) > 1:
+        sets["all"] = list(columns)
+    return sets
 
 
 # ------------------------------------------------------------------ standardise / project (training rows only)
@@ -125,6 +163,18 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
                        embedding_columns, groups=None, base_score: str = "spliceai_max_ds"):
     """The head on the training rows, penalty chosen on validation (+ inner group folds). Returns
     (estimator, history, info) as ``training.gbm.fit_offset_gbm``."""
+    return fit_offset_head(x_train, y_train, x_val, y_val, settings, calibrator, {"embeddings": list(embedding_columns)},
+                           groups=groups, base_score=base_score, what="embedding")
+
+
+def fit_offset_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, settings: dict, calibrator,
+                    input_sets: dict, groups=None, base_score: str = "spliceai_max_ds", what: str = "embedding"):
+    """An offset head on the training rows. ``input_sets``: {name: columns}, the candidate inputs; the input set
+    and the penalty are chosen together, by the lowest selection loss (validation + inner group folds), against
+    the offset alone. One set: ``embedding_head``; one per base model and all together: ``exon_site_head``
+    (``training.exon_site_head``). Every candidate is judged on the same rows: those with every input finite
+    (the rows without get no correction whatever is chosen, so they add the same loss to every candidate).
+    Returns (estimator, history, info) as ``training.gbm.fit_offset_gbm``."""
     import time
 
     from sklearn.model_selection import StratifiedGroupKFold
@@ -135,19 +185,10 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
     y_train, y_val = np.asarray(y_train).astype(int), np.asarray(y_val).astype(int)
     w_train = _class_weights(y_train, settings["class_weight"])
     w_val = _class_weights(y_val, settings["class_weight"])
-    projection = fit_projection(x_train[list(embedding_columns)].to_numpy(), settings["embedding_components"],
-                                embedding_columns)
-    head0 = OffsetLogisticHead(calibrator, projection, base_score=base_score)
-
-    def parts(frame):
-        z = project(frame, projection).to_numpy()
-        has = np.isfinite(z).all(axis=1)
-        return np.nan_to_num(z), head0.offset(frame), has
-
-    z_tr, o_tr, has_tr = parts(x_train)
-    z_va, o_va, has_va = parts(x_val)
-    zero = np.zeros(z_tr.shape[1] + 1)
-    # rows without embeddings get no correction: they add the same loss to every candidate, so they are left out
+    every = [c for columns in input_sets.values() for c in columns]
+    has_tr = np.isfinite(x_train[every].to_numpy(dtype=np.float64)).all(axis=1)
+    has_va = np.isfinite(x_val[every].to_numpy(dtype=np.float64)).all(axis=1)
+    # the inner folds are drawn once, so every candidate is judged on the same splits
     folds, used_folds, inner_rows = int(settings["selection_folds"]), 0, []
     if folds >= 2 and groups is not None:
         g = np.asarray(groups)[has_tr]
@@ -158,12 +199,23 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
             idx = np.flatnonzero(has_tr)
             splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=int(settings["seed"]))
             inner_rows = [(idx[a], idx[b]) for a, b in splitter.split(idx, yt, g)]
+    candidates = {}
+    for name, columns in input_sets.items():
+        projection = fit_projection(x_train[list(columns)].to_numpy(), settings.get("embedding_components", 0), columns)
+        head0 = OffsetLogisticHead(calibrator, projection, base_score=base_score)
 
-    def criterion(penalty):
+        def parts(frame, projection=projection, head0=head0):
+            return np.nan_to_num(project(frame, projection).to_numpy()), head0.offset(frame)
+
+        candidates[name] = (projection, head0, parts(x_train), parts(x_val))
+
+    def criterion(name, penalty):
+        _, _, (z_tr, o_tr), (z_va, o_va) = candidates[name]
+        zero = np.zeros(z_tr.shape[1] + 1)
         sel = has_va
-        total = _loss_sum(_fit_weights(z_tr[has_tr], o_tr[has_tr], y_train[has_tr], w_train[has_tr], penalty),
-                          z_va[sel], o_va[sel], y_val[sel], w_val[sel]) if penalty is not None else \
-            _loss_sum(zero, z_va[sel], o_va[sel], y_val[sel], w_val[sel])
+        theta = zero if penalty is None else _fit_weights(z_tr[has_tr], o_tr[has_tr], y_train[has_tr], w_train[has_tr],
+                                                          penalty)
+        total = _loss_sum(theta, z_va[sel], o_va[sel], y_val[sel], w_val[sel])
         weight = w_val[sel].sum()
         for fit_rows, held in inner_rows:
             theta = zero if penalty is None else _fit_weights(z_tr[fit_rows], o_tr[fit_rows], y_train[fit_rows],
@@ -172,10 +224,13 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
             weight += w_train[held].sum()
         return total / weight
 
-    offset_criterion = criterion(None)
-    tried = [{"penalty": p, "selection_loss": criterion(p)} for p in settings["penalties"]]
+    first = next(iter(input_sets))
+    offset_criterion = criterion(first, None)  # the offset alone reads no input: the same for every set
+    tried = [{"inputs": name, "penalty": p, "selection_loss": criterion(name, p)}
+             for name in input_sets for p in settings["penalties"]]
     best = min(tried, key=lambda t: t["selection_loss"])
     beats = best["selection_loss"] < offset_criterion
+    projection, head0, (z_tr, o_tr), _ = candidates[best["inputs"] if beats else first]
     if beats:
         theta = _fit_weights(z_tr[has_tr], o_tr[has_tr], y_train[has_tr], w_train[has_tr], best["penalty"])
         estimator = OffsetLogisticHead(calibrator, projection, theta[:-1], theta[-1], base_score=base_score)
@@ -184,17 +239,22 @@ def fit_embedding_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_va
     seconds = time.perf_counter() - start
     p_val = estimator.predict_proba(x_val)[:, 1]
     p0_val = head0.predict_proba(x_val)[:, 1]
+    _, _, _, (z_va0, o_va0) = candidates[first]
+    zero = np.zeros(z_va0.shape[1] + 1)
     history = pd.DataFrame({"epoch": np.arange(1, len(tried) + 1), "train_loss": np.nan,
                             "val_loss": [t["selection_loss"] for t in tried], "val_metric": np.nan,
                             "learning_rate": [t["penalty"] for t in tried], "seconds": seconds / len(tried)})
+    several = len(input_sets) > 1
     info = {"best_iteration": int(beats), "stopped_iteration": len(tried), "max_iter": len(tried),
             "best_val_loss": float(best["selection_loss"] if beats else offset_criterion),
             "best_val_roc_auc": safe_roc_auc(y_val, p_val), "seconds": seconds,
-            "weights": (f"L2 penalty {best['penalty']:g} on {len(projection['names'])} embedding input(s)" if beats
+            "weights": (f"L2 penalty {best['penalty']:g} on {len(projection['names'])} {what} input(s)"
+                        + (f" ({best['inputs']})" if several else "") if beats
                         else "the calibrated base-model offset alone (no penalty beat it)"),
-            "offset_val_loss": _loss_sum(zero, z_va, o_va, y_val, w_val) / w_val.sum(), "offset_val_roc_auc": safe_roc_auc(y_val, p0_val),
+            "offset_val_loss": _loss_sum(zero, z_va0, o_va0, y_val, w_val) / w_val.sum(),
+            "offset_val_roc_auc": safe_roc_auc(y_val, p0_val),
             "beats_offset": bool(beats), "grid": tried, "chosen": best if beats else None,
             "selection": (f"validation + {used_folds}-fold group cross-validation of the training rows (by gene)"
                           if used_folds else "validation"), "offset_selection_loss": float(offset_criterion),
-            "train_rows_without_embeddings": int((~has_tr).sum())}
+            "train_rows_without_inputs": int((~has_tr).sum())}
     return estimator, history, info
