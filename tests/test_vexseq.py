@@ -46,8 +46,9 @@ def test_vexseq_config_plans_the_kfold_workflow(tmp_path, copy_workflow, planned
     assert jobs["build_targets"] == k and jobs["pool_targets"] == 1
     assert jobs["train_spliceai_features_gbm"] == k and jobs["train_paired_cnn_classifier"] == k
     assert "train_hyenadna_frozen" not in jobs and "train_hyenadna_finetune" not in jobs
-    assert jobs["calibrate_model"] == 5 * k and jobs["combine_calibrated"] == k  # 5 experiments; spliceai_calibrated
-    assert jobs["pool_folds"] == 6 and jobs["evaluate_model"] == 6 and jobs["make_report"] == 1
+    assert jobs["train_exon_site_head"] == k and jobs["base_model_exon_sites"] == 1  # SpliceAI's, once for all folds
+    assert jobs["calibrate_model"] == 6 * k and jobs["combine_calibrated"] == k  # 6 experiments; spliceai_calibrated
+    assert jobs["pool_folds"] == 7 and jobs["evaluate_model"] == 7 and jobs["make_report"] == 1
 
 
 # ------------------------------------------------------------------ real labels in CI (issue 19)
