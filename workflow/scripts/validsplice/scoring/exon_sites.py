@@ -37,7 +37,7 @@ padding.
 The workflow (rule ``base_model_exon_sites``) writes results/scores/exon_sites/<base model>.parquet: one row
 per variant of variants.parquet in its order, ``variant_id``, ``exon_site_status`` ("computed" or "skipped:
 <reason>", counted in the log; nothing is dropped) and ``SITE_COLUMNS``. The rule runs only when an experiment
-reads the scores (``exon_site_head``, ``training.heads``).
+reads the scores (``exon_site_head``, ``training.offset_heads``).
 """
 from __future__ import annotations
 
@@ -83,16 +83,33 @@ def nearest_exon_sites(annotation, gene: int, pos: int) -> dict[str, int | None]
 
 @dataclass
 class SiteTask:
-    """One variant's window: genomic ``start``..``end`` (1-based), its sites and its alternate codes."""
+    """One variant: its sites, its exon's reference window (``ref_key``) and, when it can reach a site, its
+    alternate window: reference bases ``start``..``end`` (1-based) with REF at ``pos`` replaced by ALT, which
+    ends at ``end + len(alt) - len(ref)`` (the codes are built when the window is scored, so a large table never
+    holds every window at once)."""
     row: int
     contig: str
     strand: str
     sites: dict
-    start: int
-    end: int
     ref_key: tuple
-    alt_codes: np.ndarray | None  # None: the variant cannot reach the sites (alternate = reference)
-    shift: dict  # site kind -> the site's position in the alternate window's coordinates (None: deleted)
+    reaches: bool  # False: farther than the receptive field from every site (alternate = reference)
+    pos: int = 0
+    ref: str = ""
+    alt: str = ""
+    start: int = 0
+    end: int = 0
+    shift: dict | None = None  # site kind -> its position in the alternate window's coordinates (None: deleted)
+
+    def alt_codes(self, reference) -> np.ndarray:
+        from ..common.sequence import encode
+
+        codes = reference.codes(self.contig, self.start, self.end)
+        ref_end = self.pos + len(self.ref) - 1
+        return np.concatenate([codes[:self.pos - self.start], encode(self.alt.upper()), codes[ref_end - self.start + 1:]])
+
+    @property
+    def alt_end(self) -> int:
+        return self.end + len(self.alt) - len(self.ref)
 
 
 def _output_index(strand: str, start: int, end: int, half: int, position: int) -> int:
@@ -139,14 +156,12 @@ def _plan(variants: pd.DataFrame, annotation, reference, half: int) -> tuple[lis
         strand = str(annotation.strands[g])
         ref_key = (contig, strand, lo, hi)
         if ref_end < lo or pos > hi:  # outside every site's receptive field: the alternate is the reference
-            tasks.append(SiteTask(row, contig, strand, sites, lo, hi, ref_key, None, {}))
+            tasks.append(SiteTask(row, contig, strand, sites, ref_key, reaches=False))
         else:
             # a deletion moves the sites after it closer to the window's start, and its own bases leave the window:
             # widen by its length on both sides so every site keeps its whole receptive field in the alternate
             k = max(0, len(ref) - len(alt))
             start, end = min(lo - k, pos), max(hi + k, ref_end)
-            codes = reference.codes(contig, start, end)
-            alt_codes = np.concatenate([codes[:pos - start], encode(alt.upper()), codes[ref_end - start + 1:]])
             d = len(alt) - len(ref)
             shift = {}
             for kind, p in sites.items():
@@ -158,7 +173,7 @@ def _plan(variants: pd.DataFrame, annotation, reference, half: int) -> tuple[lis
                     shift[kind] = None
                 else:
                     shift[kind] = p
-            tasks.append(SiteTask(row, contig, strand, sites, start, end + d, ref_key, alt_codes, shift))
+            tasks.append(SiteTask(row, contig, strand, sites, ref_key, True, pos, ref, alt, start, end, shift))
         status.append(COMPUTED)
     return status, tasks
 
@@ -219,19 +234,11 @@ def exon_site_scores(variants: pd.DataFrame, reference, annotation, nets, weight
                         device, batch_size)
     ref_windows = dict(zip(keys, ref_probs))
     log.info("%d exon window(s) scored on the reference (%.0f s)", len(keys), time.time() - start_time)
-    with_alt = [t for t in tasks if t.alt_codes is not None]
-    alt_probs = []
-    step = max(batch_size * 20, 1)
-    for b in range(0, len(with_alt), step):  # progress in chunks of 20 batches
-        chunk = with_alt[b:b + step]
-        alt_probs += _passes(nets, weights, [t.alt_codes for t in chunk], [t.strand for t in chunk], device, batch_size)
-        log.info("%d of %d variant(s) scored on the alternate (%.0f s)", b + len(chunk), len(with_alt),
-                 time.time() - start_time)
-    alt_of = {id(t): p for t, p in zip(with_alt, alt_probs)}
     values = np.full((len(variants), len(SITE_COLUMNS)), np.nan)
-    for t in tasks:
+
+    def record(t: SiteTask, alt) -> None:
+        """Row ``t.row`` of ``values`` from the reference window and ``alt`` (None: the alternate is the reference)."""
         ref = ref_windows[t.ref_key]
-        alt = alt_of.get(id(t))
         delta = 0.0
         for k, kind in enumerate(SITE_KINDS):
             p = t.sites[kind]
@@ -241,14 +248,28 @@ def exon_site_scores(variants: pd.DataFrame, reference, annotation, nets, weight
             r = ref[_output_index(t.strand, t.ref_key[2], t.ref_key[3], half, p), c]
             if alt is None:
                 a = r
-            elif t.shift[kind] is None:
+            elif t.shift[kind] is None:  # a deletion removed the site
                 a = 0.0
             else:
-                a = alt[_output_index(t.strand, t.start, t.end, half, t.shift[kind]), c]
+                a = alt[_output_index(t.strand, t.start, t.alt_end, half, t.shift[kind]), c]
             values[t.row, k] = p
             values[t.row, 2 + 2 * k], values[t.row, 3 + 2 * k] = r, a
             delta += abs(a - r)
         values[t.row, -1] = delta
+
+    for t in tasks:
+        if not t.reaches:
+            record(t, None)
+    with_alt = [t for t in tasks if t.reaches]
+    step = max(batch_size * 20, 1)
+    for b in range(0, len(with_alt), step):  # chunks of 20 batches: progress, and only a chunk's windows in memory
+        chunk = with_alt[b:b + step]
+        probs = _passes(nets, weights, [t.alt_codes(reference) for t in chunk], [t.strand for t in chunk], device,
+                        batch_size)
+        for t, alt in zip(chunk, probs):
+            record(t, alt)
+        log.info("%d of %d variant(s) scored on the alternate (%.0f s)", b + len(chunk), len(with_alt),
+                 time.time() - start_time)
     frame = pd.DataFrame(values, columns=SITE_COLUMNS)
     frame.insert(0, STATUS, status)
     frame.insert(0, "variant_id", variants["variant_id"].astype(str).to_numpy())
