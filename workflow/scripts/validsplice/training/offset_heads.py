@@ -95,7 +95,8 @@ def fit_projection(values: np.ndarray, components: int, names) -> dict:
 
 
 def project(frame: pd.DataFrame, projection: dict) -> pd.DataFrame:
-    """The projected columns of ``frame``'s embedding columns (NaN rows stay NaN)."""
+    """The projected (standardised, and with axes reduced) columns of ``frame``'s input columns (NaN rows stay
+    NaN)."""
     z = (frame[projection["inputs"]].to_numpy(dtype=np.float64) - projection["mean"]) / projection["scale"]
     if projection["axes"] is not None:
         z = z @ projection["axes"].T
@@ -104,7 +105,7 @@ def project(frame: pd.DataFrame, projection: dict) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ the head
 class OffsetLogisticHead:
-    """expit(calibrated logit + z . coef + bias); z = ``project``ed embeddings; no correction where z is missing."""
+    """expit(calibrated logit + z . coef + bias); z = the ``project``ed inputs; no correction where z is missing."""
 
     def __init__(self, calibrator, projection: dict, coef=None, bias: float = 0.0, base_score: str = "spliceai_max_ds"):
         self.slope, self.intercept = float(calibrator.slope), float(calibrator.intercept)
@@ -172,7 +173,7 @@ def fit_offset_head(x_train: pd.DataFrame, y_train, x_val: pd.DataFrame, y_val, 
     """An offset head on the training rows. ``input_sets``: {name: columns}, the candidate inputs; the input set
     and the penalty are chosen together, by the lowest selection loss (validation + inner group folds), against
     the offset alone. One set: ``embedding_head``; one per base model and all together: ``exon_site_head``
-    (``training.exon_site_head``). Every candidate is judged on the same rows: those with every input finite
+    (``exon_site_input_sets``). Every candidate is judged on the same rows: those with every input finite
     (the rows without get no correction whatever is chosen, so they add the same loss to every candidate).
     Returns (estimator, history, info) as ``training.gbm.fit_offset_gbm``."""
     import time
