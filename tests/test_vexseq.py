@@ -55,23 +55,16 @@ def test_vexseq_config_plans_the_kfold_workflow(tmp_path, copy_workflow, planned
 FEATURES_FIXTURE = ROOT / "tests" / "data" / "vexseq" / "spliceai_features.tsv.gz"
 
 
-def offset_trees_out_of_fold(table: pd.DataFrame, settings: dict, n_folds: int = 3, seed: int = 0,
-                             keep_all: bool = False, shuffle_labels: bool = False):
-    """Group k-fold by exon as the workflow runs Vex-seq, in miniature: per fold, validation = a quarter of the
-    training exons, spliceai_raw's calibrator fitted on every labelled non-test row (calibrate_model), the offset
-    trees fitted on the rest (gbm.fit_offset_gbm). Returns the per-fold test ROC-AUC of (trees, calibrated
-    SpliceAI) and the fits' info. Controls: ``keep_all``, every tree of the first grid point kept (no selection);
-    ``shuffle_labels``, the trees' training labels permuted (the calibrator keeps the real ones)."""
-    from sklearn.metrics import roc_auc_score
+def exon_folds(x: pd.DataFrame, y: np.ndarray, genes: np.ndarray, n_folds: int, seed: int, shuffle_labels: bool):
+    """Group k-fold by exon as the workflow runs Vex-seq, in miniature: per fold, (train rows, validation rows =
+    a quarter of the training exons, test rows, spliceai_raw's calibrator fitted on every labelled non-test row
+    as calibrate_model does, the training labels: permuted with ``shuffle_labels``, the calibrator keeping the
+    real ones)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     from validsplice.training import gbm
     from validsplice.training.calibration import Calibrator
 
-    y = (table["label"] == "Splice-altering").to_numpy(int)
-    genes = table["gene"].to_numpy()
-    x = table[gbm.FEATURES + [gbm.BASE_SCORE]]
-    trees_auc, base_auc, infos = [], [], []
     outer = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for fit_rows, test_rows in outer.split(x, y, genes):
         inner = StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=seed)
@@ -79,6 +72,23 @@ def offset_trees_out_of_fold(table: pd.DataFrame, settings: dict, n_folds: int =
         train_rows, val_rows = fit_rows[train_pos], fit_rows[val_pos]
         calibrator = Calibrator.fit(x[gbm.BASE_SCORE].to_numpy()[fit_rows], y[fit_rows])
         y_fit = np.random.default_rng(seed).permutation(y[train_rows]) if shuffle_labels else y[train_rows]
+        yield train_rows, val_rows, test_rows, calibrator, y_fit
+
+
+def offset_trees_out_of_fold(table: pd.DataFrame, settings: dict, n_folds: int = 3, seed: int = 0,
+                             keep_all: bool = False, shuffle_labels: bool = False):
+    """The offset trees (gbm.fit_offset_gbm) on ``exon_folds``. Returns the per-fold test ROC-AUC of (trees,
+    calibrated SpliceAI) and the fits' info. Controls: ``keep_all``, every tree of the first grid point kept (no selection);
+    ``shuffle_labels``, the trees' training labels permuted (the calibrator keeps the real ones)."""
+    from sklearn.metrics import roc_auc_score
+
+    from validsplice.training import gbm
+
+    y = (table["label"] == "Splice-altering").to_numpy(int)
+    genes = table["gene"].to_numpy()
+    x = table[gbm.FEATURES + [gbm.BASE_SCORE]]
+    trees_auc, base_auc, infos = [], [], []
+    for train_rows, val_rows, test_rows, calibrator, y_fit in exon_folds(x, y, genes, n_folds, seed, shuffle_labels):
         est, _, info = gbm.fit_offset_gbm(x.iloc[train_rows], y_fit, x.iloc[val_rows], y[val_rows], settings,
                                           calibrator, groups=genes[train_rows])
         if keep_all:
@@ -145,14 +155,11 @@ MARGIN = 0.03
 
 
 def site_head_out_of_fold(table, settings, n_folds=3, seed=0, shuffle_labels=False):
-    """exon_site_head (training.offset_heads.fit_offset_head) over ``n_folds`` stratified exon folds, as
-    offset_trees_out_of_fold: the calibrator on every labelled non-test row, the head on the training exons with
-    a validation split of them. Returns the per-fold test ROC-AUC of (head, calibrated SpliceAI) and the fits' info."""
+    """exon_site_head (training.offset_heads.fit_offset_head) on ``exon_folds``. Returns the per-fold test
+    ROC-AUC of (head, calibrated SpliceAI) and the fits' info."""
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedGroupKFold
 
     from validsplice.training import gbm, offset_heads
-    from validsplice.training.calibration import Calibrator
 
     y = (table["label"] == "Splice-altering").to_numpy(int)
     genes = table["gene"].to_numpy()
@@ -160,13 +167,7 @@ def site_head_out_of_fold(table, settings, n_folds=3, seed=0, shuffle_labels=Fal
     x = table[[gbm.BASE_SCORE]].assign(**{c: np.sqrt(table[c.replace("_exon_site", "_exon_site_delta")])
                                           for c in columns})
     head_auc, base_auc, infos = [], [], []
-    outer = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for fit_rows, test_rows in outer.split(x, y, genes):
-        inner = StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=seed)
-        train_pos, val_pos = next(inner.split(fit_rows, y[fit_rows], genes[fit_rows]))
-        train_rows, val_rows = fit_rows[train_pos], fit_rows[val_pos]
-        calibrator = Calibrator.fit(x[gbm.BASE_SCORE].to_numpy()[fit_rows], y[fit_rows])
-        y_fit = np.random.default_rng(seed).permutation(y[train_rows]) if shuffle_labels else y[train_rows]
+    for train_rows, val_rows, test_rows, calibrator, y_fit in exon_folds(x, y, genes, n_folds, seed, shuffle_labels):
         est, _, info = offset_heads.fit_offset_head(x.iloc[train_rows], y_fit, x.iloc[val_rows], y[val_rows], settings,
                                                     calibrator, offset_heads.exon_site_input_sets(columns),
                                                     groups=genes[train_rows])
