@@ -157,6 +157,10 @@ class FeaturesGbmParams:
                                    type="integer", minimum=0)
 
 
+# the L2 penalties the offset heads try (training.offset_heads), from heavy to light
+HEAD_PENALTIES = (1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class EmbeddingHeadParams:
     """The head's own keys. Of the general keys it reads seed and max_train_samples."""
@@ -164,7 +168,7 @@ class EmbeddingHeadParams:
     embedding_components: int = setting(0, "principal components of the standardised embeddings, fitted on the "
                                         "training rows only (0 = all 96 standardised columns)", type="integer",
                                         minimum=0)
-    penalties: tuple = setting((1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0), "L2 penalties tried (on the summed "
+    penalties: tuple = setting(HEAD_PENALTIES, "L2 penalties tried (on the summed "
                               "log loss); the one with the lowest selection loss is kept, or none (the offset "
                               "alone) when none beats it", type="array", items={"type": "number",
                                                                                   "exclusiveMinimum": 0}, minItems=1)
@@ -179,7 +183,7 @@ class EmbeddingHeadParams:
 class ExonSiteHeadParams:
     """The exon-site head's own keys. Of the general keys it reads seed and max_train_samples."""
 
-    penalties: tuple = setting((1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0), "L2 penalties tried (on the summed "
+    penalties: tuple = setting(HEAD_PENALTIES, "L2 penalties tried (on the summed "
                               "log loss), for each candidate input set (each base model's exon-site score alone, "
                               "and all of them together); the input set and penalty with the lowest selection loss "
                               "are kept, or none (the offset alone) when none beats it", type="array",
