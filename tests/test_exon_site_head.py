@@ -137,3 +137,9 @@ def test_the_exon_site_rule_runs_once_per_base_model_only_when_an_experiment_rea
     # every other rule runs as often as before, plus the experiment's own calibration and evaluation jobs
     same = {r for r in plain if r not in ("calibrate_model", "evaluate_model", "all")}
     assert {r: jobs[r] for r in same} == {r: plain[r] for r in same}
+    # predict computes no exon-site scores: naming the experiment there is a parse-time error that says why
+    config["predict"] = {"mine": {"vcf": "resources/demo/cohort_demo.vcf", "experiments": ["sites"]}}
+    (work / "predict.yaml").write_text(yaml.safe_dump(config))
+    refused = run_snakemake(work, "-n", "--configfile", "predict.yaml", check=False)
+    assert refused.returncode != 0
+    assert "sites read(s) the base models' embeddings or exon-site scores" in refused.stdout + refused.stderr

@@ -531,6 +531,18 @@ def _check_predict_config():
                         if EXTRA_BASE_MODELS
                         else ""
                     )
+                    + (
+                        f" {', '.join(unreadable)} read(s) the base models' embeddings or exon-site scores, which "
+                        "predict does not compute."
+                        if (
+                            unreadable := [
+                                e
+                                for e in unknown
+                                if e in experiment_names() and (reads_embeddings(e) or reads_exon_sites(e))
+                            ]
+                        )
+                        else ""
+                    )
                 )
             require_file(spec["vcf"], f"predict.{name}.vcf", "Set it to the VCF to annotate.")
         for name, spec in config.get("external_test", {}).items():
