@@ -194,3 +194,9 @@ def test_the_embeddings_rule_runs_only_when_an_experiment_reads_them(tmp_path, c
     # every other rule runs as often as before, plus the two experiments' own evaluation jobs
     same = {r for r in plain if r not in ("train_spliceai_features_gbm", "calibrate_model", "evaluate_model", "all")}
     assert {r: jobs[r] for r in same} == {r: plain[r] for r in same}
+    # predict computes no embeddings: naming such an experiment there is a parse-time error that says why
+    config["predict"] = {"mine": {"vcf": "resources/demo/cohort_demo.vcf", "experiments": ["head"]}}
+    (work / "predict.yaml").write_text(yaml.safe_dump(config))
+    refused = run_snakemake(work, "-n", "--configfile", "predict.yaml", check=False)
+    assert refused.returncode != 0
+    assert "head read(s) the base model's embeddings, which predict does not compute" in refused.stdout + refused.stderr

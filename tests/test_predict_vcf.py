@@ -475,6 +475,71 @@ def test_a_gbm_reading_pangolin_predicts_the_workflows_p_sa(workflow, pangolin_g
     np.testing.assert_allclose(results["two_base_models_gbm"][1], expected.loc[test["variant_id"], "p_sa"], atol=1e-6)
 
 
+def test_an_exon_site_head_predicts_the_workflows_p_sa(workflow, pangolin_gbm, tmp_path, monkeypatch):
+    """exon_site_head reading SpliceAI's and Pangolin's exon-site scores (rule base_model_exon_sites' function on
+    the fixture's variants): its manifest lists Pangolin, predict computes the same exon-site columns for every
+    test variant's gene and gives the workflow's P_SA, through the CLI and the external-set path."""
+    from validsplice.apply import predict as predict_module
+    from validsplice.scoring.exon_sites import exon_site_table
+    from validsplice.training.offset_heads import exon_site_transform
+
+    d, weights = workflow["dir"], pangolin_gbm["weights"]
+    sites = {}
+    for name, model_dir in (("spliceai", ""), ("pangolin", str(weights))):
+        sites[name] = tmp_path / "exon_sites" / f"{name}.parquet"
+        exon_site_table(str(d / "variants.parquet"), FASTA, "grch38", sites[name], base_model=name,
+                        model_dir=model_dir, device="cpu", threads=1)
+    folder = d / "models" / "sites_head"
+    raw = workflow["models"]["spliceai_raw"]
+    t = {name: d / f"{name}.parquet" for name in ("train", "val", "test", "train_labelled", "val_labelled")}
+    info = train_gbm_experiment(**gbm_rule_paths(d, t, folder), experiment="sites_head", model_name="exon_site_head",
+                                threads=1, base_calibrator_path=raw / "calibrator.json",
+                                exon_sites_paths=[sites["spliceai"], sites["pangolin"]],
+                                settings={"seed": 0, "selection_folds": 0})
+    assert info["extra_base_models"] == ["pangolin"]
+    shutil.copy(raw / "calibrator.json", folder / "calibrator.json")
+    write_manifest(training_path=folder / "training.json", manifest_path=folder / "model.json", base_model=BASE,
+                   annotation="grch38", base_models={"pangolin": {"distance": 50, "mask": 1, "folder": str(weights)}})
+    [entry] = json.loads((folder / "model.json").read_text())["base_models"]
+    assert entry["name"] == "pangolin" and len(entry["weights"]) == 12
+    # what predict computes for each (allele, gene) row, recorded
+    seen = []
+    features = predict_module.exon_site_features
+
+    def recording(rows, *args, **kwargs):
+        out = features(rows, *args, **kwargs)
+        seen.append(rows.reset_index(drop=True)[["chrom", "pos", "ref", "alt", "gene"]].join(out.reset_index(drop=True)))
+        return out
+
+    monkeypatch.setattr(predict_module, "exon_site_features", recording)
+    assert main(["predict", "-I", str(d / "normalized.vcf.gz"), "-O", str(tmp_path / "out.vcf.gz"), "-R", FASTA,
+                 "-A", "grch38", "--model", str(folder), "--pangolin-dir", str(weights),
+                 "--tsv", str(tmp_path / "out.tsv"), "--device", "cpu"]) == 0
+    variants = pd.read_parquet(d / "variants.parquet")
+    test = variants[variants["split"] == "test"].reset_index(drop=True)
+    fed = pd.concat(seen, ignore_index=True)
+    mine = test[["chrom", "pos", "ref", "alt", "gene", "variant_id"]].merge(
+        fed, on=["chrom", "pos", "ref", "alt", "gene"], how="left")
+    assert len(mine) == len(test) > 8
+    for name, path in sites.items():
+        table = pd.read_parquet(path).set_index("variant_id")
+        delta = table.loc[mine["variant_id"], "exon_site_delta"].to_numpy(float)
+        np.testing.assert_allclose(mine[f"{name}_exon_site"].to_numpy(float), exon_site_transform(delta), atol=1e-6,
+                                   err_msg=name)
+        assert np.isfinite(delta).sum() > 8 and (delta > 0.01).any()
+    rows = read_tsv(tmp_path / "out.tsv")
+    rows["key"] = [vcf_key(*r) for r in rows[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    variants["key"] = [vcf_key(*r) for r in variants[["chrom", "pos", "ref", "alt"]].itertuples(index=False)]
+    chosen = variants.merge(rows, on=["key", "gene", "strand"], how="left", suffixes=("", "_tsv"))
+    expected = expected_p_sa(folder, workflow["Calibrator"]).merge(chosen, on="variant_id")
+    assert len(expected) == len(test)
+    np.testing.assert_allclose(expected["P_SA_sites_head"], expected["p_sa"], rtol=0, atol=1e-6)
+    _, results = predict_variant_table(test, FASTA, "grch38", [load_model_folder(folder)], batch_size=8,
+                                       pangolin_dir=str(weights))
+    by_id = expected_p_sa(folder, workflow["Calibrator"]).set_index("variant_id")
+    np.testing.assert_allclose(results["sites_head"][1], by_id.loc[test["variant_id"], "p_sa"], atol=1e-6)
+
+
 def test_predict_checks_each_base_models_settings_and_weights(workflow, pangolin_gbm, pangolin_model_dir, tmp_path):
     d, folder = workflow["dir"], pangolin_gbm["folder"]
     vcf = d / "normalized.vcf.gz"

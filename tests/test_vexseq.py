@@ -164,8 +164,8 @@ def site_head_out_of_fold(table, settings, n_folds=3, seed=0, shuffle_labels=Fal
     y = (table["label"] == "Splice-altering").to_numpy(int)
     genes = table["gene"].to_numpy()
     columns = [offset_heads.exon_site_column(m) for m in ("spliceai", "pangolin")]
-    x = table[[gbm.BASE_SCORE]].assign(**{c: np.sqrt(table[c.replace("_exon_site", "_exon_site_delta")])
-                                          for c in columns})
+    x = table[[gbm.BASE_SCORE]].assign(**{
+        c: offset_heads.exon_site_transform(table[c.replace("_exon_site", "_exon_site_delta")]) for c in columns})
     head_auc, base_auc, infos = [], [], []
     for train_rows, val_rows, test_rows, calibrator, y_fit in exon_folds(x, y, genes, n_folds, seed, shuffle_labels):
         est, _, info = offset_heads.fit_offset_head(x.iloc[train_rows], y_fit, x.iloc[val_rows], y[val_rows], settings,

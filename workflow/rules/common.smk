@@ -504,14 +504,12 @@ def predictable_experiments():
     the primary's raw score spliceai_raw (rows combined from others, i.e. spliceai_calibrated and the
     ensembles, are not experiments). The raw rows of base_models (pangolin_raw ...) have no model folder: a
     raw-score folder applies the primary's score only (external sets name them as left out, with the reason).
-    Experiments reading the base model's embeddings or exon-site scores have none either: predict computes
-    neither."""
+    Experiments reading the base model's embeddings have none either: predict computes no embeddings (it does
+    compute the exon-site scores an exon_site_head reads)."""
     return [
         n
         for n in experiment_names()
-        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE)
-        and not reads_embeddings(n)
-        and not reads_exon_sites(n)
+        if (registry.MODELS[experiment_model(n)].trained or n == BASELINE) and not reads_embeddings(n)
     ]
 
 
@@ -532,15 +530,9 @@ def _check_predict_config():
                         else ""
                     )
                     + (
-                        f" {', '.join(unreadable)} read(s) the base models' embeddings or exon-site scores, which "
-                        "predict does not compute."
-                        if (
-                            unreadable := [
-                                e
-                                for e in unknown
-                                if e in experiment_names() and (reads_embeddings(e) or reads_exon_sites(e))
-                            ]
-                        )
+                        f" {', '.join(unreadable)} read(s) the base model's embeddings, which predict does not "
+                        "compute."
+                        if (unreadable := [e for e in unknown if e in experiment_names() and reads_embeddings(e)])
                         else ""
                     )
                 )
@@ -587,7 +579,9 @@ def manifest_weights(wildcards):
     (paired classifier; hashed into its manifest)."""
     model = experiment_model(wildcards.experiment)
     if EXTRA_BASE_MODELS and (
-        model in registry.SCORE_READING_FEATURE_MODELS or model in registry.PROFILE_READING_MODELS
+        model in registry.SCORE_READING_FEATURE_MODELS
+        or model in registry.PROFILE_READING_MODELS
+        or registry.MODELS[model].reads_exon_sites
     ):
         return [f for name in EXTRA_BASE_MODELS for f in base_model_weights(name)]
     return []

@@ -160,3 +160,43 @@ def per_gene_row(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     scored = table.assign(_allele=table["variant_id"].astype(str), gene=table["gene"].fillna("").astype(str))
     merged = keys.merge(scored.drop(columns="variant_id"), on=["_allele", "gene"], how="inner")
     return merged.assign(variant_id=merged["_row"]).drop(columns=["_allele", "_row"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ exon-site scores (exon_site_head)
+def exon_site_models(models: list[ModelFolder]) -> list[str]:
+    """The base models whose exon-site scores a model reads (trees features named ``<base model>_exon_site``,
+    ``training.offset_heads.exon_site_column``), in first-seen order."""
+    from ..training.offset_heads import exon_site_column
+
+    names: list[str] = []
+    for m in models:
+        for feature in m.manifest.get("features") or [] if m.kind == "feature_model" else []:
+            name = feature.removesuffix(exon_site_column(""))
+            if feature.endswith(exon_site_column("")) and name not in names:
+                names.append(name)
+    return names
+
+
+def exon_site_features(rows: pd.DataFrame, reference, annotation, needed: list[str], primary: str, engine,
+                       extras=(), batch_size: int = 16) -> pd.DataFrame:
+    """The exon-site head's input columns for ``rows`` (variant_id, chrom, pos, ref, alt, gene), computed with
+    the networks the scoring engines already hold, as the workflow's rule base_model_exon_sites computes them:
+    ``<name>_exon_site`` = ``exon_site_transform`` of ``exon_site_delta`` (``training.offset_heads.exon_site_inputs``)."""
+    from ..scoring.exon_sites import SCORE, exon_site_scores
+    from ..scoring.pangolin.score import distinct
+    from ..training.offset_heads import exon_site_column, exon_site_transform
+
+    networks = {primary: engine}
+    networks.update({e.name: e.engine for e in extras})
+    columns = {}
+    for name in needed:
+        if name not in networks:
+            raise UserError(f"a model reads {name}'s exon-site scores but {name} is neither the base model nor one "
+                            "of the additional base models its model.json lists; re-run the model_manifest rule.")
+        nets = networks[name].nets
+        uniq, index = distinct(nets)  # Pangolin's byte-identical files share one network: run it once
+        weights = np.bincount(index, minlength=len(uniq)).tolist()
+        table = exon_site_scores(rows, reference, annotation, uniq, weights, name, device=networks[name].device,
+                                 batch_size=int(batch_size))
+        columns[exon_site_column(name)] = exon_site_transform(table[SCORE].to_numpy(dtype=float))
+    return pd.DataFrame(columns, index=rows.index)

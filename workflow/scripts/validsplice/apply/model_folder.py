@@ -263,7 +263,9 @@ def _check_extra_base_models(manifest: dict, manifest_path: Path) -> None:
         raise UserError(f"{manifest_path}: the network reads {', '.join(unlisted)}'s delta profiles "
                         "(base_model_profiles) but base_models does not list that base model; re-run the "
                         "model_manifest rule.")
-    read = {f.split("_", 1)[0] for f in manifest.get("features") or [] if f.split("_", 1)[0] in BASE_MODEL_NAMES}
+    primary = (manifest.get("base_model") or {}).get("name")  # the exon-site head reads the primary's column too
+    read = {f.split("_", 1)[0] for f in manifest.get("features") or []
+            if f.split("_", 1)[0] in BASE_MODEL_NAMES and f.split("_", 1)[0] != primary}
     if read - listed:
         raise UserError(f"{manifest_path}: the trees read {', '.join(sorted(read - listed))}'s scores but base_models "
                         "does not list that base model (a manifest from an older version); re-run the model_manifest "

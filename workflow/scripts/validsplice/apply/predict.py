@@ -15,7 +15,9 @@ scoring pass, and the position columns the variant table would hold were that ge
 length). A feature model that reads additional base models (config ``base_models``; manifest
 ``base_models``: Pangolin, OpenSpliceAI) also gets their DS / DP: each scores every allele once
 (``apply.base_models``, with the manifest's distance and mask and the weights it lists), and its row of the
-same gene joins as the prefixed columns training read (``pangolin_DS_GAIN`` ...).
+same gene joins as the prefixed columns training read (``pangolin_DS_GAIN`` ...). An ``exon_site_head`` gets
+each base model's exon-site score of the row's gene (``apply.base_models.exon_site_features``: the workflow's
+``scoring.exon_sites`` with the networks of the engines loaded here).
 
 Every overlapping gene gets an entry; ``WORKFLOW_GENE`` says whether that gene is the one the workflow's
 gene rule (``normalize.choose_gene``; the source gene is the record's INFO ``GENE`` when the VCF has one)
@@ -46,7 +48,7 @@ from ..scoring.shards import rows_from_slots
 from ..training.targets import base_model_inputs, choose_score_rows
 from ..variants.normalize import allele_types, choose_gene, gene_position
 from ..variants.windows import build_windows
-from .base_models import load_extra_base_models, per_gene_row, score_tables
+from .base_models import exon_site_features, exon_site_models, load_extra_base_models, per_gene_row, score_tables
 from .model_folder import ModelFolder, load_model_folder
 
 log = logging.getLogger("validsplice.apply.predict")
@@ -99,7 +101,7 @@ def base_model_engine(base: dict, reference: Reference, *, device: str, batch_si
 # ------------------------------------------------------------------ shared core: rows -> model inputs -> P_SA
 def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, distance: int,
                  window_length: int, features: bool = False, extra_scores: dict | None = None,
-                 extra_profiles: dict | None = None) -> dict:
+                 extra_profiles: dict | None = None, exon_sites: pd.DataFrame | None = None) -> dict:
     """Inputs of every model for ``rows`` (one per variant and gene: variant_id unique, chrom as in the
     FASTA, pos, ref, alt, gene, strand), from the base-model ``scores``/``profiles`` of those ids.
 
@@ -107,7 +109,8 @@ def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, d
     columns, ``gene_rows_position`` adds them to VCF rows), made by the training function; ``extra_scores``:
     {additional base model: its score table of those ids}, the prefixed features of the models reading them;
     ``extra_profiles``: {additional base model: its profiles, ``profile_row`` of its table}: each one's
-    aligned profile (``extra_base_profiles``), channels a paired classifier stacks after the primary's."""
+    aligned profile (``extra_base_profiles``), channels a paired classifier stacks after the primary's;
+    ``exon_sites``: the exon-site head's columns of ``rows`` (``apply.base_models.exon_site_features``)."""
     if profiles is None:
         profiles = np.zeros((0, 2 * distance + 1, 2), dtype=np.float16)
     base_profile = base_model_inputs(rows, scores, profiles, distance=distance)
@@ -122,6 +125,8 @@ def model_inputs(rows: pd.DataFrame, scores: pd.DataFrame, profiles, fasta, *, d
         from ..training.gbm import variant_features
 
         out["features"] = variant_features(rows.reset_index(drop=True), scores, extra_scores=extra_scores)
+        if exon_sites is not None and len(exon_sites.columns):
+            out["features"] = pd.concat([out["features"], exon_sites.reset_index(drop=True)], axis=1)
     return out
 
 
@@ -192,9 +197,11 @@ def predict_variant_table(variants: pd.DataFrame, fasta, annotation, models: lis
     extras = load_extra_base_models(models, reference, device=device, batch_size=batch_size,
                                     openspliceai_dir=openspliceai_dir, pangolin_dir=pangolin_dir)
     extra_scores, extra_profiles = score_tables(extras, variants, reference, genes)
+    sites = exon_site_features(variants, reference, genes, exon_site_models(models), base["name"], engine, extras,
+                               batch_size=batch_size)
     inputs = model_inputs(variants, scores, profiles, fasta, distance=int(base["distance"]),
                           window_length=max_window_length(models), features=needs_features(models),
-                          extra_scores=extra_scores, extra_profiles=extra_profiles)
+                          extra_scores=extra_scores, extra_profiles=extra_profiles, exon_sites=sites)
     scored = ~np.isnan(inputs["base_max_ds"])
     return scores, apply_models(models, inputs, scored, batch_size=batch_size, device=device)
 
@@ -255,9 +262,11 @@ def predict_chunk(records: list, reference: Reference, annotation: GeneAnnotatio
         allele_table = alleles[alleles["variant_id"].isin(set(rows["allele_id"]))]
         tables, extra_profiles = score_tables(list(extras), allele_table, reference, annotation)
         extra_scores = {name: per_gene_row(t, rows) for name, t in tables.items()}  # profile_row kept
+        sites = exon_site_features(rows, reference, annotation, exon_site_models(models), base["name"], engine,
+                                   extras, batch_size=batch_size)
         inputs = model_inputs(rows, table[windowed], profiles, fasta, distance=int(base["distance"]),
                               window_length=max_window_length(models), features=needs_features(models),
-                              extra_scores=extra_scores, extra_profiles=extra_profiles)
+                              extra_scores=extra_scores, extra_profiles=extra_profiles, exon_sites=sites)
         results = apply_models(models, inputs, (rows["status"] == SCORED).to_numpy(), batch_size=batch_size,
                                device=device)
     for m in models:

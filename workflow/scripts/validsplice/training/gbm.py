@@ -70,8 +70,9 @@ all 96 standardised columns), so ~800 training rows do not meet 96 noisy columns
 model.joblib (``embedding_projection``); a row without embeddings (an indel) takes the trees' missing branch.
 The same training function trains the heads of ``training.offset_heads``: ``embedding_head`` (an L2 logistic
 correction of the calibrated logit on the embeddings) and ``exon_site_head`` (the same on every base model's
-exon-site score, ``scoring.exon_sites``). None of these can be applied by ``validsplice predict`` (it computes
-neither embeddings nor exon-site scores): their experiments are left out of the predictable model folders.
+exon-site score, ``scoring.exon_sites``; training.json ``extra_base_models`` lists the additional base models
+whose scores it reads, and ``validsplice predict`` computes those scores: ``apply.base_models.exon_site_features``).
+``validsplice predict`` computes no embeddings: the experiments reading them have no model folder.
 
 ``model.joblib`` holds the fitted estimator, the feature list and category codes, the settings,
 the threshold and the library versions: ``load_model`` + ``predict_scores`` rebuild it anywhere.
@@ -662,6 +663,9 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         x = pd.concat([x, sites.set_index(x.index)], axis=1)
         input_sets = exon_site_input_sets(embedding_columns)
         features = embedding_columns
+        # the additional base models it reads (the first file is the primary's): predict scores with each, and the
+        # model folder's manifest lists their settings and weights (training.json extra_base_models)
+        extra_base_models = [Path(p).stem for p in list(exon_sites_paths)[1:]]
     if reads_embeddings:
         from ..scoring.embeddings import embeddings_of
         from .offset_heads import fit_projection, project
@@ -775,7 +779,9 @@ def train_gbm_experiment(*, variants_path, scores_path, train_labelled_path, val
         "starts_from_base_model": calibrator is not None, "beats_offset": offset.get("beats_offset"),
         "offset_grid": fit_info.get("grid"), "offset_grid_chosen": fit_info.get("chosen"),
         "selection": fit_info.get("selection", "validation"),
-        "class_weighting": weighting, "features": features, "extra_base_models": extra_base_models, "validation_counts": validation_counts(tables["val"]),
+        "class_weighting": weighting,
+        # what the model reads (a head: its inputs and the base score of its offset; model.json copies it)
+        "features": bundle["features"], "extra_base_models": extra_base_models, "validation_counts": validation_counts(tables["val"]),
         "test_rows_without_base_model_score": no_score,
         "reads_embeddings": reads_embeddings, "variants_without_embeddings": without_embeddings if reads_embeddings
         else None, "embedding_inputs": (projection or {}).get("names") if projection else None,

@@ -7,7 +7,7 @@ b start at 0, so before training a head IS calibrated SpliceAI (a test asserts i
 - ``embedding_head``: z = the variant's embeddings (``scoring.embeddings``: 96 columns from
   results/scores/embeddings.parquet), optionally reduced to ``embedding_components`` principal components fitted on
   the training rows only (no label is read);
-- ``exon_site_head``: z = the square root of each base model's exon-site score (``scoring.exon_sites``: how much
+- ``exon_site_head``: z = the square root of each base model's exon-site score (plus ``SITE_FLOOR``) (``scoring.exon_sites``: how much
   the variant moves its nearest exon's acceptor and donor; results/scores/exon_sites/<base model>.parquet). The
   candidate input sets are each base model's score alone and, with several base models, all of them together;
   the set is chosen with the penalty. On Vex-seq it is the model that beats raw SpliceAI (docs/vexseq.md).
@@ -48,23 +48,34 @@ def head_settings(settings: dict | None, model: str = EMBEDDING_HEAD) -> dict:
 
 
 # ------------------------------------------------------------------ the exon-site head's inputs
+# added before the square root: the root's slope at 0 would turn the ~1e-8 float32 noise of a delta near 0
+# (ensemble sums in batches of other widths) into ~1e-4; with the floor it stays below 1e-6 (predict and the
+# workflow then agree to 1e-6), and the deltas above it (99 % of Vex-seq's) keep their spread
+SITE_FLOOR = 1e-3
+
+
 def exon_site_column(base_model: str) -> str:
     return f"{base_model}_exon_site"
 
 
+def exon_site_transform(delta) -> np.ndarray:
+    """The head's input made of an ``exon_site_delta``: sqrt(delta + SITE_FLOOR) (NaN stays NaN)."""
+    return np.sqrt(np.asarray(delta, dtype=np.float64) + SITE_FLOOR)
+
+
 def exon_site_inputs(variants: pd.DataFrame, paths) -> pd.DataFrame:
     """The exon-site head's input columns: per base model (``paths``: results/scores/exon_sites/<name>.parquet,
-    the primary first), the square root of its ``exon_site_delta`` (NaN where skipped). The square root spreads
-    the many small changes that a linear term on the raw delta (mostly 0.00-0.05, a few up to 0.8) would squeeze
-    together; it was chosen in the development of issue 19 on Vex-seq (docs/vexseq.md says how)."""
+    the primary first), ``exon_site_transform`` of its ``exon_site_delta`` (NaN where skipped). The square root
+    spreads the many small changes that a linear term on the raw delta (mostly 0.00-0.05, a few up to 0.8) would
+    squeeze together; it was chosen in the development of issue 19 on Vex-seq (docs/vexseq.md says how)."""
     from pathlib import Path
 
     from ..scoring.exon_sites import exon_site_scores_of
 
     columns = {}
     for path in paths:
-        columns[exon_site_column(Path(path).stem)] = np.sqrt(exon_site_scores_of(variants, pd.read_parquet(path),
-                                                                                 path).to_numpy())
+        columns[exon_site_column(Path(path).stem)] = exon_site_transform(
+            exon_site_scores_of(variants, pd.read_parquet(path), path).to_numpy())
     return pd.DataFrame(columns, index=variants.index)
 
 
