@@ -148,10 +148,6 @@ def embeddings_of(variants: pd.DataFrame, embeddings: pd.DataFrame, path="embedd
     names = [c for c in embeddings.columns if c.startswith("emb_")]
     if "variant_id" not in embeddings.columns or not names:
         raise UserError(f"{path}: not an embeddings table (variant_id + emb_* columns); re-run base_model_embeddings.")
-    table = embeddings.drop_duplicates("variant_id").set_index("variant_id")[names]
-    ids = variants["variant_id"].astype(str)
-    absent = ~ids.isin(table.index)
-    if absent.any():
-        raise UserError(f"{path}: {int(absent.sum())} variant(s) of variants.parquet (e.g. {ids[absent].iloc[0]}) "
-                        "have no row; the embeddings are older than the variant table: re-run base_model_embeddings.")
-    return table.loc[ids.to_numpy()].reset_index(drop=True).astype(float)
+    from ..common.files import rows_by_variant_id
+
+    return rows_by_variant_id(variants, embeddings, names, path, what="the embeddings", rule="base_model_embeddings")

@@ -308,11 +308,6 @@ def exon_site_scores_of(variants: pd.DataFrame, table: pd.DataFrame, path="exon_
     """The ``SCORE`` of each row of ``variants`` (by variant_id; NaN where skipped)."""
     if "variant_id" not in table.columns or SCORE not in table.columns:
         raise UserError(f"{path}: not an exon-site table (variant_id + {SCORE}); re-run base_model_exon_sites.")
-    scores = table.drop_duplicates("variant_id").set_index("variant_id")[SCORE]
-    ids = variants["variant_id"].astype(str)
-    absent = ~ids.isin(scores.index)
-    if absent.any():
-        raise UserError(f"{path}: {int(absent.sum())} variant(s) of variants.parquet (e.g. {ids[absent].iloc[0]}) "
-                        "have no row; the exon-site scores are older than the variant table: re-run "
-                        "base_model_exon_sites.")
-    return scores.loc[ids.to_numpy()].reset_index(drop=True).astype(float)
+    from ..common.files import rows_by_variant_id
+
+    return rows_by_variant_id(variants, table, SCORE, path, what="the exon-site scores", rule="base_model_exon_sites")
