@@ -275,6 +275,27 @@ def write_gbm_task(tmp_path, variants, scores, profiles):
     return paths, tables, feats, calibrator
 
 
+def check_trained_head(folder, tables, x, calibrator):
+    """An offset head trained into ``folder`` by train_gbm_experiment on write_gbm_task's files (test_embedding_models,
+    test_exon_site_head): its saved test predictions are predict_scores of the bundle, it ranks the labelled test
+    rows above calibrated SpliceAI by 0.05 ROC-AUC, and row 5 (no inputs) keeps calibrated SpliceAI's score."""
+    from sklearn.metrics import roc_auc_score
+
+    import validsplice.training.gbm as gbm
+
+    bundle = gbm.load_model(folder / "model.joblib")
+    test = tables["test"]
+    p = pd.read_parquet(folder / "predictions.parquet")["score"].to_numpy()
+    np.testing.assert_allclose(gbm.predict_scores(bundle, x.iloc[test["window_row"].to_numpy()]), p)
+    labelled = test["label"].isin(["Splice-altering", "Normal"]).to_numpy()
+    y = (test["label"] == "Splice-altering").to_numpy()[labelled]
+    base = calibrator.apply(x[gbm.BASE_SCORE].to_numpy()[test["window_row"].to_numpy()])[labelled]
+    assert roc_auc_score(y, p[labelled]) > roc_auc_score(y, base) + 0.05
+    row5 = x.iloc[[5]]
+    np.testing.assert_allclose(gbm.predict_scores(bundle, row5), calibrator.apply(row5[gbm.BASE_SCORE].to_numpy()),
+                               atol=1e-12)
+
+
 def gbm_outputs(out):
     """train_gbm_experiment's output path arguments, in folder ``out``."""
     return dict(model_path=out / "model.joblib", history_path=out / "history.tsv",

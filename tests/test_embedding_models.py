@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from helpers import check_trained_head, tiny_nets, write_gbm_task
 from helpers import gbm_outputs as outputs
 from helpers import gbm_synthetic as synthetic
-from helpers import tiny_nets, write_gbm_task
-from sklearn.metrics import roc_auc_score
 
 import validsplice.training.gbm as gbm
 from validsplice.common.errors import UserError
@@ -123,19 +122,8 @@ def test_embedding_head_starts_as_calibrated_spliceai_and_learns_the_embeddings_
     assert info["beats_offset"] is True and info["starts_from_base_model"] is True
     assert info["metrics"]["best_val_loss"] < info["metrics"]["offset_selection_loss"]
     assert "4-fold group cross-validation" in info["selection"] and info["variants_without_embeddings"] == 1
-    bundle = gbm.load_model(tmp_path / "head" / "model.joblib")
-    test = tables["test"]
-    predictions = pd.read_parquet(tmp_path / "head" / "predictions.parquet")
-    p = predictions["score"].to_numpy()
-    np.testing.assert_allclose(gbm.predict_scores(bundle, x.iloc[test["window_row"].to_numpy()]), p)
-    labelled = test["label"].isin(["Splice-altering", "Normal"]).to_numpy()
-    y = (test["label"] == "Splice-altering").to_numpy()[labelled]
-    base = calibrator.apply(x[gbm.BASE_SCORE].to_numpy()[test["window_row"].to_numpy()])[labelled]
-    assert roc_auc_score(y, p[labelled]) > roc_auc_score(y, base) + 0.05
-    # the row without embeddings: calibrated SpliceAI's score, unchanged
-    row5 = x.iloc[[5]]
-    np.testing.assert_allclose(gbm.predict_scores(bundle, row5), calibrator.apply(row5[gbm.BASE_SCORE].to_numpy()),
-                               atol=1e-12)
+    # its test predictions, the gain over calibrated SpliceAI and the row without inputs (row 5)
+    check_trained_head(tmp_path / "head", tables, x, calibrator)
 
 
 def test_embedding_head_without_signal_keeps_the_offset_or_a_heavy_penalty(tmp_path):

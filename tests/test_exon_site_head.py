@@ -4,10 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import check_trained_head, write_gbm_task
 from helpers import gbm_outputs as outputs
 from helpers import gbm_synthetic as synthetic
-from helpers import write_gbm_task
-from sklearn.metrics import roc_auc_score
 
 import validsplice.training.gbm as gbm
 from validsplice.common.errors import UserError
@@ -78,18 +77,8 @@ def test_the_head_starts_as_calibrated_spliceai_and_chooses_the_base_model_that_
     assert info["inputs_chosen"] == "pangolin"  # chosen on validation + inner folds, not on the test rows
     assert {g["inputs"] for g in info["offset_grid"]} == {"spliceai", "pangolin", "all"}
     assert info["variants_without_exon_sites"] == 1
-    bundle = gbm.load_model(tmp_path / "head" / "model.joblib")
-    test = tables["test"]
-    p = pd.read_parquet(tmp_path / "head" / "predictions.parquet")["score"].to_numpy()
-    np.testing.assert_allclose(gbm.predict_scores(bundle, x.iloc[test["window_row"].to_numpy()]), p)
-    labelled = test["label"].isin(["Splice-altering", "Normal"]).to_numpy()
-    y = (test["label"] == "Splice-altering").to_numpy()[labelled]
-    base = calibrator.apply(x[gbm.BASE_SCORE].to_numpy()[test["window_row"].to_numpy()])[labelled]
-    assert roc_auc_score(y, p[labelled]) > roc_auc_score(y, base) + 0.05
-    # the row without exon-site scores: calibrated SpliceAI's score, unchanged
-    row5 = x.iloc[[5]]
-    np.testing.assert_allclose(gbm.predict_scores(bundle, row5), calibrator.apply(row5[gbm.BASE_SCORE].to_numpy()),
-                               atol=1e-12)
+    # its test predictions, the gain over calibrated SpliceAI and the row without inputs (row 5)
+    check_trained_head(tmp_path / "head", tables, x, calibrator)
 
 
 def test_the_choice_follows_the_signal_to_the_other_base_model(tmp_path):

@@ -168,13 +168,9 @@ def exon_site_models(models: list[ModelFolder]) -> list[str]:
     ``training.offset_heads.exon_site_column``), in first-seen order."""
     from ..training.offset_heads import exon_site_column
 
-    names: list[str] = []
-    for m in models:
-        for feature in m.manifest.get("features") or [] if m.kind == "feature_model" else []:
-            name = feature.removesuffix(exon_site_column(""))
-            if feature.endswith(exon_site_column("")) and name not in names:
-                names.append(name)
-    return names
+    suffix = exon_site_column("")
+    features = [f for m in models if m.kind == "feature_model" for f in m.manifest.get("features") or []]
+    return list(dict.fromkeys(f.removesuffix(suffix) for f in features if f.endswith(suffix)))
 
 
 def exon_site_features(rows: pd.DataFrame, reference, annotation, needed: list[str], primary: str, engine,
